@@ -1,0 +1,258 @@
+"""The history of an execution: an envelope (`HistoryEvent`) around one frozen dataclass per kind.
+
+Events are past-tense facts. Their JSON form is one flat object -- ``event_id``, ``kind``,
+``timestamp_ms``, ``source_event_id`` (completions only), then the kind's own fields -- and is
+what ``duroxide history export`` writes and ``duroxide replay --file`` reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Union
+
+
+@dataclass(frozen=True, slots=True)
+class FailureDetails:
+    """Why something failed, in a form that survives JSON."""
+
+    error_type: str
+    """The exception class's ``__name__``."""
+    message: str
+    """The exception's message."""
+    details: str = ""
+    """The traceback text, when there is one."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error_type": self.error_type, "message": self.message, "details": self.details}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FailureDetails:
+        return cls(data["error_type"], data.get("message", ""), data.get("details", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationStarted:
+    """An execution began. ``version`` is None only in a start message not yet resolved."""
+
+    name: str
+    version: str | None
+    input: Any = None
+    parent_instance_id: str | None = None
+    parent_execution_id: int | None = None
+    parent_event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityScheduled:
+    """The orchestration asked for an activity (``attempt`` counts retries from 1)."""
+
+    name: str
+    input: Any = None
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityCompleted:
+    source_event_id: int
+    result: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityFailed:
+    source_event_id: int
+    failure: FailureDetails
+
+
+@dataclass(frozen=True, slots=True)
+class TimerCreated:
+    fire_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    source_event_id: int
+    fire_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventSubscribed:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRaised:
+    name: str
+    data: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubOrchestrationScheduled:
+    name: str
+    instance_id: str
+    input: Any = None
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubOrchestrationCompleted:
+    source_event_id: int
+    output: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubOrchestrationFailed:
+    source_event_id: int
+    failure: FailureDetails
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationChained:
+    """A fire-and-forget start of an independent instance."""
+
+    name: str
+    instance_id: str
+    input: Any = None
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemCall:
+    """A value recorded inline: ``op`` is ``utc_now`` or ``new_guid``."""
+
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CustomStatusSet:
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuedAsNew:
+    input: Any = None
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationCompleted:
+    output: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationFailed:
+    failure: FailureDetails
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationCancelled:
+    reason: str | None = None
+
+
+EventBody = Union[
+    OrchestrationStarted,
+    ActivityScheduled,
+    ActivityCompleted,
+    ActivityFailed,
+    TimerCreated,
+    TimerFired,
+    EventSubscribed,
+    EventRaised,
+    SubOrchestrationScheduled,
+    SubOrchestrationCompleted,
+    SubOrchestrationFailed,
+    OrchestrationChained,
+    SystemCall,
+    CustomStatusSet,
+    CancelRequested,
+    ContinuedAsNew,
+    OrchestrationCompleted,
+    OrchestrationFailed,
+    OrchestrationCancelled,
+]
+
+EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in EventBody.__args__}  # type: ignore[attr-defined]
+
+SCHEDULING_KINDS = frozenset(
+    {
+        "ActivityScheduled",
+        "TimerCreated",
+        "EventSubscribed",
+        "SubOrchestrationScheduled",
+        "OrchestrationChained",
+        "SystemCall",
+    }
+)
+"""Kinds the code produces by yielding; replay matches them positionally."""
+
+TERMINAL_KINDS = frozenset(
+    {"OrchestrationCompleted", "OrchestrationFailed", "OrchestrationCancelled", "ContinuedAsNew"}
+)
+"""Kinds that end an execution."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One entry of an execution's history."""
+
+    event_id: int
+    """1, 2, ... within the execution."""
+    timestamp_ms: int
+    """When it was recorded, epoch milliseconds."""
+    body: EventBody
+    """The kind's own fields."""
+
+    _kinds: ClassVar[dict[str, type]] = EVENT_TYPES
+
+    @property
+    def kind(self) -> str:
+        """The kind's name, e.g. ``"ActivityScheduled"``."""
+        return type(self.body).__name__
+
+    @property
+    def source_event_id(self) -> int | None:
+        """For a completion, the id of the event that scheduled it."""
+        return getattr(self.body, "source_event_id", None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The flat JSON object of this event."""
+        return {"event_id": self.event_id, "kind": self.kind, "timestamp_ms": self.timestamp_ms, **body_to_json(self.body)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HistoryEvent:
+        """Parse the flat JSON object; raises ``ValueError`` on an unknown kind or missing field."""
+        return cls(int(data["event_id"]), int(data.get("timestamp_ms", 0)), body_from_json(data))
+
+
+def body_to_json(body: EventBody) -> dict[str, Any]:
+    """The kind's fields as JSON (``source_event_id`` first when present)."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(body):  # type: ignore[arg-type]
+        value = getattr(body, field.name)
+        out[field.name] = value.to_json() if isinstance(value, FailureDetails) else value
+    return out
+
+
+def body_from_json(data: dict[str, Any]) -> EventBody:
+    """Build a body from a JSON object that carries ``kind`` and the kind's fields."""
+    kind = data.get("kind")
+    cls = EVENT_TYPES.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"unknown history event kind {kind!r}")
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in data:
+            if field.default is dataclasses.MISSING:
+                raise ValueError(f"{kind} event is missing its field {field.name!r}")
+            continue
+        value = data[field.name]
+        if field.name == "failure":
+            value = FailureDetails.from_json(value)
+        values[field.name] = value
+    return cls(**values)

@@ -1,0 +1,28 @@
+"""Messages: what arrives at an instance between turns (starts, completions, events, cancels)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .history import EventBody
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message for an instance; its body becomes a history event when the turn accepts it."""
+
+    instance_id: str
+    """The instance it is for."""
+    body: EventBody
+    """OrchestrationStarted, a completion, EventRaised or CancelRequested."""
+    execution_id: int | None = None
+    """The execution a start or completion belongs to; None for events and cancels (the current one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A message as the store hands it out: with its id and how often it was fetched."""
+
+    message_id: int
+    message: Message
+    delivery_count: int

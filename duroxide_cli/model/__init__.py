@@ -1,0 +1,1 @@
+"""What user code touches: the registry, the contexts, the tasks and the options."""

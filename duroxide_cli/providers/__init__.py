@@ -1,0 +1,1 @@
+"""The stores behind duroxide: one protocol (base.py), one module per store."""

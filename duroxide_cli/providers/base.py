@@ -1,0 +1,266 @@
+"""The Provider protocol: what every store implements, and the values that cross it.
+
+A provider stores instances, histories and two queues (orchestrator messages and activity
+work). It generates no ids that have meaning to the runtime (lock tokens excepted), runs no
+user code and never imports it. Every method is one transaction: nothing of it is visible
+unless all of it is. The protocol is batch-shaped: fetches may return work for several
+instances and ``commit_turns`` commits several turns, each in its own savepoint, so that one
+refused turn never fails the others.
+
+Leases: a fetch locks its work with a fresh ``lock_token`` until ``now + lock_timeout_ms``.
+A commit, completion, renewal or abandon carrying a token whose lease has moved on (expired
+and taken by someone else, or the work is gone) is refused and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from ..history import FailureDetails, HistoryEvent
+from ..messages import Message, QueuedMessage
+
+InstanceStatus = Literal["Pending", "Running", "Completed", "Failed", "Cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Cancelled"})
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    """The stored row of an instance."""
+
+    instance_id: str
+    name: str
+    version: str | None
+    """None until the first turn resolves it (a start without a version)."""
+    status: InstanceStatus
+    execution_id: int
+    """The current (latest) execution."""
+    output: Any = None
+    error: str | None = None
+    """The one-line failure, cancel reason, or why a Pending instance is not running."""
+    failure: FailureDetails | None = None
+    custom_status: Any = None
+    parent_instance_id: str | None = None
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationWork:
+    """One locked instance with its history and its visible messages."""
+
+    instance: InstanceRecord
+    lock_token: str
+    history: list[HistoryEvent]
+    """Events of ``instance.execution_id`` after the first ``history_after``."""
+    history_after: int
+    """How many events the caller already holds: the count it passed in ``known`` if the
+    execution matched, else 0 (and ``history`` is the whole history)."""
+    messages: list[QueuedMessage]
+    """Every visible message of the instance at fetch time, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewActivity:
+    """Activity work a turn enqueues."""
+
+    execution_id: int
+    event_id: int
+    """The ActivityScheduled event's id: the activity id."""
+    name: str
+    input: Any
+    attempt: int
+    orchestration_name: str
+    orchestration_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityWork:
+    """One locked activity work item."""
+
+    work_id: int
+    lock_token: str
+    instance_id: str
+    activity: NewActivity
+    delivery_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message a turn sends (to itself for timers, to a parent, to a child)."""
+
+    message: Message
+    visible_at_ms: int | None = None
+    """None: at once. Timers are messages visible later."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceStart:
+    """A new instance a turn creates (a child, or a fire-and-forget start)."""
+
+    start: Message
+    """Its OrchestrationStarted message (execution 1)."""
+    on_conflict: Message | None = None
+    """Enqueued instead (to the parent) when the id already exists; None: ignore the start."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceUpdate:
+    """The instance row after a turn."""
+
+    status: InstanceStatus
+    version: str | None
+    output: Any = None
+    error: str | None = None
+    failure: FailureDetails | None = None
+    custom_status: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCommit:
+    """Everything one turn of one instance writes, atomically."""
+
+    instance_id: str
+    lock_token: str
+    execution_id: int
+    """The execution the new events belong to."""
+    new_events: Sequence[HistoryEvent]
+    consumed_message_ids: Sequence[int]
+    instance: InstanceUpdate
+    activities: Sequence[NewActivity] = ()
+    messages: Sequence[OutgoingMessage] = ()
+    starts: Sequence[InstanceStart] = ()
+    cancel_activities: Sequence[int] = ()
+    """Activity ids (of this instance, any execution) no longer wanted: their work is removed,
+    and a worker holding one learns it on its next renewal."""
+    next_execution_id: int | None = None
+    """Continue-as-new: the instance moves to this execution (its start message is in ``messages``)."""
+
+
+CommitOutcome = Literal["committed", "lock_lost"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityCompletion:
+    """An activity's result, enqueued for its instance as the work item is removed."""
+
+    work_id: int
+    lock_token: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionInfo:
+    """One execution of an instance."""
+
+    execution_id: int
+    status: InstanceStatus
+    """Running, or how it ended (a continued-as-new execution is Completed)."""
+    event_count: int
+    started_at_ms: int
+    ended_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepths:
+    """Messages waiting in each queue."""
+
+    orchestrator: int
+    """Visible orchestrator messages."""
+    worker: int
+    """Activity work items, locked or not."""
+    timer: int
+    """Orchestrator messages not visible yet (timers and back-offs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SystemMetrics:
+    """Instances by status."""
+
+    by_status: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+
+Queue = Literal["orchestrator", "worker"]
+
+
+class Provider(Protocol):
+    """A durable store. Each method is atomic; see the module docstring for leases."""
+
+    # -- instances and messages -----------------------------------------------------------
+    async def create_instance(self, start: Message) -> None:
+        """Create the instance (status Pending) and enqueue ``start`` (an OrchestrationStarted
+        message for execution 1). Raises InstanceAlreadyExistsError if the id is taken."""
+
+    async def enqueue_message(self, message: Message, visible_at_ms: int | None = None) -> None:
+        """Enqueue a message for an existing instance (any status). Raises
+        InstanceNotFoundError if there is no such instance."""
+
+    async def fetch_orchestration_work(
+        self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, tuple[int, int]]
+    ) -> list[OrchestrationWork]:
+        """Lock up to ``limit`` instances that have visible messages and no live lock (nor a
+        back-off in force), oldest message first. Counts one delivery on every returned
+        message. ``known`` maps instance id to the (execution_id, event_count) the caller
+        holds; matching instances get only newer events."""
+
+    async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
+        """Commit each turn atomically and independently (one savepoint each): append its
+        events, write the instance row, enqueue its activities, messages and starts, remove
+        cancelled activity work and the consumed messages, and release the lock. A turn whose
+        lease has moved on is refused ("lock_lost") and writes nothing."""
+
+    async def abandon_orchestration(
+        self, instance_id: str, lock_token: str, delay_ms: int = 0, reason: str | None = None, count_delivery: bool = True
+    ) -> None:
+        """Release the lock without a turn. ``delay_ms`` keeps the instance from being fetched
+        that long; ``reason`` is shown as the instance's error while it is Pending; with
+        ``count_delivery=False`` (clean shutdown) the fetch does not count."""
+
+    # -- activities ---------------------------------------------------------------------------
+    async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:
+        """Lock up to ``limit`` visible activity work items, oldest first, counting a delivery."""
+
+    async def renew_activity_lock(self, work_id: int, lock_token: str, lock_timeout_ms: int) -> bool:
+        """Extend the lease. False when the work is no longer wanted (cancelled, its instance
+        finished or deleted) or the lease moved on."""
+
+    async def complete_activities(self, completions: Sequence[ActivityCompletion]) -> list[bool]:
+        """For each: remove the work item and enqueue its result message, atomically. False
+        (and nothing written) where the lease moved on or the work is gone."""
+
+    async def abandon_activity(self, work_id: int, lock_token: str, delay_ms: int = 0, count_delivery: bool = True) -> None:
+        """Release the activity's lock; it becomes visible again after ``delay_ms``."""
+
+    # -- reads, admin and metrics -------------------------------------------------------------
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
+
+    async def list_instances(self, status: str | None = None, name: str | None = None, limit: int = 100) -> list[InstanceRecord]:
+        """Newest first."""
+
+    async def list_children(self, instance_id: str) -> list[str]:
+        """Ids of the instances whose parent is ``instance_id``."""
+
+    async def list_executions(self, instance_id: str) -> list[ExecutionInfo]: ...
+
+    async def read_history(self, instance_id: str, execution_id: int | None = None) -> list[HistoryEvent]:
+        """The events of one execution (the latest when None), in order."""
+
+    async def delete_instances(self, instance_ids: Sequence[str]) -> int:
+        """Remove the instances with their histories, messages and work. Returns how many existed."""
+
+    async def prune_executions(self, instance_id: str, keep_last: int) -> int:
+        """Delete the histories of all but the last ``keep_last`` executions. Returns how many."""
+
+    async def system_metrics(self) -> SystemMetrics: ...
+
+    async def queue_depths(self) -> QueueDepths: ...
+
+    # -- notification and lifecycle -------------------------------------------------------------
+    async def wait_for_work(self, queue: Queue, timeout_ms: int) -> None:
+        """Return as soon as this process writes work for ``queue`` (or another process's write
+        is noticed), or after ``timeout_ms``."""
+
+    async def close(self) -> None:
+        """Release connections and threads; the provider is unusable afterwards."""
