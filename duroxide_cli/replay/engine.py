@@ -96,7 +96,9 @@ class _NullBackend:
 
 
 StepObserver = Callable[["Replayer", str, HistoryEvent, str], None]
-"""Called as (replayer, step, event, description): step is "matched", "applied" or "new"."""
+"""Called as (replayer, step, event, description). Steps: "matched" (the code produced a
+recorded scheduling event; description says what the code did), "new" (the code produced a
+new one), "applied" (a recorded or new non-scheduling event was applied, description empty)."""
 
 
 class Replayer:
@@ -229,7 +231,6 @@ class Replayer:
         if event.kind in SCHEDULING_KINDS:
             if event.event_id not in self._claimed:
                 self._diverge_missing(event)
-            self._observe("matched" if self._replaying else "new", event, "")
             return
         self._observe("applied", event, "")
         if isinstance(body, OrchestrationStarted):
@@ -370,6 +371,7 @@ class Replayer:
                 )
             self._next_recorded += 1
             self._claimed.add(event.event_id)
+            self._observe("matched", event, description)
             return event
         if self._replaying:
             raise NondeterminismError(
