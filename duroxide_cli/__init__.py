@@ -1,0 +1,59 @@
+"""duroxide: durable workflows for Python.
+
+Orchestrations are generator functions that ``yield`` durable tasks; activities are ordinary
+functions that do the I/O. Everything public is exported here.
+"""
+
+from .client import Client, InstanceInfo, InstanceTree, OrchestrationState
+from .errors import (
+    ActivityError,
+    ConfigError,
+    DuroxideError,
+    InstanceAlreadyExistsError,
+    InstanceNotFoundError,
+    InstanceRunningError,
+    NondeterminismError,
+    OrchestrationCancelled,
+    ProviderError,
+    SubOrchestrationError,
+    WaitTimeoutError,
+)
+from .history import FailureDetails, HistoryEvent
+from .model.context import ActivityContext, OrchestrationContext
+from .model.options import RetryPolicy, RuntimeOptions
+from .model.registry import Registry
+from .model.tasks import RaceResult
+from .providers.base import ExecutionInfo, Provider, QueueDepths, SystemMetrics
+from .runtime import Runtime
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivityContext",
+    "ActivityError",
+    "Client",
+    "ConfigError",
+    "DuroxideError",
+    "ExecutionInfo",
+    "FailureDetails",
+    "HistoryEvent",
+    "InstanceAlreadyExistsError",
+    "InstanceInfo",
+    "InstanceNotFoundError",
+    "InstanceRunningError",
+    "InstanceTree",
+    "NondeterminismError",
+    "OrchestrationCancelled",
+    "OrchestrationContext",
+    "OrchestrationState",
+    "ProviderError",
+    "QueueDepths",
+    "RaceResult",
+    "Registry",
+    "RetryPolicy",
+    "Runtime",
+    "RuntimeOptions",
+    "SubOrchestrationError",
+    "SystemMetrics",
+    "WaitTimeoutError",
+]

@@ -1,0 +1,217 @@
+"""Client: start, raise, cancel, wait and inspect instances in a store; no runtime needed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutError
+from .history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
+from .messages import Message
+from .payloads import check_instance_id, normalize
+from .providers.base import TERMINAL_STATUSES, ExecutionInfo, InstanceRecord, Provider, QueueDepths, SystemMetrics
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationState:
+    """What an instance is doing, as ``status`` shows it."""
+
+    instance_id: str
+    name: str
+    """The orchestration's name."""
+    version: str | None
+    """The version it runs (None until its first turn when started without one)."""
+    status: str
+    """One of Pending, Running, Completed, Failed, Cancelled."""
+    output: Any = None
+    """The parsed JSON output once Completed."""
+    error: str | None = None
+    """A one-line message: the failure, the cancel reason, or why a Pending instance waits."""
+    failure: FailureDetails | None = None
+    """Type, message and details of a failure."""
+    execution_id: int = 1
+    """1, then +1 at each continue_as_new."""
+    custom_status: Any = None
+    """The last value passed to ``ctx.set_custom_status``."""
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+
+    @property
+    def is_terminal(self) -> bool:
+        """Completed, Failed or Cancelled."""
+        return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceInfo:
+    """An instance in depth: its state, its place in a tree, the size of its history."""
+
+    state: OrchestrationState
+    parent_instance_id: str | None
+    children: tuple[str, ...]
+    executions: int
+    """How many executions (1 + continue_as_new count) are stored."""
+    history_events: int
+    """Events in the current execution."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceTree:
+    """An instance and its sub-orchestrations, recursively."""
+
+    state: OrchestrationState
+    children: tuple[InstanceTree, ...] = ()
+
+
+def _state(record: InstanceRecord) -> OrchestrationState:
+    return OrchestrationState(
+        instance_id=record.instance_id,
+        name=record.name,
+        version=record.version,
+        status=record.status,
+        output=record.output,
+        error=record.error,
+        failure=record.failure,
+        execution_id=record.execution_id,
+        custom_status=record.custom_status,
+        created_at_ms=record.created_at_ms,
+        updated_at_ms=record.updated_at_ms,
+    )
+
+
+class Client:
+    """Talks to a store; works in any process, with or without a Runtime."""
+
+    def __init__(self, provider: Provider):
+        self.provider = provider
+
+    # -- starting ---------------------------------------------------------------------------------
+    async def start_orchestration(self, instance_id: str, name: str, input: Any = None) -> None:
+        """Create the instance; a runtime that has ``name`` runs its highest version.
+
+        Raises InstanceAlreadyExistsError for an existing id, TypeError for input JSON cannot
+        encode (before anything is written)."""
+        await self._start(instance_id, name, input, None)
+
+    async def start_orchestration_versioned(self, instance_id: str, name: str, input: Any, version: str) -> None:
+        """Like ``start_orchestration``, pinned to ``version``."""
+        if not isinstance(version, str) or not version:
+            raise ValueError(f"version must be a non-empty string, got {version!r}")
+        await self._start(instance_id, name, input, version)
+
+    async def _start(self, instance_id: str, name: str, input: Any, version: str | None) -> None:
+        check_instance_id(instance_id)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"orchestration name must be a non-empty string, got {name!r}")
+        value = normalize(input, "input")
+        await self.provider.create_instance(Message(instance_id, OrchestrationStarted(name, version, value), 1))
+
+    # -- talking to instances ----------------------------------------------------------------------
+    async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
+        """Deliver an event (buffered until the orchestration waits for it). Unknown id:
+        InstanceNotFoundError; a finished instance drops it with a warning."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"event name must be a non-empty string, got {name!r}")
+        value = normalize(data, "event data")
+        await self.provider.enqueue_message(Message(instance_id, EventRaised(name, value)))
+
+    async def cancel_instance(self, instance_id: str, reason: str | None = None) -> None:
+        """Cancel a running instance and its sub-orchestrations; a finished one is left alone."""
+        record = await self.provider.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFoundError(instance_id)
+        if record.status in TERMINAL_STATUSES:
+            return
+        await self.provider.enqueue_message(Message(instance_id, CancelRequested(reason)))
+
+    # -- reading ------------------------------------------------------------------------------------
+    async def get_status(self, instance_id: str) -> OrchestrationState | None:
+        """The instance's state, or None if there is no such instance."""
+        record = await self.provider.get_instance(instance_id)
+        return _state(record) if record is not None else None
+
+    async def wait_for_orchestration(self, instance_id: str, timeout_ms: int = 30000) -> OrchestrationState:
+        """The state once Completed, Failed or Cancelled (never raises for those).
+
+        Raises WaitTimeoutError (also a TimeoutError) after ``timeout_ms``, InstanceNotFoundError
+        for an unknown id."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        delay = 0.005
+        while True:
+            state = await self.get_status(instance_id)
+            if state is None:
+                raise InstanceNotFoundError(instance_id)
+            if state.is_terminal:
+                return state
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(instance_id, timeout_ms, state.status)
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 1.5, 0.1)
+
+    async def list_instances(self, status: str | None = None, name: str | None = None, limit: int = 100) -> list[OrchestrationState]:
+        """Newest first, optionally filtered by status and name."""
+        return [_state(r) for r in await self.provider.list_instances(status, name, limit)]
+
+    async def get_instance_info(self, instance_id: str) -> InstanceInfo:
+        record = await self._record(instance_id)
+        executions = await self.provider.list_executions(instance_id)
+        children = await self.provider.list_children(instance_id)
+        current = next((e for e in executions if e.execution_id == record.execution_id), None)
+        return InstanceInfo(
+            _state(record), record.parent_instance_id, tuple(children), len(executions), current.event_count if current else 0
+        )
+
+    async def list_executions(self, instance_id: str) -> list[ExecutionInfo]:
+        await self._record(instance_id)
+        return await self.provider.list_executions(instance_id)
+
+    async def read_history(self, instance_id: str, execution_id: int | None = None) -> list[HistoryEvent]:
+        """The events of one execution (the latest when None)."""
+        await self._record(instance_id)
+        return await self.provider.read_history(instance_id, execution_id)
+
+    async def get_instance_tree(self, instance_id: str) -> InstanceTree:
+        record = await self._record(instance_id)
+        children = []
+        for child_id in await self.provider.list_children(instance_id):
+            if await self.provider.get_instance(child_id) is not None:
+                children.append(await self.get_instance_tree(child_id))
+        return InstanceTree(_state(record), tuple(children))
+
+    # -- admin --------------------------------------------------------------------------------------
+    async def delete_instance(self, instance_id: str, force: bool = False) -> None:
+        """Delete the instance, its sub-orchestrations and their histories.
+
+        A running instance raises InstanceRunningError unless ``force=True``."""
+        tree = await self.get_instance_tree(instance_id)
+        if not force and not tree.state.is_terminal:
+            raise InstanceRunningError(instance_id)
+        ids: list[str] = []
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            ids.append(node.state.instance_id)
+            stack.extend(node.children)
+        await self.provider.delete_instances(ids)
+
+    async def prune_executions(self, instance_id: str, keep_last: int = 1) -> int:
+        """Delete the histories of all but the last ``keep_last`` executions; returns how many went."""
+        if keep_last < 1:
+            raise ValueError(f"keep_last must be >= 1, got {keep_last}")
+        await self._record(instance_id)
+        return await self.provider.prune_executions(instance_id, keep_last)
+
+    async def get_system_metrics(self) -> SystemMetrics:
+        return await self.provider.system_metrics()
+
+    async def get_queue_depths(self) -> QueueDepths:
+        return await self.provider.queue_depths()
+
+    async def _record(self, instance_id: str) -> InstanceRecord:
+        record = await self.provider.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFoundError(instance_id)
+        return record

@@ -1,0 +1,58 @@
+"""Group commit: many callers submit one item each; one store call takes them all at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Batcher(Generic[Item, Result]):
+    """Collects items submitted while a batch is in flight and sends them as the next batch.
+
+    Under no load a submit is one store call, as before; under load, one store call (one
+    transaction) carries every turn or completion that arrived meanwhile.
+    """
+
+    def __init__(self, flush: Callable[[Sequence[Item]], Awaitable[list[Result]]], max_batch: int = 256):
+        self._flush = flush
+        self._max_batch = max_batch
+        self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._running: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._running is None:
+            self._running = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+                try:
+                    results = await self._flush([item for item, _ in batch])
+                except BaseException as error:  # noqa: BLE001 - handed to every waiter
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    if isinstance(error, asyncio.CancelledError):
+                        raise
+                    continue
+                for (_, future), result in zip(batch, results):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._running = None
+            for _, future in self._queue:
+                if not future.done():
+                    future.cancel()
+
+    async def close(self) -> None:
+        """Wait for the batch in flight."""
+        if self._running is not None:
+            await asyncio.gather(self._running, return_exceptions=True)

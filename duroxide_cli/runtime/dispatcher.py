@@ -1,0 +1,309 @@
+"""The orchestration dispatcher: fetch locked instances, run their turns, commit them."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..history import FailureDetails, HistoryEvent, OrchestrationFailed, OrchestrationStarted
+from ..messages import Message
+from ..model.options import RuntimeOptions
+from ..model.registry import Registry
+from ..providers.base import (
+    TERMINAL_STATUSES,
+    CommitOutcome,
+    InstanceUpdate,
+    OrchestrationWork,
+    Provider,
+    TurnCommit,
+)
+from ..replay import Replayer, TurnResult
+from ..replay.actions import Failed
+from .batcher import Batcher
+from .cache import GeneratorCache
+from .clock import Clock
+from .logs import LEVELS, instance_fields, orchestration_log
+from .stats import RuntimeStats
+from .turn import build_commit, error_line
+
+_MAX_BACKOFF_MS = 60_000
+
+
+@dataclass(slots=True)
+class _Resolved:
+    """Which code runs an instance, and its start event."""
+
+    version: str
+    fn: Callable
+    started: OrchestrationStarted
+
+
+class OrchestrationDispatcher:
+    """Runs turns for up to ``orchestration_concurrency`` instances at once."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        registry: Registry,
+        options: RuntimeOptions,
+        clock: Clock,
+        stats: RuntimeStats,
+        cancel_local_activities: Callable[[str, list[int]], None],
+    ):
+        self._provider = provider
+        self._registry = registry
+        self._options = options
+        self._clock = clock
+        self._stats = stats
+        self._cancel_local_activities = cancel_local_activities
+        self.cache = GeneratorCache(options.cache_size)
+        self.excluded: dict[str, str] = {}
+        self._committer: Batcher[TurnCommit, CommitOutcome] = Batcher(provider.commit_turns)
+        self._turn_threads = concurrent.futures.ThreadPoolExecutor(
+            max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
+        )
+        self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
+        self._slot_free = asyncio.Event()
+        self._stopping = False
+
+    # -- the loop -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Fetch and dispatch until ``stop``; the caller owns this task."""
+        options = self._options
+        while not self._stopping:
+            free = options.orchestration_concurrency - len(self._in_flight)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            works = await self._provider.fetch_orchestration_work(
+                free, options.orchestrator_lock_timeout_ms, options.worker_id, self.cache.known()
+            )
+            if not works:
+                await self._provider.wait_for_work("orchestrator", options.poll_interval_ms)
+                continue
+            for work in works:
+                task = asyncio.create_task(self._process_guarded(work))
+                self._in_flight[work.instance.instance_id] = (task, work)
+
+    def request_stop(self) -> None:
+        """Fetch no more work."""
+        self._stopping = True
+        self._slot_free.set()
+
+    async def stop(self, timeout_ms: int) -> None:
+        """Let running turns finish until the timeout, then abandon the rest (not counted)."""
+        self._stopping = True
+        self._slot_free.set()
+        tasks = [task for task, _ in self._in_flight.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_ms / 1000)
+        for instance_id, (task, work) in list(self._in_flight.items()):
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await self._provider.abandon_orchestration(instance_id, work.lock_token, count_delivery=False)
+        await self._committer.close()
+        self.cache.clear()
+        self._turn_threads.shutdown(wait=False, cancel_futures=True)
+
+    async def _process_guarded(self, work: OrchestrationWork) -> None:
+        instance_id = work.instance.instance_id
+        try:
+            await self._process(work)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the lock expires and another turn retries
+            self.cache.evict(instance_id)
+            orchestration_log.exception(
+                "turn of %s failed in the runtime; it will be retried", instance_id, extra={"instance_id": instance_id}
+            )
+        finally:
+            self._in_flight.pop(instance_id, None)
+            self._slot_free.set()
+
+    # -- one turn ---------------------------------------------------------------------------------
+    async def _process(self, work: OrchestrationWork) -> None:
+        instance = work.instance
+        if instance.status in TERMINAL_STATUSES:
+            await self._drop_messages_of_finished(work)
+            return
+        poisoned = [q for q in work.messages if q.delivery_count > self._options.max_delivery_attempts]
+        if poisoned:
+            await self._fail_poisoned(work, poisoned[0].delivery_count)
+            return
+        if instance.instance_id in self.excluded:
+            await self._provider.abandon_orchestration(
+                instance.instance_id, work.lock_token, 1000, self.excluded[instance.instance_id], count_delivery=False
+            )
+            return
+
+        replayer = self.cache.take(instance.instance_id, instance.execution_id, work.history_after)
+        recorded = work.history
+        if replayer is None:
+            if work.history_after:
+                recorded = await self._provider.read_history(instance.instance_id, instance.execution_id)
+            resolved = self._resolve(work, recorded)
+            if resolved is None:
+                return await self._abandon_unregistered(work, recorded)
+            replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
+        else:
+            resolved = self._resolve(work, replayer.history)
+            assert resolved is not None
+        messages = [self._pin_version(q.message, resolved.version) for q in work.messages]
+
+        result = await self._run_turn(replayer, recorded, messages)
+        if result is None:
+            result = self._timed_out(replayer)
+        self._log_turn(replayer, resolved, result)
+        started = replayer.history[0].body if replayer.history else resolved.started
+        assert isinstance(started, OrchestrationStarted)
+        commit = build_commit(
+            instance_id=instance.instance_id,
+            lock_token=work.lock_token,
+            execution_id=instance.execution_id,
+            started=started,
+            result=result,
+            consumed=[q.message_id for q in work.messages],
+            latest_version=self._registry.latest_version,
+        )
+        outcome = await self._committer.submit(commit)
+        if outcome != "committed":
+            replayer.close()
+            orchestration_log.warning(
+                "turn of %s was refused: its lock moved on to another process", instance.instance_id,
+                extra=instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version),
+            )
+            return
+        self._after_commit(instance.instance_id, commit, replayer)
+
+    def _after_commit(self, instance_id: str, commit: TurnCommit, replayer: Replayer) -> None:
+        self._stats.turns += 1
+        if commit.cancel_activities:
+            self._cancel_local_activities(instance_id, list(commit.cancel_activities))
+        if any(isinstance(e.body, OrchestrationStarted) for e in commit.new_events) and commit.execution_id == 1:
+            self._stats.instances_started += 1
+        status = commit.instance.status
+        if status in TERMINAL_STATUSES:
+            self._cancel_local_activities(instance_id, [])
+            setattr(self._stats, f"instances_{status.lower()}", getattr(self._stats, f"instances_{status.lower()}") + 1)
+        if replayer.finished:
+            replayer.close()
+        else:
+            self.cache.put(instance_id, replayer)
+
+    async def _run_turn(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message]) -> TurnResult | None:
+        """Run user code on a turn thread, so the watchdog can give up on code that never yields."""
+        loop = asyncio.get_running_loop()
+        now_ms = self._clock.now_ms()
+        future = loop.run_in_executor(
+            self._turn_threads, replayer.run_turn, recorded, messages, now_ms, lambda: str(uuid.uuid4())
+        )
+        try:
+            return await asyncio.wait_for(future, self._options.turn_timeout_ms / 1000)
+        except asyncio.TimeoutError:
+            # the thread may spin forever: give the pool up and start a new one
+            self._turn_threads.shutdown(wait=False)
+            self._turn_threads = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self._options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
+            )
+            return None
+
+    def _timed_out(self, replayer: Replayer) -> TurnResult:
+        failure = FailureDetails(
+            "TurnTimeoutError",
+            f"the orchestration did not yield for {self._options.turn_timeout_ms} ms (at {replayer.location()}); "
+            "move blocking work into an activity",
+        )
+        event = HistoryEvent(replayer.event_count + 1, self._clock.now_ms(), OrchestrationFailed(failure))
+        replayer.outcome = Failed(failure)
+        return TurnResult(new_events=[event], outcome=Failed(failure))
+
+    # -- resolving the code -------------------------------------------------------------------------
+    def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:
+        started = history[0].body if history else None
+        if not isinstance(started, OrchestrationStarted):
+            starts = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
+            if not starts:
+                return None
+            started = starts[0]
+        version = started.version or work.instance.version
+        found = self._registry.get_orchestration(started.name, version)
+        if found is None:
+            return None
+        return _Resolved(found[0], found[1], started)
+
+    @staticmethod
+    def _pin_version(message: Message, version: str) -> Message:
+        body = message.body
+        if isinstance(body, OrchestrationStarted) and body.version is None:
+            pinned = OrchestrationStarted(
+                body.name, version, body.input, body.parent_instance_id, body.parent_execution_id, body.parent_event_id
+            )
+            return Message(message.instance_id, pinned, message.execution_id)
+        return message
+
+    async def _abandon_unregistered(self, work: OrchestrationWork, history: list[HistoryEvent]) -> None:
+        instance = work.instance
+        started = history[0].body if history else None
+        if not isinstance(started, OrchestrationStarted):
+            bodies = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
+            started = bodies[0] if bodies else None
+        name = started.name if started else instance.name
+        version = (started.version if started else None) or instance.version
+        what = f"orchestration '{name}'" + (f" {version}" if version else "")
+        reason = f"{what} is not registered in any process that fetched it"
+        if started is None:
+            reason = f"instance '{instance.instance_id}' has messages but no start; waiting for its start"
+        deliveries = max((q.delivery_count for q in work.messages), default=1)
+        delay = min(1000 * 2 ** max(deliveries - 1, 0), _MAX_BACKOFF_MS)
+        orchestration_log.warning("%s; retrying in %d ms", reason, delay, extra={"instance_id": instance.instance_id})
+        await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, delay, reason)
+
+    # -- special turns ----------------------------------------------------------------------------
+    async def _drop_messages_of_finished(self, work: OrchestrationWork) -> None:
+        instance = work.instance
+        for queued in work.messages:
+            orchestration_log.warning(
+                "dropped %s for %s: the instance is %s",
+                type(queued.message.body).__name__, instance.instance_id, instance.status,
+                extra={"instance_id": instance.instance_id},
+            )
+        update = InstanceUpdate(
+            instance.status, instance.version, instance.output, instance.error, instance.failure, instance.custom_status
+        )
+        commit = TurnCommit(
+            instance.instance_id, work.lock_token, instance.execution_id, [], [q.message_id for q in work.messages], update
+        )
+        await self._committer.submit(commit)
+
+    async def _fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
+        instance = work.instance
+        self.cache.evict(instance.instance_id)
+        history = work.history if not work.history_after else await self._provider.read_history(instance.instance_id)
+        event_id = len(history) + 1
+        failure = FailureDetails(
+            "PoisonMessageError",
+            f"a message of instance '{instance.instance_id}' was delivered {deliveries} times without being processed "
+            f"(max_delivery_attempts is {self._options.max_delivery_attempts}); it was set aside",
+        )
+        event = HistoryEvent(event_id, self._clock.now_ms(), OrchestrationFailed(failure))
+        update = InstanceUpdate("Failed", instance.version, None, error_line(failure), failure, instance.custom_status)
+        commit = TurnCommit(
+            instance.instance_id, work.lock_token, instance.execution_id, [event], [q.message_id for q in work.messages], update
+        )
+        orchestration_log.error(failure.message, extra={"instance_id": instance.instance_id})
+        if await self._committer.submit(commit) == "committed":
+            self._stats.instances_failed += 1
+
+    def _log_turn(self, replayer: Replayer, resolved: _Resolved, result: TurnResult) -> None:
+        fields = instance_fields(replayer.instance_id, replayer.execution_id, resolved.started.name, resolved.version)
+        for level, message in result.traces:
+            orchestration_log.log(LEVELS.get(level, 20), message, extra=fields)
+        for dropped in result.dropped:
+            if dropped.warn:
+                orchestration_log.warning("dropped a message: %s", dropped.reason, extra=fields)
+        if isinstance(result.outcome, Failed):
+            orchestration_log.warning("%s failed: %s", replayer.instance_id, error_line(result.outcome.failure), extra=fields)

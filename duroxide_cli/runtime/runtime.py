@@ -1,0 +1,126 @@
+"""Runtime: owns the orchestration dispatcher and the activity worker, from start to shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Literal
+
+from ..model.options import RuntimeOptions
+from ..model.registry import Registry
+from ..providers.base import Provider
+from .clock import Clock
+from .dispatcher import OrchestrationDispatcher
+from .logs import runtime_log
+from .stats import RuntimeStats
+from .worker import ActivityWorker
+
+State = Literal["created", "running", "stopping", "stopped"]
+
+
+class Runtime:
+    """Runs the orchestrations and activities of a Registry against a store.
+
+    ``start()`` launches two background tasks -- the orchestration dispatcher and the activity
+    worker -- and ``shutdown()`` stops fetching, lets running work finish until the timeout and
+    abandons the rest so that another process picks it up. Also an async context manager.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        registry: Registry | None = None,
+        options: RuntimeOptions | None = None,
+        clock: Clock | None = None,
+    ):
+        self.provider = provider
+        self.registry = registry if registry is not None else Registry()
+        self.options = options or RuntimeOptions()
+        self.stats = RuntimeStats()
+        """Counters for live views."""
+        self._clock = clock or Clock()
+        self._state: State = "created"
+        self._tasks: list[asyncio.Task[None]] = []
+        self._dispatcher: OrchestrationDispatcher | None = None
+        self._worker: ActivityWorker | None = None
+        self._excluded: dict[str, str] = {}
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    # -- registration -----------------------------------------------------------------------------
+    def register_activity(self, name: str, fn: Callable[..., Any]) -> None:
+        self.registry.register_activity(name, fn)
+
+    def register_orchestration(self, name: str, fn: Callable[..., Any]) -> None:
+        self.registry.register_orchestration(name, fn)
+
+    def register_orchestration_versioned(self, name: str, version: str, fn: Callable[..., Any]) -> None:
+        self.registry.register_orchestration_versioned(name, version, fn)
+
+    def set_excluded(self, instance_ids: set[str], reason: str) -> None:
+        """Do not dispatch these instances (``reason`` is shown in their status) until cleared."""
+        self._excluded = {iid: reason for iid in instance_ids}
+        if self._dispatcher is not None:
+            self._dispatcher.excluded = dict(self._excluded)
+
+    @property
+    def cache(self):
+        """The generator cache (for inspection)."""
+        return self._dispatcher.cache if self._dispatcher else None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start dispatching. Starting twice is an error."""
+        if self._state != "created":
+            raise RuntimeError(f"the runtime is {self._state}; create a new Runtime to start again")
+        self._worker = ActivityWorker(self.provider, self.registry, self.options, self.stats)
+        self._dispatcher = OrchestrationDispatcher(
+            self.provider, self.registry, self.options, self._clock, self.stats, self._worker.cancel_local
+        )
+        self._dispatcher.excluded = dict(self._excluded)
+        self._tasks = [
+            asyncio.create_task(self._supervise("orchestration dispatcher", self._dispatcher.run)),
+            asyncio.create_task(self._supervise("activity worker", self._worker.run)),
+        ]
+        self._state = "running"
+
+    async def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop fetching; let running turns and activities finish within ``timeout_ms``; abandon the rest."""
+        if self._state != "running":
+            self._state = "stopped"
+            return
+        self._state = "stopping"
+        assert self._dispatcher is not None and self._worker is not None
+        self._dispatcher.request_stop()
+        self._worker.request_stop()
+        # a fetch in flight finishes (so its locks are known and released); an idle wait is cut short
+        _, pending = await asyncio.wait(self._tasks, timeout=max(self.options.poll_interval_ms * 2, 1000) / 1000)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(self._worker.stop(timeout_ms), self._dispatcher.stop(timeout_ms))
+        self._tasks = []
+        self._state = "stopped"
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
+
+    async def _supervise(self, what: str, loop: Callable[[], Any]) -> None:
+        """Keep a loop alive across store errors, with a short back-off."""
+        delay = 0.05
+        while True:
+            try:
+                await loop()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - store trouble: log, back off, go on
+                runtime_log.exception("%s stopped on an error; restarting in %.2f s", what, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)

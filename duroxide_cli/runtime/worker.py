@@ -1,0 +1,173 @@
+"""The activity worker: fetch activity work, run it (sync activities on a thread pool), complete it."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+import traceback
+from typing import Any
+
+from ..history import ActivityCompleted, ActivityFailed, FailureDetails
+from ..messages import Message
+from ..model.context import ActivityContext
+from ..model.options import RuntimeOptions
+from ..model.registry import Registry, takes_input
+from ..payloads import normalize
+from ..providers.base import ActivityCompletion, ActivityWork, Provider
+from .batcher import Batcher
+from .logs import activity_log
+from .stats import RuntimeStats
+
+_MAX_BACKOFF_MS = 60_000
+
+
+class ActivityWorker:
+    """Runs up to ``activity_concurrency`` activities at once, renewing their locks as they run."""
+
+    def __init__(self, provider: Provider, registry: Registry, options: RuntimeOptions, stats: RuntimeStats):
+        self._provider = provider
+        self._registry = registry
+        self._options = options
+        self._stats = stats
+        self._threads = concurrent.futures.ThreadPoolExecutor(
+            max_workers=options.activity_concurrency, thread_name_prefix="duroxide-activity"
+        )
+        self._completer: Batcher[ActivityCompletion, bool] = Batcher(provider.complete_activities)
+        self._running: dict[int, tuple[asyncio.Task[None], ActivityWork, ActivityContext]] = {}
+        self._slot_free = asyncio.Event()
+        self._stopping = False
+
+    async def run(self) -> None:
+        """Fetch and run until ``stop``; the caller owns this task."""
+        options = self._options
+        while not self._stopping:
+            free = options.activity_concurrency - len(self._running)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            items = await self._provider.fetch_activity_work(free, options.worker_lock_timeout_ms, options.worker_id)
+            if not items:
+                await self._provider.wait_for_work("worker", options.poll_interval_ms)
+                continue
+            for work in items:
+                context = self._context(work)
+                task = asyncio.create_task(self._execute_guarded(work, context))
+                self._running[work.work_id] = (task, work, context)
+
+    def cancel_local(self, instance_id: str, activity_ids: list[int]) -> None:
+        """Tell running activities of this process that they are no longer wanted (all of the
+        instance's when ``activity_ids`` is empty)."""
+        for _, work, context in self._running.values():
+            if work.instance_id == instance_id and (not activity_ids or work.activity.event_id in activity_ids):
+                context._cancel()
+
+    def request_stop(self) -> None:
+        """Fetch no more work."""
+        self._stopping = True
+        self._slot_free.set()
+
+    async def stop(self, timeout_ms: int) -> None:
+        """Let running activities finish until the timeout, then abandon the rest (not counted)."""
+        self._stopping = True
+        self._slot_free.set()
+        tasks = [task for task, _, _ in self._running.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_ms / 1000)
+        for task, work, context in list(self._running.values()):
+            context._cancel()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await self._provider.abandon_activity(work.work_id, work.lock_token, count_delivery=False)
+        await self._completer.close()
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def _context(self, work: ActivityWork) -> ActivityContext:
+        a = work.activity
+        return ActivityContext(
+            instance_id=work.instance_id,
+            execution_id=a.execution_id,
+            orchestration_name=a.orchestration_name,
+            orchestration_version=a.orchestration_version,
+            activity_name=a.name,
+            activity_id=a.event_id,
+            attempt=a.attempt,
+            worker_id=self._options.worker_id,
+        )
+
+    async def _execute_guarded(self, work: ActivityWork, context: ActivityContext) -> None:
+        self._stats.activities_running += 1
+        try:
+            await self._execute(work, context)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the lease expires and the work is delivered again
+            activity_log.exception("activity work %s failed in the runtime", work.work_id, extra=context._fields())
+        finally:
+            self._stats.activities_running -= 1
+            self._running.pop(work.work_id, None)
+            self._slot_free.set()
+
+    async def _execute(self, work: ActivityWork, context: ActivityContext) -> None:
+        activity = work.activity
+        fn = self._registry.get_activity(activity.name)
+        if work.delivery_count > self._options.max_delivery_attempts:
+            failure = FailureDetails(
+                "PoisonMessageError",
+                f"activity '{activity.name}' was delivered {work.delivery_count} times without completing "
+                f"(max_delivery_attempts is {self._options.max_delivery_attempts}); it was set aside",
+            )
+            await self._complete(work, ActivityFailed(activity.event_id, failure), context)
+            return
+        if fn is None:
+            delay = min(1000 * 2 ** max(work.delivery_count - 1, 0), _MAX_BACKOFF_MS)
+            activity_log.warning(
+                "activity '%s' is not registered in this process; retrying in %d ms", activity.name, delay,
+                extra=context._fields(),
+            )
+            await self._provider.abandon_activity(work.work_id, work.lock_token, delay)
+            return
+        renewal = asyncio.create_task(self._renew_while_running(work, context))
+        try:
+            body: Any = await self._invoke(fn, context, activity.input, activity.event_id)
+        finally:
+            renewal.cancel()
+            await asyncio.gather(renewal, return_exceptions=True)
+        await self._complete(work, body, context)
+
+    async def _invoke(self, fn: Any, context: ActivityContext, input: Any, event_id: int) -> Any:
+        args = (context, input) if takes_input(fn) else (context,)
+        try:
+            if inspect.iscoroutinefunction(fn):
+                value = await fn(*args)
+            else:
+                loop = asyncio.get_running_loop()
+                value = await loop.run_in_executor(self._threads, functools.partial(fn, *args))
+            return ActivityCompleted(event_id, normalize(value, f"the result of activity '{context.activity_name}'"))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the activity failed: its orchestration decides
+            details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            return ActivityFailed(event_id, FailureDetails(type(error).__name__, str(error), details))
+
+    async def _complete(self, work: ActivityWork, body: Any, context: ActivityContext) -> None:
+        message = Message(work.instance_id, body, work.activity.execution_id)
+        accepted = await self._completer.submit(ActivityCompletion(work.work_id, work.lock_token, message))
+        if isinstance(body, ActivityFailed):
+            self._stats.activities_failed += 1
+            activity_log.info("activity failed: %s: %s", body.failure.error_type, body.failure.message, extra=context._fields())
+        else:
+            self._stats.activities_completed += 1
+        if not accepted:
+            activity_log.info("result of activity dropped: the work is no longer wanted or its lock moved on", extra=context._fields())
+
+    async def _renew_while_running(self, work: ActivityWork, context: ActivityContext) -> None:
+        interval = max(self._options.worker_lock_timeout_ms / 3, 50) / 1000
+        while True:
+            await asyncio.sleep(interval)
+            wanted = await self._provider.renew_activity_lock(work.work_id, work.lock_token, self._options.worker_lock_timeout_ms)
+            if not wanted:
+                context._cancel()
+                return
