@@ -128,6 +128,7 @@ class Replayer:
         self._custom_status: Any = None
         self._result: TurnResult = TurnResult()
         self._guid: Callable[[], str] = lambda: ""
+        self._last_location = "<the orchestration's start>"
         self.outcome: Outcome = Continue()
         self.divergence: NondeterminismError | None = None
         """Set when the code diverged from the history (the outcome is then Failed)."""
@@ -166,27 +167,36 @@ class Replayer:
         """Apply ``recorded`` (events after those already held) as replay, then ``messages``."""
         self._result = result = TurnResult()
         self._guid = new_guid
+        self._replaying = True
+        self._recorded.extend(e for e in recorded if e.kind in SCHEDULING_KINDS)
+        self.history.extend(recorded)
         try:
-            self._replaying = True
-            self._recorded.extend(e for e in recorded if e.kind in SCHEDULING_KINDS)
-            self.history.extend(recorded)
             for event in recorded:
                 self.now_ms = event.timestamp_ms
                 self._apply(event)
-            self._replaying = False
-            self.now_ms = now_ms
-            for message in messages:
+        except _Divergence as divergence:
+            self._diverged(divergence.error, now_ms)
+        self._replaying = False
+        self.now_ms = now_ms
+        for message in messages:  # after a divergence the execution has ended: each one is dropped
+            try:
                 body = self._accept(message)
                 if body is not None:
                     self._apply(self._append(body))
-        except _Divergence as divergence:
-            self._replaying = False
-            self.now_ms = now_ms
-            self.divergence = divergence.error
-            self._fail(FailureDetails("NondeterminismError", str(divergence.error), ""))
+            except _Divergence as divergence:
+                self._diverged(divergence.error, now_ms)
         result.custom_status = self._custom_status
         result.outcome = self.outcome
         return result
+
+    def _diverged(self, error: NondeterminismError, now_ms: int) -> None:
+        self._replaying = False
+        self.now_ms = now_ms
+        self.divergence = error
+        # The code may have ended during replay before the history showed it diverged; that
+        # ending was never recorded, and the divergence is what the instance fails with.
+        self.outcome = Continue()
+        self._fail(FailureDetails("NondeterminismError", str(error), ""))
 
     def close(self) -> None:
         """Close the generator; its ``finally`` blocks run against a context that does nothing."""
@@ -219,6 +229,9 @@ class Replayer:
             return self._drop(message, f"a second completion of event {source}")
         if source not in self._pending:
             return self._drop(message, f"a completion of event {source}, which this execution never scheduled")
+        scheduled = self._event(source).kind
+        if _COMPLETES.get(type(body).__name__) != scheduled:
+            return self._drop(message, f"a {type(body).__name__} for event {source}, which is {scheduled}")
         return body
 
     def _drop(self, message: Message, reason: str, warn: bool = True) -> None:
@@ -244,7 +257,7 @@ class Replayer:
         elif event.source_event_id is not None:
             node = self._pending.pop(event.source_event_id, None)
             if node is None:
-                self._diverge_missing(self._event(event.source_event_id))
+                self._diverge_unawaited(event)
                 return
             self._settled.add(event.source_event_id)
             node.complete(body)
@@ -308,6 +321,7 @@ class Replayer:
                 advance = lambda gen: gen.send(value)  # noqa: E731
 
     def _activate(self, task: Any) -> nodes.Node | None:
+        self._last_location = self.location()
         if isinstance(task, ContinueAsNewTask):
             self._continue_as_new(task)
             return None
@@ -491,6 +505,22 @@ class Replayer:
             )
         )
 
+    def _diverge_unawaited(self, event: HistoryEvent) -> None:
+        """A recorded completion of something the code does not (or no longer) wait for."""
+        if isinstance(self.outcome, Failed):
+            return
+        source = event.source_event_id or 0
+        of = _describe_event(self._event(source)) if 0 < source < event.event_id else f"unknown event {source}"
+        state = f"it ended with {type(self.outcome).__name__}" if self.finished else self._awaiting_text()
+        raise _Divergence(
+            NondeterminismError(
+                f"{event.kind} (event {event.event_id}) of {of}",
+                f"does not wait for it ({state})",
+                self.location(),
+                "the code changed since the history was recorded",
+            )
+        )
+
     def _awaiting_text(self) -> str:
         return "waiting for an earlier task" if self._awaiting is not None else "not waiting for anything"
 
@@ -502,7 +532,7 @@ class Replayer:
         """``file.py:LINE`` where the user code is suspended (innermost generator)."""
         frame = self.frame()
         if frame is None:
-            return "<the orchestration's start>"
+            return self._last_location  # the code has ended: its last yield
         return f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}"
 
     def frame(self) -> Any:
@@ -513,6 +543,16 @@ class Replayer:
             frame = gen.gi_frame
             gen = getattr(gen, "gi_yieldfrom", None)
         return frame
+
+
+_COMPLETES = {
+    "ActivityCompleted": "ActivityScheduled",
+    "ActivityFailed": "ActivityScheduled",
+    "TimerFired": "TimerCreated",
+    "SubOrchestrationCompleted": "SubOrchestrationScheduled",
+    "SubOrchestrationFailed": "SubOrchestrationScheduled",
+}
+"""Which scheduling event each completion kind completes."""
 
 
 def _same_action(recorded: EventBody, new: EventBody) -> bool:
