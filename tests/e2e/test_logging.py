@@ -1,0 +1,40 @@
+"""Orchestration traces are emitted once (never on replay) and carry the instance's fields."""
+
+from __future__ import annotations
+
+import logging
+
+
+async def test_traces_are_emitted_once_even_when_every_turn_replays(env, caplog):
+    @env.app.activity("Step")
+    async def step(ctx, n):
+        ctx.trace_info(f"activity {n}")
+        return n
+
+    @env.app.orchestration("Traced")
+    def traced(ctx):
+        for n in range(3):
+            ctx.trace_info(f"before step {n}")
+            yield ctx.schedule_activity("Step", n)
+        ctx.trace_warn("done")
+        return "ok"
+
+    caplog.set_level(logging.DEBUG, logger="duroxide")
+    state = await env.run("Traced", instance_id="t-1")
+    assert state.output == "ok"
+    messages = [r.getMessage() for r in caplog.records if r.name == "duroxide.orchestration"]
+    assert [m for m in messages if m.startswith("before step")] == ["before step 0", "before step 1", "before step 2"]
+    assert messages.count("done") == 1
+    record = next(r for r in caplog.records if r.getMessage() == "before step 1")
+    assert (record.instance_id, record.execution_id, record.orchestration_name, record.orchestration_version) == (
+        "t-1", 1, "Traced", "1.0.0")
+    activity = next(r for r in caplog.records if r.getMessage() == "activity 2")
+    assert activity.name == "duroxide.activity"
+    assert (activity.activity_name, activity.instance_id) == ("Step", "t-1")
+    assert activity.activity_id > 0 and activity.worker_id
+
+
+def test_library_adds_no_handlers():
+    import duroxide_cli  # noqa: F401
+
+    assert logging.getLogger("duroxide").handlers == []
