@@ -212,8 +212,11 @@ class Replayer:
     # -- message intake ------------------------------------------------------------------------
     def _accept(self, message: Message) -> EventBody | None:
         body = message.body
+        source = getattr(body, "source_event_id", None)
         if self.finished:
-            return self._drop(message, f"the execution has already ended ({type(self.outcome).__name__})")
+            # work still in flight when the execution ended (a race loser, say) finishing late is expected
+            expected = source in self._forgotten and message.execution_id in (None, self.execution_id)
+            return self._drop(message, f"the execution has already ended ({type(self.outcome).__name__})", warn=not expected)
         if isinstance(body, OrchestrationStarted):
             if self.history or message.execution_id not in (None, self.execution_id):
                 return self._drop(message, "a duplicate start message")
@@ -222,7 +225,6 @@ class Replayer:
             return body
         if message.execution_id not in (None, self.execution_id):
             return self._drop(message, f"a completion for execution {message.execution_id}, not {self.execution_id}")
-        source = getattr(body, "source_event_id", None)
         if source in self._forgotten:
             return self._drop(message, f"the result of event {source}, which is no longer awaited", warn=False)
         if source in self._settled:
