@@ -1,0 +1,127 @@
+"""The worker queue: activity work items, leased by lock token."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Sequence
+
+from ... import payloads
+from ..base import ActivityCompletion, ActivityWork, NewActivity
+from .orchestrator_queue import send_txn
+from .wakeups import Wake
+
+_FETCHABLE = """
+SELECT id FROM worker_queue
+WHERE visible_at_ms <= :now AND COALESCE(locked_until_ms, 0) <= :now
+ORDER BY id LIMIT :limit
+"""
+
+_NEXT_DUE = "SELECT MIN(MAX(visible_at_ms, COALESCE(locked_until_ms, 0))) FROM worker_queue"
+
+
+def insert_activity_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, activity: NewActivity
+) -> None:
+    """Queue one activity of ``instance_id``, visible at once."""
+    body = {
+        "name": activity.name,
+        "input": activity.input,
+        "attempt": activity.attempt,
+        "orchestration_name": activity.orchestration_name,
+        "orchestration_version": activity.orchestration_version,
+    }
+    conn.execute(
+        "INSERT INTO worker_queue (instance_id, execution_id, event_id, body, visible_at_ms) VALUES (?, ?, ?, ?, ?)",
+        (instance_id, activity.execution_id, activity.event_id, payloads.dumps(body), now_ms),
+    )
+    wake.work_now("worker")
+
+
+def fetch_activity_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, limit: int, lock_timeout_ms: int, owner: str
+) -> list[ActivityWork]:
+    """Lock up to ``limit`` visible, unlocked work items, oldest first, each with its own token.
+
+    When nothing is found, records in ``wake`` when the next item comes due.
+    """
+    ids = [row[0] for row in conn.execute(_FETCHABLE, {"now": now_ms, "limit": limit})]
+    if not ids:
+        wake.next_due_ms["worker"] = conn.execute(_NEXT_DUE).fetchone()[0]
+        return []
+    tokens = {work_id: uuid.uuid4().hex for work_id in ids}
+    conn.executemany(
+        "UPDATE worker_queue SET lock_token = ?, lock_owner = ?, locked_until_ms = ?,"
+        " delivery_count = delivery_count + 1 WHERE id = ?",
+        [(token, owner, now_ms + lock_timeout_ms, work_id) for work_id, token in tokens.items()],
+    )
+    return [_work_txn(conn, work_id, token) for work_id, token in tokens.items()]
+
+
+def _work_txn(conn: sqlite3.Connection, work_id: int, token: str) -> ActivityWork:
+    instance_id, execution_id, event_id, body, delivery_count = conn.execute(
+        "SELECT instance_id, execution_id, event_id, body, delivery_count FROM worker_queue WHERE id = ?", (work_id,)
+    ).fetchone()
+    fields = json.loads(body)
+    activity = NewActivity(
+        execution_id=execution_id,
+        event_id=event_id,
+        name=fields["name"],
+        input=fields["input"],
+        attempt=fields["attempt"],
+        orchestration_name=fields["orchestration_name"],
+        orchestration_version=fields["orchestration_version"],
+    )
+    return ActivityWork(work_id, token, instance_id, activity, delivery_count)
+
+
+def renew_activity_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, work_id: int, lock_token: str, lock_timeout_ms: int
+) -> bool:
+    """Extend the lease if ``lock_token`` still holds the item; False when it is gone or re-leased."""
+    cursor = conn.execute(
+        "UPDATE worker_queue SET locked_until_ms = ? WHERE id = ? AND lock_token = ?",
+        (now_ms + lock_timeout_ms, work_id, lock_token),
+    )
+    return cursor.rowcount == 1
+
+
+def complete_activities_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, completions: Sequence[ActivityCompletion]
+) -> list[bool]:
+    """Complete each in turn (see ``complete_activity_txn``)."""
+    return [complete_activity_txn(conn, now_ms, wake, completion) for completion in completions]
+
+
+def complete_activity_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, completion: ActivityCompletion) -> bool:
+    """Remove the item held by the completion's token and queue its result; False (and nothing
+    written) when the item is gone or held by another token."""
+    cursor = conn.execute(
+        "DELETE FROM worker_queue WHERE id = ? AND lock_token = ?", (completion.work_id, completion.lock_token)
+    )
+    if cursor.rowcount != 1:
+        return False
+    send_txn(conn, now_ms, wake, completion.message, None)
+    return True
+
+
+def abandon_activity_txn(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    wake: Wake,
+    work_id: int,
+    lock_token: str,
+    delay_ms: int,
+    count_delivery: bool,
+) -> None:
+    """Unlock the item (if ``lock_token`` holds it), visible again after ``delay_ms``."""
+    visible = now_ms + max(delay_ms, 0)
+    cursor = conn.execute(
+        "UPDATE worker_queue SET lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, visible_at_ms = ?,"
+        " delivery_count = CASE WHEN ? THEN delivery_count ELSE MAX(delivery_count - 1, 0) END"
+        " WHERE id = ? AND lock_token = ?",
+        (visible, count_delivery, work_id, lock_token),
+    )
+    if cursor.rowcount == 1:
+        wake.work_at("worker", visible, now_ms)

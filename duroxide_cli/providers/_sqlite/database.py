@@ -1,0 +1,144 @@
+"""One sqlite3 connection, used only from one dedicated thread.
+
+Each provider operation is one function run on that thread, which opens, runs and commits a
+whole transaction: one thread hop per transaction, not one per statement (the cost model in
+DESIGN section 4). The event loop never touches the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ...errors import ProviderError
+from .schema import migrate
+from .wakeups import QUEUES, PollState, Wake
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+class Database:
+    """The connection, its thread, and the thread-side state of idle polls."""
+
+    def __init__(self, executor: ThreadPoolExecutor, conn: sqlite3.Connection, clock: Callable[[], int], where: str):
+        self._executor = executor
+        self._conn = conn
+        self._clock = clock
+        self.where = where
+        """The database, as error messages name it."""
+        self._writes = 0
+        self._polls = {queue: PollState() for queue in QUEUES}
+        self._closed = False
+
+    @classmethod
+    async def connect(cls, path: Path | None, clock: Callable[[], int]) -> Database:
+        """Open ``path`` (None: a private in-memory database) and bring its schema up to date."""
+        where = ":memory:" if path is None else str(path)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duroxide-sqlite")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(executor, _open_connection, path, clock, where)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(executor, conn, clock, where)
+
+    # -- the event loop side --------------------------------------------------------------------
+
+    async def call(self, operation: str, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the database thread; sqlite errors become ProviderError."""
+        if self._closed:
+            raise ProviderError(operation, f"the store {self.where} is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._guarded, operation, fn, args)
+
+    async def close(self) -> None:
+        """Close the connection and stop the thread; later calls raise ProviderError."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
+        self._executor.shutdown(wait=True)
+
+    # -- the database thread side ---------------------------------------------------------------
+
+    def write(self, fn: Callable[..., T], wake: Wake, *args: Any) -> T:
+        """``fn(conn, now_ms, wake, *args)`` inside BEGIN IMMEDIATE ... COMMIT."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(self._conn, self._clock(), wake, *args)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        self._writes += 1
+        return result
+
+    def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, now_ms, *args)`` inside one read transaction (a consistent snapshot)."""
+        self._conn.execute("BEGIN")
+        try:
+            result = fn(self._conn, self._clock(), *args)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return result
+
+    def poll(self, queue: str, fn: Callable[..., list[T]], wake: Wake, *args: Any) -> list[T]:
+        """A fetch for ``queue`` that is answered without a query when it cannot find anything:
+        no other connection committed (``PRAGMA data_version``), this one wrote nothing, and
+        nothing the last empty fetch saw has come due."""
+        state = self._polls[queue]
+        (data_version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        if state.can_skip(data_version, self._writes, self._clock()):
+            return []
+        found = self.write(fn, wake, *args)
+        if found:
+            state.forget()
+        else:
+            state.remember_empty(data_version, self._writes, wake.next_due_ms.get(queue))
+        return found
+
+    def _guarded(self, operation: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            return fn(*args)
+        except sqlite3.Error as error:
+            if self._conn.in_transaction:  # a failed COMMIT leaves the transaction open
+                self._conn.execute("ROLLBACK")
+            raise ProviderError(operation, f"{error} ({self.where})", retryable=_is_busy(error)) from error
+
+
+def _open_connection(path: Path | None, clock: Callable[[], int], where: str) -> sqlite3.Connection:
+    """Connect (on the database thread), set the pragmas, migrate."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if path is not None:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        migrate(conn, clock(), where)
+    except sqlite3.Error as error:
+        conn.close()
+        raise ProviderError("open", f"{error} ({where})", retryable=_is_busy(error)) from error
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    """Whether another connection held a lock: trying again may succeed."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    text = str(error).lower()
+    return "locked" in text or "busy" in text

@@ -1,0 +1,335 @@
+"""Instances and their turns: create, enqueue, fetch (lock), commit, abandon."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from collections.abc import Mapping, Sequence
+
+from ...errors import InstanceAlreadyExistsError, InstanceNotFoundError
+from ...history import HistoryEvent, OrchestrationStarted
+from ...messages import Message
+from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, OrchestrationWork, TurnCommit
+from .activities import insert_activity_txn
+from .orchestrator_queue import enqueue_txn, instance_exists_txn, send_txn
+from .rows import (
+    HISTORY_COLUMNS,
+    INSTANCE_COLUMNS,
+    MESSAGE_COLUMNS,
+    dump_body,
+    dump_failure,
+    dump_json,
+    event_from_row,
+    instance_from_row,
+    message_from_row,
+)
+from .wakeups import Wake
+
+_log = logging.getLogger("duroxide.provider")
+
+_FETCHABLE = """
+SELECT q.instance_id FROM orchestrator_queue AS q JOIN instances AS i ON i.id = q.instance_id
+WHERE q.visible_at_ms <= :now
+  AND COALESCE(i.locked_until_ms, 0) <= :now
+  AND COALESCE(i.backoff_until_ms, 0) <= :now
+GROUP BY q.instance_id ORDER BY MIN(q.id) LIMIT :limit
+"""
+
+_NEXT_DUE = """
+SELECT MIN(MAX(q.visible_at_ms, COALESCE(i.locked_until_ms, 0), COALESCE(i.backoff_until_ms, 0)))
+FROM orchestrator_queue AS q JOIN instances AS i ON i.id = q.instance_id
+"""
+
+_UPSERT_EXECUTION = """
+INSERT INTO executions (instance_id, execution_id, status, started_at_ms, ended_at_ms) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (instance_id, execution_id) DO UPDATE SET
+  status = excluded.status,
+  ended_at_ms = CASE WHEN excluded.ended_at_ms IS NULL THEN NULL
+                     ELSE COALESCE(executions.ended_at_ms, excluded.ended_at_ms) END
+"""
+
+
+# -- creating instances and enqueuing messages ------------------------------------------------
+
+
+def create_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
+    """Insert a Pending instance and queue its start; InstanceAlreadyExistsError on a taken id."""
+    if instance_exists_txn(conn, start.instance_id):
+        raise InstanceAlreadyExistsError(start.instance_id)
+    _insert_instance_txn(conn, now_ms, wake, start)
+
+
+def _insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
+    body = start.body
+    if not isinstance(body, OrchestrationStarted):
+        raise ValueError(f"an instance starts with an OrchestrationStarted message, not {type(body).__name__}")
+    conn.execute(
+        "INSERT INTO instances (id, name, version, status, execution_id, parent_instance_id, created_at_ms, updated_at_ms)"
+        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?)",
+        (start.instance_id, body.name, body.version, body.parent_instance_id, now_ms, now_ms),
+    )
+    conn.execute(
+        "INSERT INTO executions (instance_id, execution_id, status, started_at_ms) VALUES (?, 1, 'Pending', ?)",
+        (start.instance_id, now_ms),
+    )
+    enqueue_txn(conn, now_ms, wake, start, None)
+
+
+def enqueue_message_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, message: Message, visible_at_ms: int | None
+) -> None:
+    """Queue a message for an existing instance; InstanceNotFoundError otherwise."""
+    if not instance_exists_txn(conn, message.instance_id):
+        raise InstanceNotFoundError(message.instance_id)
+    enqueue_txn(conn, now_ms, wake, message, visible_at_ms)
+
+
+# -- fetching ---------------------------------------------------------------------------------
+
+
+def fetch_orchestration_txn(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    wake: Wake,
+    limit: int,
+    lock_timeout_ms: int,
+    owner: str,
+    known: Mapping[str, tuple[int, int]],
+) -> list[OrchestrationWork]:
+    """Lock up to ``limit`` fetchable instances, the one with the oldest message first.
+
+    When nothing is found, records in ``wake`` when something next comes due (a delayed
+    message, an expiring lock or back-off).
+    """
+    ids = [row[0] for row in conn.execute(_FETCHABLE, {"now": now_ms, "limit": limit})]
+    if not ids:
+        wake.next_due_ms["orchestrator"] = conn.execute(_NEXT_DUE).fetchone()[0]
+    return [
+        _lock_instance_txn(conn, now_ms, instance_id, lock_timeout_ms, owner, known.get(instance_id))
+        for instance_id in ids
+    ]
+
+
+def _lock_instance_txn(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    instance_id: str,
+    lock_timeout_ms: int,
+    owner: str,
+    held: tuple[int, int] | None,
+) -> OrchestrationWork:
+    token = uuid.uuid4().hex
+    conn.execute(
+        "UPDATE instances SET lock_token = ?, lock_owner = ?, locked_until_ms = ? WHERE id = ?",
+        (token, owner, now_ms + lock_timeout_ms, instance_id),
+    )
+    conn.execute(
+        "UPDATE orchestrator_queue SET delivery_count = delivery_count + 1, lock_token = ?"
+        " WHERE instance_id = ? AND visible_at_ms <= ?",
+        (token, instance_id, now_ms),
+    )
+    messages = [
+        message_from_row(row)
+        for row in conn.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM orchestrator_queue WHERE instance_id = ? AND lock_token = ? ORDER BY id",
+            (instance_id, token),
+        )
+    ]
+    instance = instance_from_row(
+        conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)).fetchone()
+    )
+    after = held[1] if held is not None and held[0] == instance.execution_id else 0
+    history = read_events_txn(conn, instance_id, instance.execution_id, after)
+    return OrchestrationWork(instance, token, history, after, messages)
+
+
+def read_events_txn(
+    conn: sqlite3.Connection, instance_id: str, execution_id: int, after: int = 0
+) -> list[HistoryEvent]:
+    """The events of one execution with ids above ``after``, in order."""
+    rows = conn.execute(
+        f"SELECT {HISTORY_COLUMNS} FROM history WHERE instance_id = ? AND execution_id = ? AND event_id > ?"
+        " ORDER BY event_id",
+        (instance_id, execution_id, after),
+    )
+    return [event_from_row(row) for row in rows]
+
+
+# -- committing turns -------------------------------------------------------------------------
+
+
+def commit_turns_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, turns: Sequence[TurnCommit]
+) -> list[CommitOutcome]:
+    """Commit each turn independently (see ``commit_turn_txn``)."""
+    return [commit_turn_txn(conn, now_ms, wake, turn) for turn in turns]
+
+
+def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
+    """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease has
+    moved on. A history row that already exists means another process wrote this turn's events,
+    which is a lost lease too."""
+    turn_wake = Wake()
+    conn.execute("SAVEPOINT turn")
+    try:
+        outcome = _apply_turn_txn(conn, now_ms, turn_wake, turn)
+    except sqlite3.IntegrityError as error:
+        conn.execute("ROLLBACK TO turn")
+        conn.execute("RELEASE turn")
+        _log.warning("refused the turn of %r: %s", turn.instance_id, error)
+        return "lock_lost"
+    except BaseException:
+        conn.execute("ROLLBACK TO turn")
+        conn.execute("RELEASE turn")
+        raise
+    conn.execute("RELEASE turn")
+    wake.merge(turn_wake)
+    return outcome
+
+
+def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
+    if not _holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
+        return "lock_lost"
+    _append_events_txn(conn, turn)
+    _record_executions_txn(conn, now_ms, turn)
+    _update_instance_txn(conn, now_ms, turn)
+    for activity in turn.activities:
+        insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
+    for start in turn.starts:
+        _start_instance_txn(conn, now_ms, wake, start)
+    for outgoing in turn.messages:
+        send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
+    _remove_unwanted_work_txn(conn, turn)
+    _release_messages_txn(conn, now_ms, wake, turn)
+    return "committed"
+
+
+def _holds_lock_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str, lock_token: str) -> bool:
+    row = conn.execute("SELECT lock_token, locked_until_ms FROM instances WHERE id = ?", (instance_id,)).fetchone()
+    return row is not None and row[0] == lock_token and row[1] is not None and row[1] > now_ms
+
+
+def _append_events_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
+    rows = []
+    for event in turn.new_events:
+        kind, body = dump_body(event.body)
+        rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
+    conn.executemany(
+        "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _record_executions_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
+    """The turn's execution row; on continue-as-new it ends Completed and the next one begins."""
+    status = turn.instance.status
+    if turn.next_execution_id is not None:
+        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.execution_id, "Completed", now_ms, now_ms))
+        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.next_execution_id, status, now_ms, None))
+    else:
+        ended = now_ms if status in TERMINAL_STATUSES else None
+        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.execution_id, status, now_ms, ended))
+
+
+def _update_instance_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
+    """Write the instance row and release its lock (and any back-off)."""
+    update = turn.instance
+    conn.execute(
+        "UPDATE instances SET status = ?, version = ?, output = ?, error = ?, failure = ?, custom_status = ?,"
+        " updated_at_ms = ?, execution_id = COALESCE(?, execution_id),"
+        " lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL"
+        " WHERE id = ?",
+        (
+            update.status,
+            update.version,
+            dump_json(update.output),
+            update.error,
+            dump_failure(update.failure),
+            dump_json(update.custom_status),
+            now_ms,
+            turn.next_execution_id,
+            turn.instance_id,
+        ),
+    )
+
+
+def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: InstanceStart) -> None:
+    """Create the new instance, or when its id is taken send ``on_conflict`` (if any) instead."""
+    if not instance_exists_txn(conn, start.start.instance_id):
+        _insert_instance_txn(conn, now_ms, wake, start.start)
+    elif start.on_conflict is not None:
+        send_txn(conn, now_ms, wake, start.on_conflict, None)
+
+
+def _remove_unwanted_work_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
+    """Drop activity work nobody will use: cancelled ids, a finished execution's, a finished instance's."""
+    conn.executemany(
+        "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
+        [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
+    )
+    if turn.next_execution_id is not None:
+        conn.execute(
+            "DELETE FROM worker_queue WHERE instance_id = ? AND execution_id < ?",
+            (turn.instance_id, turn.next_execution_id),
+        )
+    if turn.instance.status in TERMINAL_STATUSES:
+        conn.execute("DELETE FROM worker_queue WHERE instance_id = ?", (turn.instance_id,))
+
+
+def _release_messages_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> None:
+    """Delete the consumed messages and unlock the rest, which wake a dispatcher when visible."""
+    conn.executemany(
+        "DELETE FROM orchestrator_queue WHERE id = ? AND instance_id = ?",
+        [(message_id, turn.instance_id) for message_id in turn.consumed_message_ids],
+    )
+    conn.execute(
+        "UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = ? AND lock_token = ?",
+        (turn.instance_id, turn.lock_token),
+    )
+    (earliest,) = conn.execute(
+        "SELECT MIN(visible_at_ms) FROM orchestrator_queue WHERE instance_id = ?", (turn.instance_id,)
+    ).fetchone()
+    if earliest is not None:
+        wake.work_at("orchestrator", earliest, now_ms)
+
+
+# -- abandoning -------------------------------------------------------------------------------
+
+
+def abandon_orchestration_txn(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    wake: Wake,
+    instance_id: str,
+    lock_token: str,
+    delay_ms: int,
+    reason: str | None,
+    count_delivery: bool,
+) -> None:
+    """Unlock the instance if ``lock_token`` holds it, keeping it back ``delay_ms``; a ``reason``
+    becomes its error (its status stays); without ``count_delivery`` the fetch is uncounted."""
+    row = conn.execute("SELECT lock_token FROM instances WHERE id = ?", (instance_id,)).fetchone()
+    if row is None or row[0] != lock_token:
+        return
+    backoff = now_ms + delay_ms if delay_ms > 0 else None
+    conn.execute(
+        "UPDATE instances SET lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = ?,"
+        " error = COALESCE(?, error), updated_at_ms = CASE WHEN ? IS NULL THEN updated_at_ms ELSE ? END"
+        " WHERE id = ?",
+        (backoff, reason, reason, now_ms, instance_id),
+    )
+    if not count_delivery:
+        conn.execute(
+            "UPDATE orchestrator_queue SET delivery_count = MAX(delivery_count - 1, 0) WHERE instance_id = ? AND lock_token = ?",
+            (instance_id, lock_token),
+        )
+    conn.execute(
+        "UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = ? AND lock_token = ?",
+        (instance_id, lock_token),
+    )
+    (earliest,) = conn.execute(
+        "SELECT MIN(visible_at_ms) FROM orchestrator_queue WHERE instance_id = ?", (instance_id,)
+    ).fetchone()
+    if earliest is not None:
+        wake.work_at("orchestrator", max(earliest, backoff or 0), now_ms)

@@ -1,0 +1,98 @@
+"""Versioned migrations of the SQLite schema (``providers/schema/NNN_name.sql``).
+
+Migrations are applied in order inside one ``BEGIN IMMEDIATE`` transaction, so two processes
+opening a new file at once do not both apply them: the second waits for the write lock and
+then finds them recorded in ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+
+from ...errors import ConfigError
+
+_FILE_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """Every migration shipped with the package, in version order (1, 2, ... without gaps)."""
+    folder = resources.files("duroxide_cli.providers").joinpath("schema")
+    found = []
+    for entry in folder.iterdir():
+        match = _FILE_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda migration: migration.version)
+    if [migration.version for migration in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"the shipped schema migrations are not numbered 1..n: {[m.name for m in found]}")
+    return found
+
+
+def migrate(conn: sqlite3.Connection, now_ms: int, where: str) -> int:
+    """Bring the schema up to date; returns the version it is at.
+
+    Raises ConfigError when the database was made by a newer duroxide. ``where`` names the
+    database in that message.
+    """
+    migrations = load_migrations()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = _current_version_txn(conn)
+        latest = migrations[-1].version if migrations else 0
+        if current > latest:
+            raise ConfigError(
+                f"the store {where} has schema version {current}, but this duroxide knows versions up to"
+                f" {latest}; it was written by a newer duroxide, so upgrade duroxide to use it"
+            )
+        for migration in migrations[current:]:
+            for statement in split_statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version (version, name, applied_at_ms) VALUES (?, ?, ?)",
+                (migration.version, migration.name, now_ms),
+            )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return max(current, len(migrations))
+
+
+def _current_version_txn(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)"
+    )
+    (version,) = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+    return version
+
+
+def split_statements(sql: str) -> list[str]:
+    """The complete SQL statements of a script, one by one.
+
+    ``executescript`` would commit the open transaction first, so statements run one at a time.
+    """
+    statements, pending = [], ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if _has_code(pending):
+                statements.append(pending.strip())
+            pending = ""
+    if _has_code(pending):
+        raise RuntimeError(f"incomplete SQL statement at the end of a migration: {pending.strip()[:80]!r}")
+    return statements
+
+
+def _has_code(text: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())

@@ -1,0 +1,205 @@
+"""The embedded store: one SQLite file (or one in-memory database) behind the Provider protocol.
+
+The connection lives on one dedicated thread and every provider method runs its whole
+transaction there as a single call, so a method costs one thread hop however many statements
+it runs. Files use WAL mode, ``BEGIN IMMEDIATE`` for writes and a busy timeout, so several
+processes can share one file (a ``duroxide run`` and a ``duroxide start`` in another shell).
+
+Waking: this provider's own writes wake its ``wait_for_work`` callers at once, and a wait also
+ends when the earliest delayed message (a timer) it knows of comes due. Other processes' writes
+are noticed by the next fetch; an idle fetch costs no query unless ``PRAGMA data_version`` says
+another connection committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from ..history import HistoryEvent
+from ..messages import Message
+from ._sqlite import activities, admin, orchestrations
+from ._sqlite.database import Database
+from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
+from .base import (
+    ActivityCompletion,
+    ActivityWork,
+    CommitOutcome,
+    ExecutionInfo,
+    InstanceRecord,
+    OrchestrationWork,
+    Queue,
+    QueueDepths,
+    SystemMetrics,
+    TurnCommit,
+)
+
+Clock = Callable[[], int]
+"""Returns the current time in epoch milliseconds."""
+
+
+def wall_clock_ms() -> int:
+    """The wall clock in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+class SqliteProvider:
+    """The SQLite store. Create it with ``await SqliteProvider.open(path)`` or
+    ``await SqliteProvider.in_memory()``; release it with ``await provider.close()``."""
+
+    def __init__(self, database: Database, clock: Clock = wall_clock_ms):
+        """Use ``open`` or ``in_memory``; this wraps an already connected database."""
+        self._db = database
+        self._clock = clock
+        self._signals = {queue: QueueSignal() for queue in QUEUES}
+
+    @classmethod
+    async def open(cls, path: str | Path, *, clock: Clock = wall_clock_ms) -> SqliteProvider:
+        """Open (creating it and its parent directory if needed) the database file at ``path``.
+
+        Raises ConfigError if the file was written by a newer duroxide's schema.
+        """
+        return cls(await Database.connect(Path(path), clock), clock)
+
+    @classmethod
+    async def in_memory(cls, *, clock: Clock = wall_clock_ms) -> SqliteProvider:
+        """A private in-memory database on one connection, gone when closed."""
+        return cls(await Database.connect(None, clock), clock)
+
+    def __repr__(self) -> str:
+        return f"SqliteProvider({self._db.where!r})"
+
+    async def _write(self, operation: str, fn: Callable, *args):
+        """Run a write transaction, then wake whoever its writes concern."""
+        wake = Wake()
+        result = await self._db.call(operation, self._db.write, fn, wake, *args)
+        apply(wake, self._signals)
+        return result
+
+    async def _read(self, operation: str, fn: Callable, *args):
+        return await self._db.call(operation, self._db.read, fn, *args)
+
+    # -- instances and messages -------------------------------------------------------------------
+
+    async def create_instance(self, start: Message) -> None:
+        await self._write("create_instance", orchestrations.create_instance_txn, start)
+
+    async def enqueue_message(self, message: Message, visible_at_ms: int | None = None) -> None:
+        await self._write("enqueue_message", orchestrations.enqueue_message_txn, message, visible_at_ms)
+
+    async def fetch_orchestration_work(
+        self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, tuple[int, int]]
+    ) -> list[OrchestrationWork]:
+        wake = Wake()
+        found = await self._db.call(
+            "fetch_orchestration_work",
+            self._db.poll,
+            "orchestrator",
+            orchestrations.fetch_orchestration_txn,
+            wake,
+            limit,
+            lock_timeout_ms,
+            owner,
+            dict(known),
+        )
+        apply(wake, self._signals)
+        return found
+
+    async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
+        return await self._write("commit_turns", orchestrations.commit_turns_txn, list(turns))
+
+    async def abandon_orchestration(
+        self,
+        instance_id: str,
+        lock_token: str,
+        delay_ms: int = 0,
+        reason: str | None = None,
+        count_delivery: bool = True,
+    ) -> None:
+        await self._write(
+            "abandon_orchestration",
+            orchestrations.abandon_orchestration_txn,
+            instance_id,
+            lock_token,
+            delay_ms,
+            reason,
+            count_delivery,
+        )
+
+    # -- activities -----------------------------------------------------------------------------
+
+    async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:
+        wake = Wake()
+        found = await self._db.call(
+            "fetch_activity_work",
+            self._db.poll,
+            "worker",
+            activities.fetch_activity_txn,
+            wake,
+            limit,
+            lock_timeout_ms,
+            owner,
+        )
+        apply(wake, self._signals)
+        return found
+
+    async def renew_activity_lock(self, work_id: int, lock_token: str, lock_timeout_ms: int) -> bool:
+        return await self._write(
+            "renew_activity_lock", activities.renew_activity_txn, work_id, lock_token, lock_timeout_ms
+        )
+
+    async def complete_activities(self, completions: Sequence[ActivityCompletion]) -> list[bool]:
+        return await self._write("complete_activities", activities.complete_activities_txn, list(completions))
+
+    async def abandon_activity(
+        self, work_id: int, lock_token: str, delay_ms: int = 0, count_delivery: bool = True
+    ) -> None:
+        await self._write(
+            "abandon_activity", activities.abandon_activity_txn, work_id, lock_token, delay_ms, count_delivery
+        )
+
+    # -- reads, admin and metrics ---------------------------------------------------------------
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        return await self._read("get_instance", admin.get_instance_txn, instance_id)
+
+    async def list_instances(
+        self, status: str | None = None, name: str | None = None, limit: int = 100
+    ) -> list[InstanceRecord]:
+        return await self._read("list_instances", admin.list_instances_txn, status, name, limit)
+
+    async def list_children(self, instance_id: str) -> list[str]:
+        return await self._read("list_children", admin.list_children_txn, instance_id)
+
+    async def list_executions(self, instance_id: str) -> list[ExecutionInfo]:
+        return await self._read("list_executions", admin.list_executions_txn, instance_id)
+
+    async def read_history(self, instance_id: str, execution_id: int | None = None) -> list[HistoryEvent]:
+        return await self._read("read_history", admin.read_history_txn, instance_id, execution_id)
+
+    async def delete_instances(self, instance_ids: Sequence[str]) -> int:
+        return await self._write("delete_instances", admin.delete_instances_txn, list(instance_ids))
+
+    async def prune_executions(self, instance_id: str, keep_last: int) -> int:
+        """Raises ValueError when ``keep_last`` is below 1: the current execution is always kept."""
+        if keep_last < 1:
+            raise ValueError(f"keep_last must be at least 1 (the current execution is always kept), got {keep_last}")
+        return await self._write("prune_executions", admin.prune_executions_txn, instance_id, keep_last)
+
+    async def system_metrics(self) -> SystemMetrics:
+        return await self._read("system_metrics", admin.system_metrics_txn)
+
+    async def queue_depths(self) -> QueueDepths:
+        return await self._read("queue_depths", admin.queue_depths_txn)
+
+    # -- notification and lifecycle -------------------------------------------------------------
+
+    async def wait_for_work(self, queue: Queue, timeout_ms: int) -> None:
+        """Return at once if this provider wrote work for ``queue`` since the last wait, as soon
+        as it does, when the earliest delayed message it knows of comes due, or after
+        ``timeout_ms``. Other processes' writes are noticed by the next fetch."""
+        await self._signals[queue].wait(timeout_ms, self._clock)
+
+    async def close(self) -> None:
+        await self._db.close()
