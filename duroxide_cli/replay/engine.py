@@ -214,6 +214,11 @@ class Replayer:
         body = message.body
         source = getattr(body, "source_event_id", None)
         if self.finished:
+            if isinstance(body, EventRaised) and isinstance(self.outcome, ContinuedAsNew):
+                # raised after continue_as_new in the same turn: undelivered, so it goes to the next execution
+                o = self.outcome
+                self.outcome = ContinuedAsNew(o.input, o.version, o.carried_events + (body,))
+                return None
             # work still in flight when the execution ended (a race loser, say) finishing late is expected
             expected = source in self._forgotten and message.execution_id in (None, self.execution_id)
             return self._drop(message, f"the execution has already ended ({type(self.outcome).__name__})", warn=not expected)
