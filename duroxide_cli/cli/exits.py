@@ -1,0 +1,104 @@
+"""Exit codes, and the one place where a command's errors become a line on stderr and a code.
+
+    0  success (the instance Completed, replay consistent)
+    1  the instance Failed, replay diverged, or the operation failed
+    2  usage or configuration error (bad flag, bad JSON, unknown orchestration, app import
+       failure, bad URL)
+    3  unknown instance
+    4  timed out
+    5  the instance was Cancelled
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from enum import IntEnum
+from typing import Any, TypeVar
+
+import typer
+
+from ..errors import (
+    ConfigError,
+    DuroxideError,
+    InstanceAlreadyExistsError,
+    InstanceNotFoundError,
+    InstanceRunningError,
+    ProviderError,
+    WaitTimeoutError,
+)
+from . import render
+from .app_loader import AppImportError
+
+T = TypeVar("T")
+
+
+class ExitCode(IntEnum):
+    """What ``duroxide`` exits with."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    TIMED_OUT = 4
+    CANCELLED = 5
+
+
+class CommandError(Exception):
+    """A failure the command explains in one line and exits with ``code`` for."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.FAILED):
+        self.message = message
+        self.code = code
+        super().__init__(message)
+
+
+def usage_error(message: str) -> CommandError:
+    """A mistake in what the user typed: exit 2."""
+    return CommandError(message, ExitCode.USAGE)
+
+
+def code_for_status(status: str) -> ExitCode:
+    """The exit code that follows an instance's status (``wait``, ``execute``, ``start --wait``)."""
+    if status == "Completed":
+        return ExitCode.OK
+    if status == "Cancelled":
+        return ExitCode.CANCELLED
+    return ExitCode.FAILED
+
+
+def code_for_error(error: BaseException) -> ExitCode:
+    """Classify a library error once, by type."""
+    if isinstance(error, CommandError):
+        return error.code
+    if isinstance(error, InstanceNotFoundError):
+        return ExitCode.NOT_FOUND
+    if isinstance(error, WaitTimeoutError):
+        return ExitCode.TIMED_OUT
+    if isinstance(error, ConfigError):
+        return ExitCode.USAGE
+    if isinstance(error, (InstanceAlreadyExistsError, InstanceRunningError, ProviderError, DuroxideError)):
+        return ExitCode.FAILED
+    return ExitCode.FAILED
+
+
+def run_command(main: Callable[[], Awaitable[T]]) -> T:
+    """Run a command's coroutine; explain a known failure on stderr and exit with its code."""
+    try:
+        return asyncio.run(_call(main))
+    except typer.Exit:
+        raise
+    except (CommandError, DuroxideError) as error:
+        raise fail(error) from None
+
+
+def fail(error: BaseException) -> typer.Exit:
+    """Print ``error`` as one line (plus the user's traceback for an app import failure)."""
+    if isinstance(error, AppImportError):
+        render.user_traceback(error.user_traceback)
+    render.error(getattr(error, "message", None) if isinstance(error, CommandError) else str(error))
+    return typer.Exit(int(code_for_error(error)))
+
+
+async def _call(main: Callable[[], Awaitable[Any]]) -> Any:
+    return await main()

@@ -1,0 +1,220 @@
+"""Instances: start, raise, cancel, status, wait, list, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ConfigError, InstanceNotFoundError, InstanceRunningError
+from . import options, render
+from .config import Settings
+from .exits import CommandError, ExitCode, code_for_status, run_command, usage_error
+from .session import open_client, parse_json_argument, prepare, require_app
+
+app = typer.Typer()
+
+STATUSES = ("Pending", "Running", "Completed", "Failed", "Cancelled")
+
+
+def new_instance_id(name: str) -> str:
+    """A fresh id for an instance of ``name``."""
+    return f"{name}-{uuid.uuid4().hex[:12]}"
+
+
+def check_orchestration(settings: Settings, name: str, version: str | None) -> None:
+    """Refuse a name (or version) the configured app does not register (exit 2)."""
+    if not settings.app:
+        return
+    try:
+        registry = require_app(settings).registry
+    except ConfigError as error:
+        raise ConfigError(f"{error.message} (pass --no-check to start without checking the app)") from None
+    versions = registry.orchestration_versions(name)
+    if not versions:
+        known = ", ".join(registry.orchestration_names) or "none"
+        raise usage_error(
+            f"orchestration '{name}' is not registered in the app {settings.app} (registered: {known}); "
+            "pass --no-check to start it anyway"
+        )
+    if version is not None and version not in versions:
+        raise usage_error(
+            f"orchestration '{name}' has no version {version} in the app {settings.app} "
+            f"(registered: {', '.join(versions)}); pass --no-check to start it anyway"
+        )
+
+
+@app.command()
+def start(
+    name: Annotated[str, typer.Argument(help="The orchestration to start.")],
+    input: Annotated[Optional[str], typer.Option("--input", "-i", metavar="JSON|@FILE", help="Input as JSON, or @file.json.")] = None,
+    instance_id: Annotated[Optional[str], typer.Option("--id", metavar="ID", help="Instance id (default: NAME-<random>).")] = None,
+    version: Annotated[Optional[str], typer.Option("--version", "-v", metavar="V", help="Run this version (default: the highest registered).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait until it ends; exit 0 Completed, 1 Failed, 5 Cancelled, 4 timed out.")] = False,
+    timeout: options.Timeout = 30000,
+    no_check: Annotated[bool, typer.Option("--no-check", help="Do not check the name against the configured app.")] = False,
+    app_ref: options.App = None,
+    store: options.Store = None,
+) -> None:
+    """Start an instance in the configured store; prints its id."""
+
+    async def main() -> int:
+        settings = prepare(app=app_ref, store=store)
+        value = parse_json_argument(input, "--input")
+        if not no_check:
+            check_orchestration(settings, name, version)
+        iid = instance_id or new_instance_id(name)
+        async with open_client(settings) as client:
+            try:
+                if version is None:
+                    await client.start_orchestration(iid, name, value)
+                else:
+                    await client.start_orchestration_versioned(iid, name, value, version)
+            except (TypeError, ValueError) as error:
+                raise usage_error(str(error)) from None
+            render.result_line(iid)
+            if not wait:
+                return ExitCode.OK
+            state = await client.wait_for_orchestration(iid, timeout_ms=timeout)
+        render.final_state_line(state)
+        return code_for_status(state.status)
+
+    raise typer.Exit(run_command(main))
+
+
+@app.command("raise")
+def raise_event(
+    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
+    event: Annotated[str, typer.Argument(help="The event name the orchestration waits for.")],
+    data: Annotated[Optional[str], typer.Option("--data", "-d", metavar="JSON|@FILE", help="Event data as JSON, or @file.json.")] = None,
+    store: options.Store = None,
+) -> None:
+    """Raise an event for an instance (buffered until it waits for it)."""
+
+    async def main() -> None:
+        settings = prepare(store=store)
+        value = parse_json_argument(data, "--data")
+        async with open_client(settings) as client:
+            state = await client.get_status(instance_id)
+            if state is None:
+                raise InstanceNotFoundError(instance_id)
+            await client.raise_event(instance_id, event, value)
+        if state.is_terminal:
+            render.warning(f"instance '{instance_id}' is {state.status}; the event will be dropped")
+        else:
+            render.note(f"raised '{event}' for {instance_id}")
+
+    run_command(main)
+
+
+@app.command()
+def cancel(
+    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
+    reason: Annotated[Optional[str], typer.Option("--reason", "-r", help="Why; shown in its status.")] = None,
+    store: options.Store = None,
+) -> None:
+    """Cancel an instance and its sub-orchestrations (a finished one is left alone)."""
+
+    async def main() -> None:
+        settings = prepare(store=store)
+        async with open_client(settings) as client:
+            state = await client.get_status(instance_id)
+            if state is None:
+                raise InstanceNotFoundError(instance_id)
+            await client.cancel_instance(instance_id, reason)
+        if state.is_terminal:
+            render.note(f"instance '{instance_id}' is already {state.status}; nothing to cancel")
+        else:
+            render.note(f"cancel requested for {instance_id}")
+
+    run_command(main)
+
+
+@app.command()
+def status(
+    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
+    json_output: options.Json = False,
+    store: options.Store = None,
+) -> None:
+    """Show an instance's status, output or error, and custom status."""
+
+    async def main() -> None:
+        settings = prepare(store=store)
+        async with open_client(settings) as client:
+            state = await client.get_status(instance_id)
+        if state is None:
+            raise InstanceNotFoundError(instance_id)
+        render.instance_state(state, json_output)
+
+    run_command(main)
+
+
+@app.command("wait")
+def wait_command(
+    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
+    timeout: options.Timeout = 30000,
+    json_output: options.Json = False,
+    store: options.Store = None,
+) -> None:
+    """Wait until an instance ends; exit 0 Completed, 1 Failed, 5 Cancelled, 4 timed out."""
+
+    async def main() -> int:
+        settings = prepare(store=store)
+        async with open_client(settings) as client:
+            state = await client.wait_for_orchestration(instance_id, timeout_ms=timeout)
+        render.instance_state(state, json_output)
+        return code_for_status(state.status)
+
+    raise typer.Exit(run_command(main))
+
+
+@app.command("list")
+def list_command(
+    status_filter: Annotated[
+        Optional[str], typer.Option("--status", "-s", metavar="STATUS", help=f"Only this status ({', '.join(STATUSES)}).")
+    ] = None,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Only this orchestration.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 100,
+    json_output: options.Json = False,
+    store: options.Store = None,
+) -> None:
+    """List instances, newest first."""
+
+    async def main() -> None:
+        settings = prepare(store=store)
+        wanted = _status(status_filter)
+        async with open_client(settings) as client:
+            states = await client.list_instances(status=wanted, name=name, limit=limit)
+        render.instance_list(states, json_output)
+
+    run_command(main)
+
+
+@app.command()
+def delete(
+    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
+    force: Annotated[bool, typer.Option("--force", "-f", help="Delete even if it is still running.")] = False,
+    store: options.Store = None,
+) -> None:
+    """Delete an instance, its sub-orchestrations and their histories."""
+
+    async def main() -> None:
+        settings = prepare(store=store)
+        async with open_client(settings) as client:
+            try:
+                await client.delete_instance(instance_id, force=force)
+            except InstanceRunningError:
+                raise CommandError(f"instance '{instance_id}' is still running; cancel it first or pass --force") from None
+        render.note(f"deleted {instance_id}")
+
+    run_command(main)
+
+
+def _status(value: str | None) -> str | None:
+    if value is None:
+        return None
+    for status in STATUSES:
+        if status.lower() == value.lower():
+            return status
+    raise usage_error(f"--status must be one of {', '.join(STATUSES)}, got {value!r}")

@@ -1,0 +1,147 @@
+"""``duroxide replay``: replay recorded histories against the current code."""
+
+from __future__ import annotations
+
+import json
+import pdb
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import ConfigError, InstanceNotFoundError
+from ..history import HistoryEvent
+from ..replay.check import USUAL_CAUSES, ReplayReport, check_history, orchestration_for
+from . import options, render
+from .exits import ExitCode, run_command, usage_error
+from .session import open_client, prepare, require_app
+
+app = typer.Typer()
+
+
+@app.command()
+def replay(
+    instance_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="The instance whose history to replay.", show_default=False)] = None,
+    file: Annotated[
+        Optional[Path], typer.Option("--file", "-f", metavar="FILE", help="Replay a history from `duroxide history export` instead.")
+    ] = None,
+    running: Annotated[bool, typer.Option("--running", help="Replay every Running instance; list the ones that diverge.")] = False,
+    execution: options.Execution = None,
+    use_pdb: Annotated[bool, typer.Option("--pdb", help="Open the debugger in the orchestration at the divergence.")] = False,
+    break_at: Annotated[
+        Optional[int], typer.Option("--break-at", metavar="N", min=1, help="Open the debugger when replay reaches event N.")
+    ] = None,
+    json_output: options.Json = False,
+    app_ref: options.App = None,
+    store: options.Store = None,
+) -> None:
+    """Replay a history against the current code, step by step; report the first divergence
+    with the line of code. Exit 0 when consistent, 1 when not."""
+    chosen = sum(bool(x) for x in (instance_id, file, running))
+    if chosen != 1:
+        raise _usage("give exactly one of: an instance ID, --file FILE, or --running")
+    if running and (use_pdb or break_at or execution):
+        raise _usage("--pdb, --break-at and --execution replay one history; they do not go with --running")
+
+    async def main() -> int:
+        settings = prepare(app=app_ref, store=store)
+        registry = require_app(settings).registry
+        if running:
+            async with open_client(settings) as client:
+                reports = await _check_running(client, registry)
+            render.replay_summary(reports, json_output)
+            return ExitCode.OK if all(r.consistent for r in reports) else ExitCode.FAILED
+        if file is not None:
+            iid, execution_id, events = _read_file(file)
+        else:
+            assert instance_id is not None
+            async with open_client(settings) as client:
+                iid, execution_id, events = await _read_instance(client, instance_id, execution)
+        report = _check(registry, iid, execution_id, events, break_at)
+        render.replay_report(report, USUAL_CAUSES, json_output)
+        if use_pdb and report.divergence is not None:
+            _debug(report.frame, f"the divergence at {report.divergence.location} (the code has stopped; inspect its variables)")
+        return ExitCode.OK if report.consistent else ExitCode.FAILED
+
+    raise typer.Exit(run_command(main))
+
+
+def _check(registry: Any, instance_id: str, execution_id: int, events: list[HistoryEvent], break_at: int | None) -> ReplayReport:
+    try:
+        _, _, fn = orchestration_for(registry, events)
+    except ValueError as error:
+        raise usage_error(str(error)) from None
+    hook = None
+    if break_at is not None:
+        if not any(e.event_id == break_at for e in events):
+            raise usage_error(f"--break-at {break_at}: the history has events 1 to {len(events)}")
+
+        def hook(replayer: Any, step: str, event: HistoryEvent, description: str) -> None:
+            if event.event_id == break_at and step in ("matched", "applied"):
+                _debug(replayer.frame(), f"event {break_at} ({event.kind}); the code {description or 'was given the event'}")
+
+    return check_history(fn, events, instance_id=instance_id, execution_id=execution_id, on_step=hook)
+
+
+async def _check_running(client: Any, registry: Any) -> list[ReplayReport]:
+    reports = []
+    for state in await client.list_instances(status="Running", limit=1_000_000):
+        events = await client.read_history(state.instance_id, state.execution_id)
+        if not events:
+            continue
+        try:
+            _, _, fn = orchestration_for(registry, events)
+        except (ConfigError, ValueError) as error:
+            render.warning(f"{state.instance_id}: not checked: {error}")
+            continue
+        reports.append(check_history(fn, events, instance_id=state.instance_id, execution_id=state.execution_id))
+    return reports
+
+
+async def _read_instance(client: Any, instance_id: str, execution: int | None) -> tuple[str, int, list[HistoryEvent]]:
+    state = await client.get_status(instance_id)
+    if state is None:
+        raise InstanceNotFoundError(instance_id)
+    execution_id = execution or state.execution_id
+    events = await client.read_history(instance_id, execution_id)
+    if not events:
+        raise usage_error(f"instance '{instance_id}' has no recorded history for execution {execution_id} yet")
+    return instance_id, execution_id, events
+
+
+def _read_file(path: Path) -> tuple[str, int, list[HistoryEvent]]:
+    """A ``history export`` document, or a bare list of events."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise usage_error(f"cannot read {str(path)!r}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise usage_error(f"{path} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    if isinstance(document, dict) and isinstance(document.get("events"), list):
+        raw, instance_id, execution_id = document["events"], str(document.get("instance_id") or path.stem), document.get("execution_id", 1)
+    elif isinstance(document, list):
+        raw, instance_id, execution_id = document, path.stem, 1
+    else:
+        raise usage_error(f"{path} is neither a `duroxide history export` document nor a list of events")
+    try:
+        events = [HistoryEvent.from_json(item) for item in raw]
+    except (ValueError, KeyError, TypeError) as error:
+        raise usage_error(f"{path}: not a history: {error}") from None
+    if not isinstance(execution_id, int) or execution_id < 1:
+        raise usage_error(f"{path}: execution_id must be a positive integer")
+    return instance_id, execution_id, events
+
+
+def _debug(frame: Any, where: str) -> None:
+    if frame is None:
+        render.note(f"--pdb: no orchestration frame to stop in at {where} (the code has not started yet)")
+        return
+    render.note(f"entering the debugger at {where}; `c` continues")
+    debugger = pdb.Pdb()
+    debugger.reset()
+    debugger.interaction(frame, None)
+
+
+def _usage(message: str) -> typer.Exit:
+    render.error(message)
+    return typer.Exit(ExitCode.USAGE)

@@ -1,0 +1,118 @@
+"""``duroxide run``: the runtime for an app, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from . import options, render
+from .exits import ExitCode, run_command, usage_error
+from .logging_setup import configure_logging
+from .session import open_store, prepare, require_app
+
+app = typer.Typer()
+
+
+@app.command()
+def run(
+    app_arg: Annotated[
+        Optional[str],
+        typer.Argument(metavar="[APP]", help="The app: path/to/app.py, pkg.module or module:attr (default: from duroxide.toml).", show_default=False),
+    ] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Restart when the app's code changes, after replaying running instances against it.")
+    ] = False,
+    orchestration_concurrency: Annotated[
+        Optional[int], typer.Option("--orchestration-concurrency", metavar="N", min=1, help="Instances whose turns run at once.", show_default=False)
+    ] = None,
+    activity_concurrency: Annotated[
+        Optional[int], typer.Option("--activity-concurrency", metavar="N", min=1, help="Activities that run at once.", show_default=False)
+    ] = None,
+    worker_id: Annotated[Optional[str], typer.Option("--worker-id", help="Names this process in locks and logs.", show_default=False)] = None,
+    shutdown_timeout: Annotated[
+        int, typer.Option("--shutdown-timeout", metavar="MS", min=0, help="On Ctrl-C, how long running work may take to finish.")
+    ] = 10000,
+    exclude_file: Annotated[Optional[Path], typer.Option("--exclude-file", hidden=True)] = None,
+    store: options.Store = None,
+) -> None:
+    """Run the app's orchestrations and activities until Ctrl-C or SIGTERM (then shut down gracefully)."""
+    if reload:
+        from .reload import Supervisor
+
+        if exclude_file is not None:
+            raise usage_error("--exclude-file is for the runtime that --reload starts")
+        flags: list[str] = []
+        for flag, value in (
+            ("--orchestration-concurrency", orchestration_concurrency),
+            ("--activity-concurrency", activity_concurrency),
+            ("--worker-id", worker_id),
+            ("--shutdown-timeout", shutdown_timeout),
+        ):
+            if value is not None:
+                flags += [flag, str(value)]
+        raise typer.Exit(Supervisor(app_ref=app_arg, store=store, run_flags=flags, shutdown_timeout_ms=shutdown_timeout).run())
+
+    async def main() -> int:
+        from ..runtime import Runtime
+
+        settings = prepare(app=app_arg, store=store, log_default="info")
+        loaded = require_app(settings)
+        runtime_options = settings.runtime_options(
+            orchestration_concurrency=orchestration_concurrency, activity_concurrency=activity_concurrency, worker_id=worker_id
+        )
+        if render.stderr_is_terminal():
+            configure_logging(settings.log, default="info", handler=render.ConsoleLogHandler())
+        excluded, reason = _read_exclusions(exclude_file)
+        async with open_store(settings) as provider:
+            runtime = Runtime(provider, registry=loaded.registry, options=runtime_options)
+            if excluded:
+                runtime.set_excluded(excluded, reason)
+            await runtime.start()
+            names = ", ".join(loaded.registry.orchestration_names) or "no orchestrations"
+            header = f"duroxide run  {settings.app} ({names})  store {settings.store_url}  worker {runtime_options.worker_id}"
+            try:
+                await _serve(runtime, header)
+            finally:
+                render.note(f"shutting down (running work has {shutdown_timeout} ms to finish)")
+                await runtime.shutdown(timeout_ms=shutdown_timeout)
+        render.note("stopped")
+        return ExitCode.OK
+
+    raise typer.Exit(run_command(main))
+
+
+async def _serve(runtime: Any, header: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        with render.RunView(header) as view:
+            while not stop.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=0.25)
+                view.update(runtime.stats)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+def _read_exclusions(path: Path | None) -> tuple[set[str], str]:
+    """The instances ``run --reload`` found diverging, and the reason to show for them."""
+    if path is None:
+        return set(), ""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        logging.getLogger("duroxide").warning("cannot read the exclusions file %s: %s", path, error)
+        return set(), ""
+    return set(document.get("instances", [])), str(document.get("reason", "excluded by duroxide run --reload"))

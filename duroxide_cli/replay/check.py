@@ -1,0 +1,322 @@
+"""A replay report over a whole recorded history: does the current code still produce it?
+
+``check_history`` replays one execution with the replay engine (no store, no clock, no I/O)
+and pairs every recorded event with what the code did at that point. The first divergence is
+reported with the recorded event, the action the code produced instead and the ``file.py:LINE``
+of the yield in user code. ``duroxide replay`` renders this report, and ``duroxide run
+--reload`` uses it to find the running instances that new code would break.
+
+Consistency also covers the ending: an execution that recorded an ending must reach the same
+kind of ending, and an unfinished one must still be waiting; code that now raises where the
+history carried on is reported too, at the line of the exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..errors import ConfigError
+from ..history import SCHEDULING_KINDS, TERMINAL_KINDS, HistoryEvent, OrchestrationStarted
+from ..model.registry import Registry
+from .actions import Cancelled, Completed, Continue, ContinuedAsNew, Failed, Outcome
+from .engine import OrchestrationFunction, Replayer
+
+StepStatus = Literal["matched", "applied", "diverged", "not reached"]
+
+StepHook = Callable[[Replayer, str, HistoryEvent, str], None]
+"""Called for every engine step, as the engine's observer is; ``duroxide replay --pdb`` uses it."""
+
+_OUTCOME_NAMES: dict[type, str] = {
+    Continue: "Running",
+    Completed: "Completed",
+    Failed: "Failed",
+    Cancelled: "Cancelled",
+    ContinuedAsNew: "ContinuedAsNew",
+}
+
+_RECORDED_OUTCOMES = {
+    "OrchestrationCompleted": "Completed",
+    "OrchestrationFailed": "Failed",
+    "OrchestrationCancelled": "Cancelled",
+    "ContinuedAsNew": "ContinuedAsNew",
+}
+
+USUAL_CAUSES = (
+    "an activity, timer, event wait or sub-orchestration was added, removed or reordered before this point",
+    "an activity's name or input changed (inputs must be computed only from the orchestration's input and earlier results)",
+    "the code branches on something that is not recorded: the wall clock, random numbers, environment, "
+    "global state -- use ctx.utc_now() / ctx.new_guid() or an activity instead",
+    "to change the flow of running instances, register the new code as a new version "
+    "(@app.orchestration(name, version=...)); running instances keep the version they started with",
+)
+"""Shown under a divergence by ``duroxide replay``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayStep:
+    """One recorded event and what the current code did with it."""
+
+    event: HistoryEvent
+    """The recorded event."""
+    status: StepStatus
+    """``matched``: the code produced this scheduling event again; ``applied``: the event was
+    delivered to the code; ``diverged``: the code did something else here; ``not reached``:
+    replay stopped before it."""
+    code: str = ""
+    """What the code did, e.g. ``scheduled activity 'Charge' with input {...}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    """Where the current code stops agreeing with the recorded history."""
+
+    recorded: str
+    """The recorded event (or ending) the code should have produced."""
+    action: str
+    """What the code did instead."""
+    location: str
+    """``file.py:LINE`` in user code."""
+    event_id: int | None
+    """The recorded event at which the code diverged; None when the code did more than the
+    history holds (the divergence then sits after ``after_event_id``)."""
+    after_event_id: int
+    """The last recorded event that replayed cleanly (0 if none)."""
+    message: str
+    """One line that reads well on its own."""
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    """The result of replaying one execution against the current code."""
+
+    instance_id: str
+    execution_id: int
+    orchestration_name: str
+    orchestration_version: str
+    steps: list[ReplayStep]
+    divergence: Divergence | None
+    recorded_outcome: str
+    """``Running`` (no ending recorded), ``Completed``, ``Failed``, ``Cancelled`` or ``ContinuedAsNew``."""
+    replayed_outcome: str
+    """The same, for what the code reached."""
+    frame: Any = field(default=None, repr=False, compare=False)
+    """The user's frame at the divergence (for a debugger), or None."""
+
+    @property
+    def consistent(self) -> bool:
+        """True when the code reproduces the history."""
+        return self.divergence is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as one JSON document (``duroxide replay --json``)."""
+        divergence = self.divergence
+        return {
+            "instance_id": self.instance_id,
+            "execution_id": self.execution_id,
+            "orchestration_name": self.orchestration_name,
+            "orchestration_version": self.orchestration_version,
+            "consistent": self.consistent,
+            "recorded_outcome": self.recorded_outcome,
+            "replayed_outcome": self.replayed_outcome,
+            "divergence": None
+            if divergence is None
+            else {
+                "event_id": divergence.event_id,
+                "after_event_id": divergence.after_event_id,
+                "recorded": divergence.recorded,
+                "action": divergence.action,
+                "location": divergence.location,
+                "message": divergence.message,
+            },
+            "steps": [
+                {"event_id": s.event.event_id, "kind": s.event.kind, "status": s.status, "code": s.code} for s in self.steps
+            ],
+        }
+
+
+def orchestration_for(registry: Registry, events: Sequence[HistoryEvent]) -> tuple[str, str, OrchestrationFunction]:
+    """The (name, version, function) that recorded ``events``, looked up in ``registry``.
+
+    Raises ``ConfigError`` when the history does not start with ``OrchestrationStarted`` or the
+    registry lacks that orchestration or version.
+    """
+    started = _started(events)
+    found = registry.get_orchestration(started.name, started.version)
+    if found is None:
+        versions = registry.orchestration_versions(started.name)
+        if not versions:
+            known = ", ".join(registry.orchestration_names) or "none"
+            raise ConfigError(f"orchestration '{started.name}' is not registered in the app (registered: {known})")
+        raise ConfigError(
+            f"orchestration '{started.name}' version {started.version} is not registered in the app "
+            f"(registered versions: {', '.join(versions)})"
+        )
+    version, fn = found
+    return started.name, version, fn
+
+
+def check_history(
+    fn: OrchestrationFunction,
+    events: Sequence[HistoryEvent],
+    *,
+    instance_id: str = "replay",
+    execution_id: int = 1,
+    on_step: StepHook | None = None,
+) -> ReplayReport:
+    """Replay ``events`` (one whole execution) against ``fn`` and report how they compare."""
+    started = _started(events)
+    steps: dict[int, ReplayStep] = {}
+    last_frame: list[Any] = [None]
+
+    def observe(replayer: Replayer, step: str, event: HistoryEvent, description: str) -> None:
+        last_frame[0] = replayer.frame() or last_frame[0]
+        if step == "matched":
+            steps[event.event_id] = ReplayStep(event, "matched", description)
+        elif step == "applied":
+            steps[event.event_id] = ReplayStep(event, "applied", _applied_text(event))
+        if on_step is not None:
+            on_step(replayer, step, event, description)
+
+    replayer = Replayer(fn, instance_id, execution_id, observer=observe)
+    now_ms = events[-1].timestamp_ms if events else 0
+    replayer.run_turn(list(events), [], now_ms, _no_guid)
+    frame = replayer.frame() or last_frame[0]
+
+    recorded_outcome = next((_RECORDED_OUTCOMES[e.kind] for e in events if e.kind in TERMINAL_KINDS), "Running")
+    replayed_outcome = _OUTCOME_NAMES[type(replayer.outcome)]
+    divergence = _divergence(replayer, events, steps, recorded_outcome)
+    rows = _rows(events, steps, divergence)
+    return ReplayReport(
+        instance_id=instance_id,
+        execution_id=execution_id,
+        orchestration_name=started.name,
+        orchestration_version=started.version or "",
+        steps=rows,
+        divergence=divergence,
+        recorded_outcome=recorded_outcome,
+        replayed_outcome=replayed_outcome,
+        frame=frame if divergence is not None else None,
+    )
+
+
+def _no_guid() -> str:
+    return ""  # a pure replay uses the recorded values; a new one only appears on divergence
+
+
+def _started(events: Sequence[HistoryEvent]) -> OrchestrationStarted:
+    if not events or not isinstance(events[0].body, OrchestrationStarted):
+        raise ValueError("the history does not start with an OrchestrationStarted event")
+    return events[0].body
+
+
+def _divergence(
+    replayer: Replayer, events: Sequence[HistoryEvent], steps: dict[int, ReplayStep], recorded_outcome: str
+) -> Divergence | None:
+    last_clean = max((event_id for event_id in steps), default=0)
+    error = replayer.divergence
+    if error is not None:
+        event_id = _diverging_event(events, steps)
+        return Divergence(
+            recorded=error.recorded,
+            action=error.action,
+            location=error.location,
+            event_id=event_id,
+            after_event_id=_before(events, event_id) if event_id is not None else last_clean,
+            message=str(error),
+        )
+    outcome: Outcome = replayer.outcome
+    replayed = _OUTCOME_NAMES[type(outcome)]
+    if replayed == recorded_outcome:
+        return None
+    ending = next((e for e in events if e.kind in TERMINAL_KINDS), None)
+    if isinstance(outcome, Failed):
+        failure = outcome.failure
+        action = f"raised {failure.error_type}: {failure.message}"
+        location = _raise_location(failure.details) or replayer.location()
+    else:
+        action = f"ended with {replayed}" if replayed != "Running" else "is still waiting"
+        location = replayer.location()
+    event_id = _diverging_event(events, steps) or _first_unreached(events, steps)
+    at = next((e for e in events if e.event_id == event_id), None)
+    if at is not None and at is not ending:
+        recorded = _describe(at)
+    else:
+        recorded = _describe(ending) if ending is not None else "the execution still running"
+    return Divergence(
+        recorded=recorded,
+        action=action,
+        location=location,
+        event_id=event_id,
+        after_event_id=_before(events, event_id) if event_id is not None else last_clean,
+        message=f"at {location}: history recorded {recorded}, but the code {action}",
+    )
+
+
+def _diverging_event(events: Sequence[HistoryEvent], steps: dict[int, ReplayStep]) -> int | None:
+    """The first recorded scheduling event the code did not produce again, else a recorded
+    ending the code did not reach; None when the code scheduled more than the history holds."""
+    for event in events:
+        if event.kind in SCHEDULING_KINDS and event.event_id not in steps:
+            return event.event_id
+    for event in events:
+        if event.kind in TERMINAL_KINDS:
+            return event.event_id
+    return None
+
+
+def _describe(event: HistoryEvent) -> str:
+    name = getattr(event.body, "name", None)
+    return f"{event.kind}{f' {name!r}' if name else ''} (event {event.event_id})"
+
+
+def _first_unreached(events: Sequence[HistoryEvent], steps: dict[int, ReplayStep]) -> int | None:
+    return next((e.event_id for e in events if e.event_id not in steps), None)
+
+
+def _before(events: Sequence[HistoryEvent], event_id: int) -> int:
+    ids = [e.event_id for e in events if e.event_id < event_id]
+    return ids[-1] if ids else 0
+
+
+def _rows(events: Sequence[HistoryEvent], steps: dict[int, ReplayStep], divergence: Divergence | None) -> list[ReplayStep]:
+    rows = []
+    for event in events:
+        if divergence is not None and divergence.event_id == event.event_id:
+            rows.append(ReplayStep(event, "diverged", divergence.action))
+        elif divergence is not None and divergence.event_id is not None and event.event_id > divergence.event_id:
+            rows.append(ReplayStep(event, "not reached"))
+        elif event.event_id in steps:
+            rows.append(steps[event.event_id])
+        else:
+            rows.append(ReplayStep(event, "not reached"))
+    return rows
+
+
+def _applied_text(event: HistoryEvent) -> str:
+    kind = event.kind
+    if kind == "OrchestrationStarted":
+        return "started with the recorded input"
+    if event.source_event_id is not None:
+        return f"received the result of event {event.source_event_id}"
+    if kind == "EventRaised":
+        return "received the event"
+    if kind == "CancelRequested":
+        return "was asked to cancel"
+    if kind in TERMINAL_KINDS:
+        return f"reached {_RECORDED_OUTCOMES[kind]}"
+    return ""
+
+
+_FRAME_LINE = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _raise_location(details: str) -> str | None:
+    """``file.py:LINE`` of the innermost frame of a formatted traceback (for display only)."""
+    found = _FRAME_LINE.findall(details or "")
+    if not found:
+        return None
+    path, line = found[-1]
+    return f"{path.rsplit('/', 1)[-1]}:{line}"
