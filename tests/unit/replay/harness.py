@@ -52,6 +52,7 @@ class Harness:
         if self.check_full_replay:
             fresh = Replayer(self.fn, self.instance_id, self.execution_id)
             full = fresh.run_turn(list(self.history), messages, self.now_ms, GuidSource(prefix))
+            fresh.close()
         result = self.replayer.run_turn([], messages, self.now_ms, GuidSource(prefix))
         if full is not None:
             assert_same_turn(result, full)
