@@ -1,0 +1,68 @@
+"""Opening a store from its URL, the way ``duroxide.toml`` and ``--store`` name it.
+
+sqlite:///relative/path.db     relative to ``base_dir`` (the duroxide.toml's directory), else the cwd
+sqlite:////absolute/path.db    absolute
+sqlite://:memory:              a private in-memory database
+postgresql://user@host:5432/db?schema=duroxide   (also postgres://); ``schema`` is ours
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from ..errors import ConfigError
+from .base import Provider
+
+ACCEPTED_FORMS = (
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite://:memory: "
+    "or postgresql://user@host:5432/db?schema=duroxide"
+)
+
+
+async def open_provider(url: str, *, base_dir: Path | None = None) -> Provider:
+    """Open the store ``url`` names. Raises ConfigError for a URL of no accepted form."""
+    if url == "sqlite://:memory:":
+        from .sqlite import SqliteProvider
+
+        return await SqliteProvider.in_memory()
+    if url.startswith("sqlite:///"):
+        from .sqlite import SqliteProvider
+
+        return await SqliteProvider.open(sqlite_path(url, base_dir))
+    if url.startswith(("postgresql://", "postgres://")):
+        return await _open_postgres(url)
+    raise ConfigError(f"unsupported store URL {url!r}; use {ACCEPTED_FORMS}")
+
+
+def sqlite_path(url: str, base_dir: Path | None = None) -> Path:
+    """The file a ``sqlite:///`` URL names: three slashes relative, four absolute."""
+    rest = unquote(url[len("sqlite:///") :])
+    if not rest.strip("/") or "?" in rest or "#" in rest:
+        raise ConfigError(f"store URL {url!r} names no database file; use {ACCEPTED_FORMS}")
+    path = Path(rest)
+    if path.is_absolute():
+        return path
+    return (base_dir if base_dir is not None else Path.cwd()) / path
+
+
+def split_schema(url: str) -> tuple[str, str | None]:
+    """Remove our ``?schema=`` from a PostgreSQL URL: (the URL to connect to, the schema or None)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for key, value in query if key == "schema"]
+    rest = urlencode([(key, value) for key, value in query if key != "schema"])
+    return urlunsplit(parts._replace(query=rest)), (schemas[-1] if schemas else None)
+
+
+async def _open_postgres(url: str) -> Provider:
+    try:
+        from .postgres import PostgresProvider
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.postgres":
+            raise
+        raise ConfigError("the PostgreSQL store is not available in this version") from None
+    connect_url, schema = split_schema(url)
+    if schema is None:
+        return await PostgresProvider.connect(connect_url)
+    return await PostgresProvider.connect(connect_url, schema=schema)

@@ -1,0 +1,107 @@
+"""The conformance suite's stores: every test here runs against each of them.
+
+A new store joins by adding an entry to STORES and an opener below; it is proven by passing
+the suite. PostgreSQL runs where ``DUROXIDE_TEST_PG_URL`` (default
+postgresql://postgres@127.0.0.1:5432/test) answers, each test in its own schema, and skips
+with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from duroxide_cli.providers.base import Provider
+from duroxide_cli.providers.sqlite import SqliteProvider
+
+PG_URL = os.environ.get("DUROXIDE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+STORES = ["sqlite-file", "sqlite-memory", "postgres"]
+
+
+class Store:
+    """Opens providers on one store: the first is the test's ``provider``; more (where the
+    store can be shared) stand for other processes."""
+
+    def __init__(self, kind: str, tmp_path: Path):
+        self.kind = kind
+        self._tmp_path = tmp_path
+        self._schema = f"duroxide_test_{uuid.uuid4().hex[:12]}"
+        self._opened: list[Provider] = []
+
+    async def open(self) -> Provider:
+        if self.kind == "sqlite-file":
+            provider: Provider = await SqliteProvider.open(self._tmp_path / "store.db")
+        elif self.kind == "sqlite-memory":
+            if self._opened:
+                pytest.skip("an in-memory store belongs to one provider")
+            provider = await SqliteProvider.in_memory()
+        elif self.kind == "postgres":
+            provider = await _open_postgres(self._schema)
+        else:
+            raise ValueError(f"unknown store {self.kind}")
+        self._opened.append(provider)
+        return provider
+
+    async def close(self) -> None:
+        for provider in reversed(self._opened):
+            await provider.close()
+        if self.kind == "postgres" and self._opened:
+            await _drop_schema(self._schema)
+
+
+async def _open_postgres(schema: str) -> Provider:
+    try:
+        from duroxide_cli.providers.postgres import PostgresProvider
+    except ModuleNotFoundError:
+        pytest.skip("the PostgreSQL store (duroxide_cli/providers/postgres.py) is not written yet")
+    if not await _postgres_answers():
+        pytest.skip(f"no PostgreSQL answers at DUROXIDE_TEST_PG_URL={PG_URL}")
+    return await PostgresProvider.connect(PG_URL, schema=schema)
+
+
+async def _postgres_answers() -> bool:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(PG_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+async def _drop_schema(schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL, timeout=3)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture(params=STORES)
+async def store(request, tmp_path) -> AsyncIterator[Store]:
+    opened = Store(request.param, tmp_path)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest_asyncio.fixture
+async def provider(store: Store) -> Provider:
+    return await store.open()
+
+
+@pytest_asyncio.fixture
+async def other_process(store: Store, provider: Provider) -> Provider:
+    """A second provider on the same store, as another process would have."""
+    return await store.open()

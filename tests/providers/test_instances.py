@@ -1,0 +1,85 @@
+"""Creating instances and enqueuing messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from duroxide_cli.errors import InstanceAlreadyExistsError, InstanceNotFoundError
+from duroxide_cli.history import OrchestrationStarted
+
+from .builders import create, event_message, fetch_one, now_ms, start_message, turn
+
+
+async def test_created_instance_is_pending_at_execution_one(provider):
+    before = now_ms()
+    await create(provider, "a", name="Order", version="2.0.0", input={"id": 7})
+    record = await provider.get_instance("a")
+    assert record is not None
+    assert (record.instance_id, record.name, record.version, record.status) == ("a", "Order", "2.0.0", "Pending")
+    assert record.execution_id == 1
+    assert record.output is None and record.error is None and record.failure is None
+    assert record.parent_instance_id is None
+    assert before - 1000 <= record.created_at_ms <= now_ms() + 1000
+    assert record.updated_at_ms >= record.created_at_ms
+
+
+async def test_start_without_version_leaves_version_unresolved(provider):
+    await create(provider, "a", version=None)
+    record = await provider.get_instance("a")
+    assert record is not None and record.version is None
+
+
+async def test_start_message_is_queued_with_the_instance(provider):
+    await create(provider, "a", input=[1, 2])
+    work = await fetch_one(provider, "a")
+    [queued] = work.messages
+    assert queued.message.instance_id == "a"
+    assert queued.message.execution_id == 1
+    assert queued.message.body == OrchestrationStarted("Flow", "1.0.0", [1, 2])
+
+
+async def test_duplicate_id_is_refused_and_changes_nothing(provider):
+    await create(provider, "a", name="First")
+    with pytest.raises(InstanceAlreadyExistsError) as raised:
+        await create(provider, "a", name="Second")
+    assert raised.value.instance_id == "a"
+    record = await provider.get_instance("a")
+    assert record is not None and record.name == "First"
+    assert len((await fetch_one(provider, "a")).messages) == 1
+
+
+async def test_unknown_instance_is_none(provider):
+    assert await provider.get_instance("missing") is None
+
+
+async def test_enqueue_to_unknown_instance_raises(provider):
+    with pytest.raises(InstanceNotFoundError) as raised:
+        await provider.enqueue_message(event_message("missing"))
+    assert raised.value.instance_id == "missing"
+    assert (await provider.queue_depths()).orchestrator == 0
+
+
+async def test_enqueue_to_a_finished_instance_is_accepted(provider):
+    await create(provider, "a")
+    work = await fetch_one(provider, "a")
+    assert await provider.commit_turns([turn(work, status="Completed")]) == ["committed"]
+    await provider.enqueue_message(event_message("a", "late"))
+    work = await fetch_one(provider, "a")
+    assert [m.message.body.name for m in work.messages] == ["late"]
+
+
+async def test_messages_keep_their_bodies_and_execution(provider):
+    await create(provider, "a")
+    await provider.enqueue_message(event_message("a", "go", {"nested": [1, {"k": None}]}))
+    work = await fetch_one(provider, "a")
+    started, raised = work.messages
+    assert raised.message.body.data == {"nested": [1, {"k": None}]}
+    assert raised.message.execution_id is None
+    assert started.message_id < raised.message_id
+
+
+async def test_start_message_records_its_parent(provider):
+    await create(provider, "parent")
+    await provider.create_instance(start_message("child", parent_instance_id="parent"))
+    record = await provider.get_instance("child")
+    assert record is not None and record.parent_instance_id == "parent"

@@ -1,0 +1,174 @@
+"""What only the SQLite store promises: WAL, its schema table, files shared by processes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from duroxide_cli.errors import ConfigError, ProviderError
+from duroxide_cli.providers._sqlite import database
+from duroxide_cli.providers._sqlite.schema import load_migrations
+from duroxide_cli.providers.sqlite import SqliteProvider
+
+from .builders import create, event_message, fetch_all, fetch_one, now_ms, turn
+from .two_process_worker import EVENTS_PER_INSTANCE
+
+WORKER = Path(__file__).with_name("two_process_worker.py")
+
+
+def _query(path: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+async def _open_and_close(path: Path) -> None:
+    provider = await SqliteProvider.open(path)
+    await provider.close()
+
+
+async def test_file_is_in_wal_mode(tmp_path):
+    await _open_and_close(tmp_path / "s.db")
+    assert _query(tmp_path / "s.db", "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_schema_version_is_recorded(tmp_path):
+    await _open_and_close(tmp_path / "s.db")
+    versions = [row[0] for row in _query(tmp_path / "s.db", "SELECT version FROM schema_version ORDER BY version")]
+    assert versions == [m.version for m in load_migrations()]
+    assert versions[0] == 1
+
+
+async def test_parent_directories_are_created(tmp_path):
+    await _open_and_close(tmp_path / "a" / "b" / "s.db")
+    assert (tmp_path / "a" / "b" / "s.db").exists()
+
+
+async def test_reopen_keeps_the_data_and_migrates_once(tmp_path):
+    path = tmp_path / "s.db"
+    provider = await SqliteProvider.open(path)
+    await create(provider, "a", input={"kept": True})
+    await provider.close()
+    provider = await SqliteProvider.open(path)
+    try:
+        work = await fetch_one(provider, "a")
+        assert work.messages[0].message.body.input == {"kept": True}
+    finally:
+        await provider.close()
+    assert len(_query(path, "SELECT * FROM schema_version")) == len(load_migrations())
+
+
+async def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "s.db"
+    await _open_and_close(path)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_version (version, name, applied_at_ms) VALUES (999, '999_future.sql', 0)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ConfigError, match="newer duroxide") as raised:
+        await SqliteProvider.open(path)
+    assert "999" in str(raised.value)
+
+
+async def test_two_providers_opening_a_new_file_at_once_both_work(tmp_path):
+    path = tmp_path / "s.db"
+    first, second = await asyncio.gather(SqliteProvider.open(path), SqliteProvider.open(path))
+    try:
+        await create(first, "a")
+        assert "a" in await fetch_all(second)
+    finally:
+        await first.close()
+        await second.close()
+    assert len(_query(path, "SELECT * FROM schema_version")) == len(load_migrations())
+
+
+async def test_in_memory_stores_are_private():
+    first, second = await SqliteProvider.in_memory(), await SqliteProvider.in_memory()
+    try:
+        await create(first, "a")
+        assert await second.get_instance("a") is None
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_closed_provider_raises_provider_error():
+    provider = await SqliteProvider.in_memory()
+    await provider.close()
+    await provider.close()
+    with pytest.raises(ProviderError) as raised:
+        await provider.get_instance("a")
+    assert raised.value.operation == "get_instance" and not raised.value.retryable
+
+
+async def test_locked_database_is_a_retryable_provider_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "s.db"
+    provider = await SqliteProvider.open(path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        with pytest.raises(ProviderError) as raised:
+            await create(provider, "a")
+        assert raised.value.retryable and raised.value.operation == "create_instance"
+        blocker.execute("ROLLBACK")
+        await create(provider, "a")
+    finally:
+        blocker.close()
+        await provider.close()
+
+
+async def test_timer_written_by_another_process_wakes_the_wait_when_due(tmp_path):
+    path = tmp_path / "s.db"
+    provider, other = await SqliteProvider.open(path), await SqliteProvider.open(path)
+    try:
+        await create(other, "a")
+        await provider.commit_turns([turn(await fetch_one(provider, "a"))])
+        await other.enqueue_message(event_message("a", "timer"), visible_at_ms=now_ms() + 300)
+        assert await fetch_all(provider) == {}, "the fetch learns when the timer is due"
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await provider.wait_for_work("orchestrator", 20_000)
+        assert loop.time() - started < 5
+        assert "a" in await fetch_all(provider)
+    finally:
+        await provider.close()
+        await other.close()
+
+
+def test_two_processes_share_a_file_without_errors_or_lost_messages(tmp_path):
+    path, count = tmp_path / "shared.db", 40
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(path), prefix, str(count)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for prefix in ("p1", "p2")
+    ]
+    turns = []
+    for proc in processes:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        turns.append(int(out.strip()))
+    assert all(t > 0 for t in turns), f"both processes committed turns: {turns}"
+
+    rows = _query(path, "SELECT instance_id, event_id, kind, body FROM history ORDER BY instance_id, event_id")
+    by_instance: dict[str, list[tuple[int, str, str]]] = {}
+    for instance_id, event_id, kind, body in rows:
+        by_instance.setdefault(instance_id, []).append((event_id, kind, body))
+    assert len(by_instance) == 2 * count
+    for instance_id, events in by_instance.items():
+        assert [e[0] for e in events] == list(range(1, EVENTS_PER_INSTANCE + 2)), instance_id
+        assert events[0][1] == "OrchestrationStarted"
+        names = sorted(body for _, kind, body in events if kind == "EventRaised")
+        assert len(set(names)) == EVENTS_PER_INSTANCE, f"{instance_id}: a message was lost or applied twice"
+    assert _query(path, "SELECT COUNT(*) FROM orchestrator_queue") == [(0,)]

@@ -1,0 +1,86 @@
+"""Store URLs: sqlite relative, absolute and in-memory forms; PostgreSQL; anything else refused."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from duroxide_cli.errors import ConfigError
+from duroxide_cli.providers.sqlite import SqliteProvider
+from duroxide_cli.providers.url import open_provider, split_schema, sqlite_path
+
+from .builders import create
+
+POSTGRES_WRITTEN = importlib.util.find_spec("duroxide_cli.providers.postgres") is not None
+
+
+def test_three_slashes_are_relative_to_the_base_dir(tmp_path):
+    assert sqlite_path("sqlite:///data/app.db", tmp_path) == tmp_path / "data" / "app.db"
+
+
+def test_three_slashes_without_a_base_dir_are_relative_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert sqlite_path("sqlite:///.duroxide/duroxide.db") == tmp_path / ".duroxide" / "duroxide.db"
+
+
+def test_four_slashes_are_absolute(tmp_path):
+    assert sqlite_path(f"sqlite:///{tmp_path}/app.db", Path("/elsewhere")) == tmp_path / "app.db"
+
+
+def test_percent_escapes_are_decoded(tmp_path):
+    assert sqlite_path("sqlite:///my%20data/app.db", tmp_path) == tmp_path / "my data" / "app.db"
+
+
+async def test_open_relative_file_creates_it_under_the_base_dir(tmp_path):
+    provider = await open_provider("sqlite:///nested/app.db", base_dir=tmp_path)
+    try:
+        assert isinstance(provider, SqliteProvider)
+        await create(provider, "a")
+    finally:
+        await provider.close()
+    assert (tmp_path / "nested" / "app.db").exists()
+
+
+async def test_open_absolute_file(tmp_path):
+    provider = await open_provider(f"sqlite:///{tmp_path}/abs.db", base_dir=Path("/nonexistent"))
+    await provider.close()
+    assert (tmp_path / "abs.db").exists()
+
+
+async def test_open_in_memory():
+    provider = await open_provider("sqlite://:memory:")
+    try:
+        assert isinstance(provider, SqliteProvider)
+        await create(provider, "a")
+        assert await provider.get_instance("a") is not None
+    finally:
+        await provider.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://host/db", "sqlite://relative.db", "sqlite:///", "sqlite:////", "app.db", "", "sqlite:///app.db?mode=ro"],
+)
+async def test_other_urls_are_refused_with_the_accepted_forms(url):
+    with pytest.raises(ConfigError) as raised:
+        await open_provider(url)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "sqlite:///" in message and "sqlite://:memory:" in message and "postgresql://" in message
+
+
+@pytest.mark.skipif(POSTGRES_WRITTEN, reason="the PostgreSQL store exists; its conformance suite covers it")
+@pytest.mark.parametrize("url", ["postgresql://u@localhost/db", "postgres://u@localhost/db?schema=x"])
+async def test_postgres_urls_say_the_store_is_missing(url):
+    with pytest.raises(ConfigError, match="PostgreSQL store is not available"):
+        await open_provider(url)
+
+
+def test_schema_parameter_is_ours_and_removed():
+    assert split_schema("postgresql://u@h:5432/db?schema=app&sslmode=require") == (
+        "postgresql://u@h:5432/db?sslmode=require",
+        "app",
+    )
+    assert split_schema("postgres://u@h/db") == ("postgres://u@h/db", None)
