@@ -178,6 +178,10 @@ class Replayer:
             self._diverged(divergence.error, now_ms)
         self._replaying = False
         self.now_ms = now_ms
+        if not self.history:
+            # the start goes first, even behind an event queued before it (one raised while the
+            # previous execution was committing its continue-as-new)
+            messages = sorted(messages, key=lambda m: not isinstance(m.body, OrchestrationStarted))
         for message in messages:  # after a divergence the execution has ended: each one is dropped
             try:
                 body = self._accept(message)

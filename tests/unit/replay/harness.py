@@ -8,7 +8,9 @@ two must agree on everything the runtime would commit.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from duroxide_cli.history import HistoryEvent, TimerCreated
@@ -105,9 +107,6 @@ def replay(fn: Callable[..., Any], events: Sequence[HistoryEvent], *, messages: 
 
 def line_of(fn: Callable[..., Any], marker: str) -> str:
     """``file.py:LINE`` of the one line of ``fn``'s source that contains ``marker``."""
-    import inspect
-    from pathlib import Path
-
     lines, first = inspect.getsourcelines(fn)
     hits = [first + i for i, text in enumerate(lines) if marker in text]
     assert len(hits) == 1, f"marker {marker!r} found {len(hits)} times in {fn.__name__}"

@@ -6,7 +6,7 @@ from duroxide_cli.errors import ActivityError
 from duroxide_cli.replay.actions import Completed, Continue, Failed, ScheduleActivity
 
 from .builders import activity_done, activity_error
-from .harness import Harness
+from .harness import Harness, replay
 
 
 def order(ctx, order):
@@ -157,8 +157,6 @@ def test_is_replaying_is_true_only_while_the_code_reruns_recorded_steps():
     h.start()
     h.turn(activity_done(2))
     assert flags == [("start", False), ("after A", False)]
-
-    from .harness import replay
 
     flags.clear()
     replay(wf, h.history, messages=[activity_done(4)])

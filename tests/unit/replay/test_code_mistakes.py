@@ -8,7 +8,7 @@ import pytest
 
 from duroxide_cli.replay.actions import Completed, Failed
 
-from .builders import HistoryBuilder, activity_done
+from .builders import HistoryBuilder, activity_done, timer_fired
 from .harness import Harness, line_of, replay
 
 
@@ -124,8 +124,6 @@ def test_output_json_cannot_encode_fails_with_a_type_error_naming_the_path():
         yield ctx.schedule_timer(0)
         return {"order": {"lines": [1, {2, 3}]}}
 
-    from .builders import timer_fired
-
     h = Harness(wf)
     h.start()
     result = h.turn(timer_fired(h.event(2)))
@@ -195,8 +193,6 @@ def test_mistake_inside_a_yield_from_helper_names_the_helpers_line():
 
     def wf(ctx):
         yield from helper(ctx)
-
-    from .builders import timer_fired
 
     h = Harness(wf)
     h.start()

@@ -12,7 +12,7 @@ from duroxide_cli.replay.actions import (
     Failed,
 )
 
-from .builders import HistoryBuilder, activity_done, cancel, raised, timer_fired
+from .builders import HistoryBuilder, activity_done, cancel, raised, start_message, timer_fired
 from .harness import Harness, replay
 
 
@@ -180,3 +180,22 @@ def test_failed_outcome_carries_the_failure_details():
     failure = result.outcome.failure
     assert (failure.error_type, failure.message) == ("LookupError", "no such customer")
     assert "Traceback" in failure.details and 'raise LookupError("no such customer")' in failure.details
+
+
+def test_event_queued_before_the_start_message_is_applied_after_the_start():
+    def next_execution(ctx, state):
+        tick = yield ctx.wait_for_event("Tick")
+        return [state, tick]
+
+    h = Harness(next_execution, execution_id=2)
+    result = h.turn(raised("Tick", 9), start_message(input="carried state", execution_id=2))
+    assert result.dropped == []
+    assert h.kinds == ["OrchestrationStarted", "EventSubscribed", "EventRaised", "OrchestrationCompleted"]
+    assert result.outcome == Completed(["carried state", 9])
+
+
+def test_cancel_queued_before_the_start_message_cancels_the_started_execution():
+    h = Harness(shipping)
+    result = h.turn(cancel("changed my mind"), start_message())
+    assert h.kinds[0] == "OrchestrationStarted"
+    assert result.outcome == Cancelled("changed my mind")

@@ -8,6 +8,7 @@ from duroxide_cli.errors import ActivityError
 from duroxide_cli.model.tasks import RaceResult
 from duroxide_cli.replay.actions import (
     CancelActivity,
+    CancelSubOrchestration,
     Completed,
     Continue,
     Failed,
@@ -15,7 +16,7 @@ from duroxide_cli.replay.actions import (
     StartTimer,
 )
 
-from .builders import HistoryBuilder, activity_done, activity_error, raised, timer_fired
+from .builders import HistoryBuilder, activity_done, activity_error, child_done, raised, timer_fired
 from .harness import Harness, replay
 
 
@@ -117,8 +118,6 @@ def test_all_mixes_every_kind_of_task():
     first = h.start()
     assert h.kinds[1:] == ["ActivityScheduled", "TimerCreated", "EventSubscribed", "SubOrchestrationScheduled", "SystemCall"]
     assert StartTimer(3, 1500) in first.actions
-    from .builders import child_done
-
     h.turn(activity_done(2, "a"), raised("Go", {"ok": True}))
     result = h.turn(timer_fired(h.event(3)), child_done(5, "child"))
     assert result.outcome == Completed(["a", None, {"ok": True}, "child", 1000])
@@ -259,3 +258,37 @@ def test_retry_task_may_sit_inside_all_and_race():
     assert CancelActivity(2) not in result.actions
     b, c = h.activity("B"), h.activity("C")
     assert h.turn(activity_done(b, "b"), activity_done(c, "c")).outcome == Completed([0, "a2", ["b", "c"]])
+
+
+def test_race_loser_sub_orchestration_is_cancelled():
+    def race(ctx):
+        index, _ = yield ctx.race(ctx.schedule_sub_orchestration("Quote", "a"), ctx.schedule_sub_orchestration("Quote", "b"))
+        return index
+
+    h = Harness(race, instance_id="buy")
+    h.start()
+    result = h.turn(child_done(3, "b is cheaper"))
+    assert result.outcome == Completed(1)
+    assert result.actions == [CancelSubOrchestration("buy::1::2", "the parent no longer waits for it")]
+    late = h.turn(child_done(2, "a"))
+    assert late.dropped[0].warn is False
+
+
+def test_race_loser_retry_cancels_its_running_attempt_and_forgets_its_timers():
+    def race(ctx):
+        index, _ = yield ctx.race(
+            ctx.schedule_activity_with_retry("Flaky", None, {"timeout_ms": 5_000, "initial_delay_ms": 100}),
+            ctx.wait_for_event("Stop"),
+        )
+        yield ctx.wait_for_event("Finish")
+        return index
+
+    h = Harness(race)
+    h.start()
+    h.turn(activity_error(2))  # attempt 1 failed: its timeout timer is dropped, a back-off timer starts
+    h.turn(timer_fired(h.timers()[-1]))  # attempt 2 starts with its own timeout timer
+    result = h.turn(raised("Stop"))
+    assert result.actions == [CancelActivity(h.activity("Flaky", 1).event_id)]
+    late = h.turn(timer_fired(h.timers()[-1]), activity_done(h.activity("Flaky", 1)))
+    assert late.new_events == [] and [d.warn for d in late.dropped] == [False, False]
+    assert h.turn(raised("Finish")).outcome == Completed(1)
