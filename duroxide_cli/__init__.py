@@ -24,6 +24,8 @@ from .model.options import RetryPolicy, RuntimeOptions
 from .model.registry import Registry
 from .model.tasks import RaceResult
 from .providers.base import ExecutionInfo, Provider, QueueDepths, SystemMetrics
+from .providers.sqlite import SqliteProvider
+from .providers.url import open_provider
 from .runtime import Runtime
 
 __version__ = "0.1.0"
@@ -53,7 +55,9 @@ __all__ = [
     "RetryPolicy",
     "Runtime",
     "RuntimeOptions",
+    "SqliteProvider",
     "SubOrchestrationError",
     "SystemMetrics",
     "WaitTimeoutError",
+    "open_provider",
 ]

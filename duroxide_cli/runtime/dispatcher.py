@@ -18,6 +18,7 @@ from ..providers.base import (
     InstanceUpdate,
     OrchestrationWork,
     Provider,
+    Queue,
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
@@ -67,6 +68,7 @@ class OrchestrationDispatcher:
         )
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
         self._slot_free = asyncio.Event()
+        self._stop_requested = asyncio.Event()
         self._stopping = False
 
     # -- the loop -------------------------------------------------------------------------------
@@ -83,16 +85,27 @@ class OrchestrationDispatcher:
                 free, options.orchestrator_lock_timeout_ms, options.worker_id, self.cache.known()
             )
             if not works:
-                await self._provider.wait_for_work("orchestrator", options.poll_interval_ms)
+                await self._idle("orchestrator")
                 continue
             for work in works:
                 task = asyncio.create_task(self._process_guarded(work))
                 self._in_flight[work.instance.instance_id] = (task, work)
 
     def request_stop(self) -> None:
-        """Fetch no more work."""
+        """Fetch no more work; an idle wait ends at once."""
         self._stopping = True
         self._slot_free.set()
+        self._stop_requested.set()
+
+    async def _idle(self, queue: Queue) -> None:
+        """Wait for new work, a poll tick, or a stop request, whichever comes first."""
+        waiting = asyncio.ensure_future(self._provider.wait_for_work(queue, self._options.poll_interval_ms))
+        stopping = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            stopping.cancel()
 
     async def stop(self, timeout_ms: int) -> None:
         """Let running turns finish until the timeout, then abandon the rest (not counted)."""

@@ -96,7 +96,7 @@ class Runtime:
         self._dispatcher.request_stop()
         self._worker.request_stop()
         # a fetch in flight finishes (so its locks are known and released); an idle wait is cut short
-        _, pending = await asyncio.wait(self._tasks, timeout=max(self.options.poll_interval_ms * 2, 1000) / 1000)
+        _, pending = await asyncio.wait(self._tasks, timeout=5)
         for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

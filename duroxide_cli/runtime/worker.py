@@ -15,7 +15,7 @@ from ..model.context import ActivityContext
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry, takes_input
 from ..payloads import normalize
-from ..providers.base import ActivityCompletion, ActivityWork, Provider
+from ..providers.base import ActivityCompletion, ActivityWork, Provider, Queue
 from .batcher import Batcher
 from .logs import activity_log
 from .stats import RuntimeStats
@@ -37,6 +37,7 @@ class ActivityWorker:
         self._completer: Batcher[ActivityCompletion, bool] = Batcher(provider.complete_activities)
         self._running: dict[int, tuple[asyncio.Task[None], ActivityWork, ActivityContext]] = {}
         self._slot_free = asyncio.Event()
+        self._stop_requested = asyncio.Event()
         self._stopping = False
 
     async def run(self) -> None:
@@ -50,7 +51,7 @@ class ActivityWorker:
                 continue
             items = await self._provider.fetch_activity_work(free, options.worker_lock_timeout_ms, options.worker_id)
             if not items:
-                await self._provider.wait_for_work("worker", options.poll_interval_ms)
+                await self._idle("worker")
                 continue
             for work in items:
                 context = self._context(work)
@@ -65,9 +66,20 @@ class ActivityWorker:
                 context._cancel()
 
     def request_stop(self) -> None:
-        """Fetch no more work."""
+        """Fetch no more work; an idle wait ends at once."""
         self._stopping = True
         self._slot_free.set()
+        self._stop_requested.set()
+
+    async def _idle(self, queue: Queue) -> None:
+        """Wait for new work, a poll tick, or a stop request, whichever comes first."""
+        waiting = asyncio.ensure_future(self._provider.wait_for_work(queue, self._options.poll_interval_ms))
+        stopping = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            stopping.cancel()
 
     async def stop(self, timeout_ms: int) -> None:
         """Let running activities finish until the timeout, then abandon the rest (not counted)."""

@@ -133,3 +133,19 @@ async def test_activity_returning_a_non_json_value_fails_its_task(env):
 
     state = await env.run("UsesObj")
     assert state.output == "TypeError"
+
+
+async def test_local_writes_wake_the_runtime_without_waiting_for_a_poll(env):
+    @env.app.activity("Step")
+    async def step(ctx, n):
+        return n
+
+    @env.app.orchestration("Chain5")
+    def chain(ctx):
+        for n in range(5):
+            yield ctx.schedule_activity("Step", n)
+        return "done"
+
+    # with a 30 s poll interval, each of the ~11 hand-offs would wait for a poll tick
+    state = await env.run("Chain5", poll_interval_ms=30_000, timeout_ms=20_000)
+    assert state.output == "done"

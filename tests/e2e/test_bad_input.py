@@ -48,15 +48,12 @@ def test_async_and_non_generator_orchestrations_are_rejected_at_registration():
 
 
 async def test_yielding_a_non_task_fails_naming_the_line(env):
-    async def coro():
-        return 1
-
     @env.app.orchestration("YieldsValue")
     def yields_value(ctx):
         yield 42
 
     state = await env.run("YieldsValue")
-    line = yields_value.__code__.co_firstlineno + 1
+    line = yields_value.__code__.co_firstlineno + 2  # the decorator line, then the def
     assert state.status == "Failed"
     assert f"test_bad_input.py:{line}" in state.error
     assert "yield tasks from ctx" in state.error

@@ -19,11 +19,13 @@ APP = Path(__file__).with_name("crash_app.py")
 
 
 def _spawn(db: Path, markers: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, str(APP), str(db), str(markers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    log = open(db.with_suffix(".log"), "a")
+    proc = subprocess.Popen([sys.executable, str(APP), str(db), str(markers)], stdout=subprocess.PIPE, stderr=log, text=True)
+    log.close()
     assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
+    ready = proc.stdout.readline().strip()
+    proc.stdout.close()
+    assert ready == "ready", db.with_suffix(".log").read_text()
     return proc
 
 
