@@ -81,8 +81,10 @@ async def _watch(client: object, instance_id: str, quiet: bool, timeout_ms: int 
     while True:
         for item in await follower.poll():
             if not quiet:
-                prefix = f"{'  ' * item.depth}{item.instance_id}: " if item.depth else ""
-                render.history_event_line(item.event, item.start_ms, execution_id=item.execution_id, to_stderr=True, prefix=prefix)
+                prefix = f"{'  ' * item.depth}{item.label} > " if item.depth else ""
+                render.history_event_line(
+                    item.event, item.start_ms, name=item.name, execution_id=item.execution_id, to_stderr=True, prefix=prefix
+                )
         if follower.finished:
             return
         if deadline is not None and time.monotonic() >= deadline:

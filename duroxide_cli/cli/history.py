@@ -97,7 +97,7 @@ async def _follow(client: Any, instance_id: str, interval_s: float, json_output:
             if json_output:
                 render.history_event_json(item.event, item.execution_id)
             else:
-                render.history_event_line(item.event, item.start_ms, execution_id=item.execution_id)
+                render.history_event_line(item.event, item.start_ms, name=item.name, execution_id=item.execution_id)
         if follower.finished:
             return
         await asyncio.sleep(interval_s)

@@ -171,7 +171,7 @@ def instance_list(states: Sequence[Any], as_json: bool) -> None:
     if not states:
         note("no instances")
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("instance", "orchestration", "version", "status", "exec", "created", "updated", "note"):
         table.add_column(column, overflow="fold" if column == "instance" else "ellipsis", no_wrap=column != "instance")
     for s in states:
@@ -202,7 +202,7 @@ def metrics(metrics: Any, depths: Any, as_json: bool) -> None:
     if as_json:
         json_document({"by_status": dict(metrics.by_status), "total": metrics.total, "queues": queues})
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("instances")
     table.add_column("count", justify="right")
     for status in ("Pending", "Running", "Completed", "Failed", "Cancelled"):
@@ -211,7 +211,7 @@ def metrics(metrics: Any, depths: Any, as_json: bool) -> None:
         if status not in _STATUS_STYLE:
             table.add_row(escape(status), str(count))
     table.add_row(Text("total", style="bold"), str(metrics.total))
-    queue_table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    queue_table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     queue_table.add_column("queue")
     queue_table.add_column("depth", justify="right")
     queue_table.add_row("orchestrator", str(depths.orchestrator))
@@ -243,7 +243,8 @@ def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryE
     start = events[0].timestamp_ms if events else 0
     console.print(Text(f"{instance_id}  execution {execution_id}  started {format_time(start)}", style="bold"))
     completions = timeline.completed_by(events)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    by_id = {e.event_id: e for e in events}
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("#", justify="right")
     table.add_column("time", justify="right")
     table.add_column("kind", no_wrap=True)
@@ -255,14 +256,22 @@ def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryE
             str(event.event_id),
             timeline.offset_text(event, start),
             Text(event.kind, style=_kind_style(event.kind)),
-            escape(timeline.event_name(event)),
+            escape(timeline.event_name(event, by_id)),
             escape(timeline.event_details(event)),
             timeline.link_text(event, completions),
         )
     console.print(table)
 
 
-def history_event_line(event: HistoryEvent, start_ms: int, *, execution_id: int | None = None, to_stderr: bool = False, prefix: str = "") -> None:
+def history_event_line(
+    event: HistoryEvent,
+    start_ms: int,
+    *,
+    name: str | None = None,
+    execution_id: int | None = None,
+    to_stderr: bool = False,
+    prefix: str = "",
+) -> None:
     """One event as a line: ``history tail`` (stdout) and ``execute``'s live view (stderr)."""
     console = err() if to_stderr else out()
     link = f"completes #{event.source_event_id}" if event.source_event_id is not None else ""
@@ -274,7 +283,7 @@ def history_event_line(event: HistoryEvent, start_ms: int, *, execution_id: int 
     line.append(f"#{event.event_id:<3} ", style="bold")
     line.append(f"{timeline.offset_text(event, start_ms):>9}  ", style="dim")
     line.append(event.kind, style=_kind_style(event.kind))
-    name = timeline.event_name(event)
+    name = timeline.event_name(event) if name is None else name
     if name:
         line.append(f"  {name}")
     details = timeline.event_details(event)
@@ -312,7 +321,7 @@ def history_inspect(
     for event in selected:
         record = _inspect_record(event, by_id, completions)
         head = Text.assemble((f"#{event.event_id} ", "bold"), (event.kind, _kind_style(event.kind)))
-        name = timeline.event_name(event)
+        name = timeline.event_name(event, by_id)
         if name:
             head.append(f"  {name}")
         console.print(head)
@@ -356,7 +365,7 @@ def _pending_table(pending: Sequence[timeline.PendingItem], now_ms: int) -> None
     if not pending:
         console.print(Text("pending: nothing (the execution has ended or waits for no work)", style="dim"))
         return
-    table = Table(title="pending work", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title="pending work", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("#", "kind", "name", "since", "detail"):
         table.add_column(column)
     for item in pending:
@@ -385,7 +394,7 @@ def replay_report(report: Any, causes: Iterable[str], as_json: bool) -> None:
             style="bold",
         )
     )
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("#", justify="right")
     table.add_column("recorded", no_wrap=True)
     table.add_column("name", no_wrap=True)
@@ -443,7 +452,7 @@ def replay_summary(reports: Sequence[Any], as_json: bool) -> None:
     if not reports:
         note("no running instances to check")
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("instance", "orchestration", "result", "recorded event", "the code", "at"):
         table.add_column(column, overflow="fold" if column == "instance" else "ellipsis", no_wrap=column != "instance")
     for r in reports:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +17,15 @@ from ..history import FailureDetails, HistoryEvent
 _PAYLOAD_FIELDS = ("input", "result", "output", "data", "value", "reason", "failure")
 
 
-def event_name(event: HistoryEvent) -> str:
-    """The activity, timer, event or orchestration name an event is about ("" if none)."""
+def event_name(event: HistoryEvent, by_id: Mapping[int, HistoryEvent] | None = None) -> str:
+    """The activity, timer, event or orchestration name an event is about ("" if none); a
+    completion takes the name of the event it completes when ``by_id`` holds that event."""
     body = event.body
     name = getattr(body, "name", None) or getattr(body, "op", None)
+    if not name and by_id is not None and event.source_event_id is not None:
+        source = by_id.get(event.source_event_id)
+        if source is not None:
+            return event_name(source)
     return str(name) if name else ""
 
 
