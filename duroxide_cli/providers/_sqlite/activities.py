@@ -15,10 +15,16 @@ from .wakeups import Wake
 _FETCHABLE = """
 SELECT id FROM worker_queue
 WHERE visible_at_ms <= :now AND COALESCE(locked_until_ms, 0) <= :now
-ORDER BY id LIMIT :limit
+ORDER BY visible_at_ms, id LIMIT :limit
 """
 
-_NEXT_DUE = "SELECT MIN(MAX(visible_at_ms, COALESCE(locked_until_ms, 0))) FROM worker_queue"
+_NEXT_DUE = """
+SELECT MIN(due) FROM (
+  SELECT MIN(visible_at_ms) AS due FROM worker_queue WHERE visible_at_ms > :now
+  UNION ALL SELECT MIN(locked_until_ms) FROM worker_queue WHERE locked_until_ms > :now
+)
+"""
+"""No later than the moment an item next becomes visible or its lease ends."""
 
 
 def insert_activity_txn(
@@ -48,7 +54,7 @@ def fetch_activity_txn(
     """
     ids = [row[0] for row in conn.execute(_FETCHABLE, {"now": now_ms, "limit": limit})]
     if not ids:
-        wake.next_due_ms["worker"] = conn.execute(_NEXT_DUE).fetchone()[0]
+        wake.next_due_ms["worker"] = conn.execute(_NEXT_DUE, {"now": now_ms}).fetchone()[0]
         return []
     tokens = {work_id: uuid.uuid4().hex for work_id in ids}
     conn.executemany(

@@ -21,6 +21,7 @@ from .rows import (
     dump_failure,
     dump_json,
     event_from_row,
+    first_distinct,
     instance_from_row,
     message_from_row,
 )
@@ -29,17 +30,25 @@ from .wakeups import Wake
 _log = logging.getLogger("duroxide.provider")
 
 _FETCHABLE = """
-SELECT q.instance_id FROM orchestrator_queue AS q JOIN instances AS i ON i.id = q.instance_id
+SELECT q.instance_id FROM orchestrator_queue AS q
 WHERE q.visible_at_ms <= :now
-  AND COALESCE(i.locked_until_ms, 0) <= :now
-  AND COALESCE(i.backoff_until_ms, 0) <= :now
-GROUP BY q.instance_id ORDER BY MIN(q.id) LIMIT :limit
+  AND (SELECT COALESCE(i.locked_until_ms, 0) <= :now AND COALESCE(i.backoff_until_ms, 0) <= :now
+       FROM instances AS i WHERE i.id = q.instance_id)
+ORDER BY q.visible_at_ms, q.id
 """
+"""Visible messages of unlocked instances, the longest waiting first. Walked only until enough
+instances are found: a correlated lookup (not a join, for which SQLite would build a bloom
+filter over every instance) keeps a fetch from reading the whole queue."""
 
 _NEXT_DUE = """
-SELECT MIN(MAX(q.visible_at_ms, COALESCE(i.locked_until_ms, 0), COALESCE(i.backoff_until_ms, 0)))
-FROM orchestrator_queue AS q JOIN instances AS i ON i.id = q.instance_id
+SELECT MIN(due) FROM (
+  SELECT MIN(visible_at_ms) AS due FROM orchestrator_queue WHERE visible_at_ms > :now
+  UNION ALL SELECT MIN(locked_until_ms) FROM instances WHERE locked_until_ms > :now
+  UNION ALL SELECT MIN(backoff_until_ms) FROM instances WHERE backoff_until_ms > :now
+)
 """
+"""No later than the moment a message, lock or back-off next comes due (a cheap lower bound:
+waking early costs one query)."""
 
 _UPSERT_EXECUTION = """
 INSERT INTO executions (instance_id, execution_id, status, started_at_ms, ended_at_ms) VALUES (?, ?, ?, ?, ?)
@@ -102,9 +111,9 @@ def fetch_orchestration_txn(
     When nothing is found, records in ``wake`` when something next comes due (a delayed
     message, an expiring lock or back-off).
     """
-    ids = [row[0] for row in conn.execute(_FETCHABLE, {"now": now_ms, "limit": limit})]
+    ids = first_distinct(conn.execute(_FETCHABLE, {"now": now_ms}), limit)
     if not ids:
-        wake.next_due_ms["orchestrator"] = conn.execute(_NEXT_DUE).fetchone()[0]
+        wake.next_due_ms["orchestrator"] = conn.execute(_NEXT_DUE, {"now": now_ms}).fetchone()[0]
     return [
         _lock_instance_txn(conn, now_ms, instance_id, lock_timeout_ms, owner, known.get(instance_id))
         for instance_id in ids

@@ -74,3 +74,16 @@ def message_from_row(row: sqlite3.Row | tuple) -> QueuedMessage:
     """A QueuedMessage from a row selected with MESSAGE_COLUMNS."""
     message = Message(instance_id=row[1], body=load_body(row[3], row[4]), execution_id=row[2])
     return QueuedMessage(message_id=row[0], message=message, delivery_count=row[5])
+
+
+def first_distinct(cursor: sqlite3.Cursor, limit: int) -> list[Any]:
+    """The first ``limit`` distinct values of the cursor's first column; reads no further."""
+    found: dict[Any, None] = {}
+    try:
+        for row in cursor:
+            found.setdefault(row[0])
+            if len(found) >= limit:
+                break
+    finally:
+        cursor.close()
+    return list(found)

@@ -24,6 +24,9 @@ CREATE INDEX instances_by_created ON instances (created_at_ms);
 CREATE INDEX instances_by_status ON instances (status);
 CREATE INDEX instances_by_name ON instances (name);
 CREATE INDEX instances_by_parent ON instances (parent_instance_id);
+-- when the next lock or back-off ends (an idle poll sleeps until then)
+CREATE INDEX instances_by_locked_until ON instances (locked_until_ms) WHERE locked_until_ms IS NOT NULL;
+CREATE INDEX instances_by_backoff_until ON instances (backoff_until_ms) WHERE backoff_until_ms IS NOT NULL;
 
 CREATE TABLE executions (
     instance_id   TEXT NOT NULL,
@@ -71,3 +74,4 @@ CREATE TABLE worker_queue (
 );
 CREATE INDEX worker_queue_by_instance ON worker_queue (instance_id, event_id);
 CREATE INDEX worker_queue_by_visible ON worker_queue (visible_at_ms);
+CREATE INDEX worker_queue_by_locked_until ON worker_queue (locked_until_ms) WHERE locked_until_ms IS NOT NULL;
