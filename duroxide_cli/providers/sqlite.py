@@ -91,6 +91,8 @@ class SqliteProvider:
     async def fetch_orchestration_work(
         self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, tuple[int, int]]
     ) -> list[OrchestrationWork]:
+        if limit <= 0:
+            return []
         wake = Wake()
         found = await self._db.call(
             "fetch_orchestration_work",
@@ -130,6 +132,8 @@ class SqliteProvider:
     # -- activities -----------------------------------------------------------------------------
 
     async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:
+        if limit <= 0:
+            return []
         wake = Wake()
         found = await self._db.call(
             "fetch_activity_work",

@@ -57,7 +57,7 @@ def split_schema(url: str) -> tuple[str, str | None]:
 
 async def _open_postgres(url: str) -> Provider:
     try:
-        from .postgres import PostgresProvider
+        from .postgres import PostgresProvider  # type: ignore[import-not-found, unused-ignore]
     except ModuleNotFoundError as error:
         if error.name != f"{__package__}.postgres":
             raise

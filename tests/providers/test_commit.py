@@ -378,3 +378,26 @@ async def test_message_for_an_old_execution_is_still_delivered(provider):
     await provider.enqueue_message(late)
     work = await fetch_one(provider, "a")
     assert late in [m.message for m in work.messages], "the runtime, not the store, drops it"
+
+
+async def test_message_to_a_child_started_in_the_same_turn_reaches_it(provider):
+    await create(provider, "parent")
+    work = await fetch_one(provider, "parent")
+    child = InstanceStart(start_message("child", parent_instance_id="parent"))
+    hello = OutgoingMessage(event_message("child", "hello"))
+    assert await provider.commit_turns([turn(work, STARTED, starts=[child], messages=[hello])]) == ["committed"]
+    work = await fetch_one(provider, "child")
+    assert [type(m.message.body).__name__ for m in work.messages] == ["OrchestrationStarted", "EventRaised"]
+
+
+async def test_message_to_a_deleted_instance_is_dropped_and_the_turn_commits(provider):
+    await create(provider, "child")
+    work = await fetch_one(provider, "child")
+    update = InstanceUpdate("Completed", "1.0.0", output=1)
+    to_parent = OutgoingMessage(Message("gone-parent", EventRaised("done", 1)))
+    outcome = await provider.commit_turns(
+        [turn(work, STARTED, OrchestrationCompleted(1), update=update, messages=[to_parent])]
+    )
+    assert outcome == ["committed"]
+    depths = await provider.queue_depths()
+    assert (depths.orchestrator, depths.timer) == (0, 0)

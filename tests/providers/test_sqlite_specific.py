@@ -172,3 +172,10 @@ def test_two_processes_share_a_file_without_errors_or_lost_messages(tmp_path):
         names = sorted(body for _, kind, body in events if kind == "EventRaised")
         assert len(set(names)) == EVENTS_PER_INSTANCE, f"{instance_id}: a message was lost or applied twice"
     assert _query(path, "SELECT COUNT(*) FROM orchestrator_queue") == [(0,)]
+
+
+async def test_unusable_path_is_a_provider_error(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ProviderError) as raised:
+        await SqliteProvider.open(tmp_path / "file" / "s.db")
+    assert raised.value.operation == "open" and "s.db" in str(raised.value)

@@ -117,9 +117,12 @@ class Database:
 
 def _open_connection(path: Path | None, clock: Callable[[], int], where: str) -> sqlite3.Connection:
     """Connect (on the database thread), set the pragmas, migrate."""
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None)
+    try:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None)
+    except (OSError, sqlite3.Error) as error:
+        raise ProviderError("open", f"cannot open {where}: {error}") from error
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if path is not None:

@@ -106,7 +106,7 @@ def fetch_orchestration_txn(
     owner: str,
     known: Mapping[str, tuple[int, int]],
 ) -> list[OrchestrationWork]:
-    """Lock up to ``limit`` fetchable instances, the one with the oldest message first.
+    """Lock up to ``limit`` fetchable instances, the one whose message has waited longest first.
 
     When nothing is found, records in ``wake`` when something next comes due (a delayed
     message, an expiring lock or back-off).
