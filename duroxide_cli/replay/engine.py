@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import NondeterminismError
 from ..history import (
     SCHEDULING_KINDS,
+    TERMINAL_KINDS,
     ActivityScheduled,
     CancelRequested,
     CustomStatusSet,
@@ -178,6 +179,8 @@ class Replayer:
             self._diverged(divergence.error, now_ms)
         self._replaying = False
         self.now_ms = now_ms
+        if recorded and self.finished and self.history[-1].kind not in TERMINAL_KINDS:
+            self._record_replayed_ending()
         if not self.history:
             # the start goes first, even behind an event queued before it (one raised while the
             # previous execution was committing its continue-as-new)
@@ -201,6 +204,19 @@ class Replayer:
         # ending was never recorded, and the divergence is what the instance fails with.
         self.outcome = Continue()
         self._fail(FailureDetails("NondeterminismError", str(error), ""))
+
+    def _record_replayed_ending(self) -> None:
+        """The code ended while replaying, where the history shows the execution still running."""
+        if isinstance(self.outcome, Failed):
+            self._append(OrchestrationFailed(self.outcome.failure))  # the code raised: a new failure
+            return
+        error = NondeterminismError(
+            f"no ending after {_describe_event(self.history[-1])}",
+            f"ended with {type(self.outcome).__name__}",
+            self.location(),
+            "the code changed since the history was recorded",
+        )
+        self._diverged(error, self.now_ms)
 
     def close(self) -> None:
         """Close the generator; its ``finally`` blocks run against a context that does nothing."""

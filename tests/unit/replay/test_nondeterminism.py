@@ -297,6 +297,42 @@ def test_code_that_fails_during_replay_reports_its_own_error():
         raise RuntimeError("config missing")
         yield  # pragma: no cover
 
-    replayer, result = replay(fails, h.events)
+    replayer, result = replay(fails, h.events, now_ms=50_000)
     assert replayer.divergence is None
     assert isinstance(result.outcome, Failed) and result.outcome.failure.error_type == "RuntimeError"
+    assert [(e.event_id, e.kind, e.timestamp_ms) for e in result.new_events] == [(3, "OrchestrationFailed", 50_000)]
+    assert result.new_events[0].body.failure == result.outcome.failure
+
+
+def test_code_that_now_raises_after_a_replayed_completion_records_the_failure():
+    h = HistoryBuilder()
+    h.started()
+    a = h.activity_scheduled("A")
+    h.activity_completed(a, {"total": 5})
+    h.event_subscribed("Go")
+
+    def reads_a_missing_key(ctx):
+        result = yield ctx.schedule_activity("A")
+        return result["amount"]
+
+    replayer, result = replay(reads_a_missing_key, h.events)
+    assert replayer.divergence is None
+    assert isinstance(result.outcome, Failed) and result.outcome.failure.error_type == "KeyError"
+    assert [e.kind for e in result.new_events] == ["OrchestrationFailed"], "the failure is in the history"
+
+
+def test_code_that_now_ends_where_the_history_still_runs_is_a_mismatch():
+    h = HistoryBuilder()
+    h.started()
+    a = h.activity_scheduled("A")
+    h.activity_scheduled("B")
+    h.activity_completed(a, 1)  # the recorded code went on waiting for B
+
+    def race_instead_of_all(ctx):
+        index, value = yield ctx.race(ctx.schedule_activity("A"), ctx.schedule_activity("B"))  # <- race
+        return value
+
+    error = diverged(race_instead_of_all, h.events)
+    assert error.recorded == "no ending after ActivityCompleted (event 4)"
+    assert error.action == "ended with Completed"
+    assert error.location == line_of(race_instead_of_all, "# <- race")

@@ -155,14 +155,16 @@ def test_race_winner_on_replay_is_the_one_the_history_holds_first():
     a = h.activity_scheduled("A")
     b = h.activity_scheduled("B")
     h.activity_completed(b, "b")
+    h.orchestration_completed([1, "b"])
 
     def race(ctx):
         index, value = yield ctx.race(ctx.schedule_activity("A"), ctx.schedule_activity("B"))
         return [index, value]
 
     replayer, result = replay(race, h.events, messages=[activity_done(a, "a")])
+    assert replayer.divergence is None
     assert result.outcome == Completed([1, "b"])
-    assert not result.dropped[0].warn
+    assert [(d.reason, d.warn) for d in result.dropped] == [("the execution has already ended (Completed)", False)]
 
 
 def test_race_against_a_timer_lets_the_timer_win():
