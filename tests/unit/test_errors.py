@@ -32,4 +32,6 @@ def test_nondeterminism_message_names_recorded_event_action_and_location_on_one_
 
 
 def test_sub_orchestration_error_message_includes_the_childs_error():
-    assert str(ERRORS[1]) == "sub-orchestration 'Payment' (order-1::1::4) failed: ActivityError: activity 'Charge' failed"
+    assert (
+        str(ERRORS[1]) == "sub-orchestration 'Payment' (order-1::1::4) failed: ActivityError: activity 'Charge' failed"
+    )

@@ -134,7 +134,9 @@ def test_failure_without_message_or_details_reads_as_empty():
 
 
 def test_unknown_extra_fields_are_ignored():
-    event = HistoryEvent.from_json({"event_id": 2, "kind": "TimerCreated", "fire_at_ms": 5, "note": "from a newer version"})
+    event = HistoryEvent.from_json(
+        {"event_id": 2, "kind": "TimerCreated", "fire_at_ms": 5, "note": "from a newer version"}
+    )
     assert event.body == TimerCreated(5)
 
 
@@ -150,4 +152,9 @@ def test_scheduling_and_terminal_kinds_are_known_kinds():
     assert SCHEDULING_KINDS <= set(EVENT_TYPES)
     assert TERMINAL_KINDS <= set(EVENT_TYPES)
     assert not SCHEDULING_KINDS & TERMINAL_KINDS
-    assert TERMINAL_KINDS == {"OrchestrationCompleted", "OrchestrationFailed", "OrchestrationCancelled", "ContinuedAsNew"}
+    assert TERMINAL_KINDS == {
+        "OrchestrationCompleted",
+        "OrchestrationFailed",
+        "OrchestrationCancelled",
+        "ContinuedAsNew",
+    }

@@ -13,7 +13,12 @@ from duroxide_cli.model.options import RetryPolicy, RuntimeOptions
 
 def test_retry_policy_defaults():
     policy = RetryPolicy()
-    assert (policy.max_attempts, policy.backoff, policy.initial_delay_ms, policy.max_delay_ms) == (3, "exponential", 1000, 60000)
+    assert (policy.max_attempts, policy.backoff, policy.initial_delay_ms, policy.max_delay_ms) == (
+        3,
+        "exponential",
+        1000,
+        60000,
+    )
     assert (policy.timeout_ms, policy.total_timeout_ms, policy.non_retryable) == (None, None, ())
 
 
@@ -91,7 +96,9 @@ def test_coerce_turns_a_dict_into_a_policy():
 def test_coerce_rejects_unknown_keys_and_lists_the_known_ones():
     with pytest.raises(ValueError) as info:
         RetryPolicy.coerce({"attempts": 5, "max_attempts": 2})
-    assert str(info.value).startswith("unknown RetryPolicy keys ['attempts']; known keys are ['backoff', 'initial_delay_ms'")
+    assert str(info.value).startswith(
+        "unknown RetryPolicy keys ['attempts']; known keys are ['backoff', 'initial_delay_ms'"
+    )
 
 
 def test_coerce_validates_dict_values():

@@ -49,7 +49,9 @@ def test_non_callable_is_rejected():
 def test_wrong_number_of_parameters_is_rejected(params):
     namespace: dict = {}
     exec(f"def bad({', '.join(f'p{i}' for i in range(params))}):\n    yield", namespace)
-    with pytest.raises(TypeError, match=f"it takes {params} positional parameters; it must take \\(ctx\\) or \\(ctx, input\\)"):
+    with pytest.raises(
+        TypeError, match=f"it takes {params} positional parameters; it must take \\(ctx\\) or \\(ctx, input\\)"
+    ):
         Registry().register_orchestration("Bad", namespace["bad"])
 
 
@@ -148,14 +150,19 @@ def test_activity_that_is_a_generator_is_rejected():
 def test_duplicate_activity_is_rejected():
     registry = Registry()
     registry.register_activity("Charge", lambda ctx, x: x)
-    with pytest.raises(TypeError, match="activity 'Charge' cannot be registered: an activity of that name is already registered"):
+    with pytest.raises(
+        TypeError, match="activity 'Charge' cannot be registered: an activity of that name is already registered"
+    ):
         registry.register_activity("Charge", lambda ctx, x: x)
 
 
 def test_activity_problems_are_reported_together():
     with pytest.raises(TypeError) as info:
         Registry().register_activity("", 42)
-    assert str(info.value) == "activity '' cannot be registered: the name must be a non-empty string, got ''; it is not callable"
+    assert (
+        str(info.value)
+        == "activity '' cannot be registered: the name must be a non-empty string, got ''; it is not callable"
+    )
 
 
 def test_merge_adds_everything_and_still_checks_duplicates():

@@ -46,6 +46,7 @@ from duroxide_cli.messages import Message
 INSTANCE_ID = "inst-1"
 START_MS = 1_000
 
+
 def _id(source: HistoryEvent | int) -> int:
     return source.event_id if isinstance(source, HistoryEvent) else source
 
@@ -73,7 +74,9 @@ class HistoryBuilder:
     def orchestration_completed(self, output: Any = None) -> HistoryEvent:
         return self.add(OrchestrationCompleted(output))
 
-    def orchestration_failed(self, error_type: str = "ValueError", message: str = "boom", details: str = "") -> HistoryEvent:
+    def orchestration_failed(
+        self, error_type: str = "ValueError", message: str = "boom", details: str = ""
+    ) -> HistoryEvent:
         return self.add(OrchestrationFailed(FailureDetails(error_type, message, details)))
 
     def orchestration_cancelled(self, reason: str | None = None) -> HistoryEvent:
@@ -138,7 +141,13 @@ class HistoryBuilder:
 
 # -- messages ------------------------------------------------------------------------------------
 def start_message(
-    name: str = "Test", input: Any = None, version: str = "1.0.0", *, execution_id: int = 1, instance_id: str = INSTANCE_ID, **parent: Any
+    name: str = "Test",
+    input: Any = None,
+    version: str = "1.0.0",
+    *,
+    execution_id: int = 1,
+    instance_id: str = INSTANCE_ID,
+    **parent: Any,
 ) -> Message:
     return Message(instance_id, OrchestrationStarted(name, version, input, **parent), execution_id)
 
@@ -148,7 +157,12 @@ def activity_done(source: HistoryEvent | int, result: Any = None, *, execution_i
 
 
 def activity_error(
-    source: HistoryEvent | int, error_type: str = "ValueError", message: str = "boom", details: str = "", *, execution_id: int | None = 1
+    source: HistoryEvent | int,
+    error_type: str = "ValueError",
+    message: str = "boom",
+    details: str = "",
+    *,
+    execution_id: int | None = 1,
 ) -> Message:
     return Message(INSTANCE_ID, ActivityFailed(_id(source), FailureDetails(error_type, message, details)), execution_id)
 
@@ -163,9 +177,16 @@ def child_done(source: HistoryEvent | int, output: Any = None, *, execution_id: 
 
 
 def child_error(
-    source: HistoryEvent | int, error_type: str = "ValueError", message: str = "boom", details: str = "", *, execution_id: int | None = 1
+    source: HistoryEvent | int,
+    error_type: str = "ValueError",
+    message: str = "boom",
+    details: str = "",
+    *,
+    execution_id: int | None = 1,
 ) -> Message:
-    return Message(INSTANCE_ID, SubOrchestrationFailed(_id(source), FailureDetails(error_type, message, details)), execution_id)
+    return Message(
+        INSTANCE_ID, SubOrchestrationFailed(_id(source), FailureDetails(error_type, message, details)), execution_id
+    )
 
 
 def raised(name: str, data: Any = None) -> Message:

@@ -41,9 +41,13 @@ class Harness:
         self.results: list[TurnResult] = []
         self.now_ms = START_MS - TURN_MS
 
-    def start(self, input: Any = None, *, name: str = "Test", version: str = "1.0.0", now_ms: int | None = None, **parent: Any) -> TurnResult:
+    def start(
+        self, input: Any = None, *, name: str = "Test", version: str = "1.0.0", now_ms: int | None = None, **parent: Any
+    ) -> TurnResult:
         """The first turn: the start message."""
-        message = start_message(name, input, version, execution_id=self.execution_id, instance_id=self.instance_id, **parent)
+        message = start_message(
+            name, input, version, execution_id=self.execution_id, instance_id=self.instance_id, **parent
+        )
         return self.turn(message, now_ms=now_ms)
 
     def turn(self, *messages: Message, now_ms: int | None = None) -> TurnResult:
@@ -98,7 +102,15 @@ def assert_same_turn(cached: TurnResult, full: TurnResult) -> None:
     assert full.dropped == cached.dropped
 
 
-def replay(fn: Callable[..., Any], events: Sequence[HistoryEvent], *, messages: Sequence[Message] = (), instance_id: str = INSTANCE_ID, execution_id: int = 1, now_ms: int = 10**9) -> tuple[Replayer, TurnResult]:
+def replay(
+    fn: Callable[..., Any],
+    events: Sequence[HistoryEvent],
+    *,
+    messages: Sequence[Message] = (),
+    instance_id: str = INSTANCE_ID,
+    execution_id: int = 1,
+    now_ms: int = 10**9,
+) -> tuple[Replayer, TurnResult]:
     """A full replay: a fresh Replayer given ``events`` as recorded (and optional new messages)."""
     replayer = Replayer(fn, instance_id, execution_id)
     result = replayer.run_turn(list(events), list(messages), now_ms, GuidSource("replay"))

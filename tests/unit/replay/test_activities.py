@@ -93,7 +93,10 @@ def test_exception_raised_by_the_code_fails_the_orchestration():
     h.start()
     result = h.turn(activity_done(2))
     assert isinstance(result.outcome, Failed)
-    assert (result.outcome.failure.error_type, result.outcome.failure.message) == ("ValueError", "the order has no lines")
+    assert (result.outcome.failure.error_type, result.outcome.failure.message) == (
+        "ValueError",
+        "the order has no lines",
+    )
 
 
 def test_exception_before_the_first_yield_fails_the_first_turn():

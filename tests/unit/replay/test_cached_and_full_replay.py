@@ -22,7 +22,14 @@ def busy(ctx, order):
     ctx.set_custom_status({"picked": len(picked)})
     shipped = yield ctx.schedule_sub_orchestration("Ship", picked)
     paid = yield ctx.schedule_activity_with_retry("Charge", order, {"max_attempts": 2, "initial_delay_ms": 50})
-    return {"stamp": stamp, "guid": guid, "picked": picked, "approved": index == 0 and approval, "shipped": shipped, "paid": paid}
+    return {
+        "stamp": stamp,
+        "guid": guid,
+        "picked": picked,
+        "approved": index == 0 and approval,
+        "shipped": shipped,
+        "paid": paid,
+    }
 
 
 def run_busy(check_full_replay: bool) -> Harness:
@@ -30,7 +37,9 @@ def run_busy(check_full_replay: bool) -> Harness:
     h.start({"lines": ["a", "b", "c"]})
     h.turn(activity_done(h.activity("Pick", 0), "A"), raised("Noise"), activity_error(h.activity("Pick", 1)))
     h.turn(raised("Approval", True), activity_done(h.activity("Pick", 2), "C"))
-    h.turn(child_done(h.scheduled("SubOrchestrationScheduled")[0], "shipped"), activity_done(h.activity("Pick", 2), "dup"))
+    h.turn(
+        child_done(h.scheduled("SubOrchestrationScheduled")[0], "shipped"), activity_done(h.activity("Pick", 2), "dup")
+    )
     h.turn(activity_error(h.activity("Charge")))
     h.turn(timer_fired(h.timers()[-1]))
     h.turn(activity_done(h.activity("Charge", 1), "paid"))
@@ -40,7 +49,14 @@ def run_busy(check_full_replay: bool) -> Harness:
 def test_full_replay_of_a_long_run_gives_the_same_outcome_and_state():
     cached = run_busy(check_full_replay=False)
     assert cached.outcome == Completed(
-        {"stamp": 1000, "guid": "guid-t1-1", "picked": ["A", "C"], "approved": True, "shipped": "shipped", "paid": "paid"}
+        {
+            "stamp": 1000,
+            "guid": "guid-t1-1",
+            "picked": ["A", "C"],
+            "approved": True,
+            "shipped": "shipped",
+            "paid": "paid",
+        }
     )
 
     fresh, result = replay(busy, cached.history)

@@ -29,7 +29,13 @@ def test_close_runs_finally_but_records_nothing():
     ran = []
     h = Harness(make_cleanup(ran), check_full_replay=False)
     last = h.start()
-    before = (list(h.replayer.history), list(last.new_events), list(last.actions), list(last.traces), last.custom_status)
+    before = (
+        list(h.replayer.history),
+        list(last.new_events),
+        list(last.actions),
+        list(last.traces),
+        last.custom_status,
+    )
 
     h.replayer.close()
     assert ran == ["finally"]

@@ -129,7 +129,9 @@ def test_output_json_cannot_encode_fails_with_a_type_error_naming_the_path():
     result = h.turn(timer_fired(h.event(2)))
     failure = result.outcome.failure
     assert failure.error_type == "TypeError"
-    assert failure.message.startswith("the orchestration's output['order']['lines'][1] is a set, which JSON cannot encode")
+    assert failure.message.startswith(
+        "the orchestration's output['order']['lines'][1] is a set, which JSON cannot encode"
+    )
 
 
 @pytest.mark.parametrize(

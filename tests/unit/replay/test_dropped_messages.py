@@ -39,13 +39,17 @@ def test_completion_for_an_unknown_event_is_dropped_with_a_warning():
     h = started()
     result = h.turn(activity_done(99))
     assert result.new_events == []
-    assert [(d.reason, d.warn) for d in result.dropped] == [("a completion of event 99, which this execution never scheduled", True)]
+    assert [(d.reason, d.warn) for d in result.dropped] == [
+        ("a completion of event 99, which this execution never scheduled", True)
+    ]
 
 
 def test_completion_for_an_event_that_is_not_scheduled_work_is_dropped():
     h = started()
     result = h.turn(activity_done(1))
-    assert [(d.reason, d.warn) for d in result.dropped] == [("a completion of event 1, which this execution never scheduled", True)]
+    assert [(d.reason, d.warn) for d in result.dropped] == [
+        ("a completion of event 1, which this execution never scheduled", True)
+    ]
 
 
 def test_completion_of_the_wrong_kind_is_dropped_instead_of_applied():

@@ -57,7 +57,9 @@ def test_golden_files_are_in_the_history_export_shape():
 def test_order_fan_out_golden_shows_completions_in_arrival_order():
     _, _, events = load_golden("order_fan_out")
     picks = {e.event_id: e.body.input for e in events if e.kind == "ActivityScheduled" and e.body.name == "Pick"}
-    completed = [picks[e.source_event_id] for e in events if e.kind == "ActivityCompleted" and e.source_event_id in picks]
+    completed = [
+        picks[e.source_event_id] for e in events if e.kind == "ActivityCompleted" and e.source_event_id in picks
+    ]
     assert completed == ["lamp", "book", "pen"]
     assert events[-1].body.output["picked"] == ["book#7", "pen#3", "lamp#1"], "all() keeps list order"
     child = next(e for e in events if e.kind == "SubOrchestrationScheduled")

@@ -87,7 +87,9 @@ def test_replayed_continue_as_new_matches_the_recorded_ending():
 
 
 def shipping(ctx):
-    yield ctx.all([ctx.schedule_activity("Pack"), ctx.schedule_sub_orchestration("Delivery"), ctx.schedule_timer(10_000)])
+    yield ctx.all(
+        [ctx.schedule_activity("Pack"), ctx.schedule_sub_orchestration("Delivery"), ctx.schedule_timer(10_000)]
+    )
     return "shipped"
 
 
@@ -112,7 +114,10 @@ def test_cancel_cancels_every_pending_activity():
     h = Harness(shipping, instance_id="order-1")
     h.start()
     result = h.turn(cancel())
-    assert result.actions == [CancelActivity(2), CancelSubOrchestration("order-1::1::3", "the parent no longer waits for it")]
+    assert result.actions == [
+        CancelActivity(2),
+        CancelSubOrchestration("order-1::1::3", "the parent no longer waits for it"),
+    ]
 
 
 def test_completions_after_cancel_are_dropped_quietly():

@@ -30,7 +30,12 @@ def test_two_completions_in_one_turn_are_both_applied_before_the_turn_ends():
     h.start()
     result = h.turn(raised("Approved", "yes"), activity_done(2, "paid"))
     assert result.outcome == Completed(["paid", "yes"])
-    assert [e.kind for e in result.new_events] == ["EventRaised", "ActivityCompleted", "EventSubscribed", "OrchestrationCompleted"]
+    assert [e.kind for e in result.new_events] == [
+        "EventRaised",
+        "ActivityCompleted",
+        "EventSubscribed",
+        "OrchestrationCompleted",
+    ]
 
 
 def test_completions_of_a_fan_out_are_recorded_in_arrival_order():
@@ -40,7 +45,11 @@ def test_completions_of_a_fan_out_are_recorded_in_arrival_order():
 
     h = Harness(fan_out)
     first = h.start()
-    assert first.actions == [ScheduleActivity(2, "Pick", 0, 1), ScheduleActivity(3, "Pick", 1, 1), ScheduleActivity(4, "Pick", 2, 1)]
+    assert first.actions == [
+        ScheduleActivity(2, "Pick", 0, 1),
+        ScheduleActivity(3, "Pick", 1, 1),
+        ScheduleActivity(4, "Pick", 2, 1),
+    ]
     assert h.turn(activity_done(4, "c")).outcome == Continue()
     result = h.turn(activity_done(3, "b"), activity_done(2, "a"))
     assert result.outcome == Completed(["a", "b", "c"])
@@ -116,7 +125,13 @@ def test_all_mixes_every_kind_of_task():
 
     h = Harness(mixed)
     first = h.start()
-    assert h.kinds[1:] == ["ActivityScheduled", "TimerCreated", "EventSubscribed", "SubOrchestrationScheduled", "SystemCall"]
+    assert h.kinds[1:] == [
+        "ActivityScheduled",
+        "TimerCreated",
+        "EventSubscribed",
+        "SubOrchestrationScheduled",
+        "SystemCall",
+    ]
     assert StartTimer(3, 1500) in first.actions
     h.turn(activity_done(2, "a"), raised("Go", {"ok": True}))
     result = h.turn(timer_fired(h.event(3)), child_done(5, "child"))
@@ -247,9 +262,12 @@ def test_race_needs_two_tasks(tasks):
 def test_retry_task_may_sit_inside_all_and_race():
     def wf(ctx):
         index, value = yield ctx.race(
-            ctx.schedule_activity_with_retry("A", None, {"max_attempts": 2, "initial_delay_ms": 10}), ctx.schedule_timer(60_000)
+            ctx.schedule_activity_with_retry("A", None, {"max_attempts": 2, "initial_delay_ms": 10}),
+            ctx.schedule_timer(60_000),
         )
-        both = yield ctx.all([ctx.schedule_activity_with_retry("B", None, {"max_attempts": 1}), ctx.schedule_activity("C")])
+        both = yield ctx.all(
+            [ctx.schedule_activity_with_retry("B", None, {"max_attempts": 1}), ctx.schedule_activity("C")]
+        )
         return [index, value, both]
 
     h = Harness(wf)
@@ -264,7 +282,9 @@ def test_retry_task_may_sit_inside_all_and_race():
 
 def test_race_loser_sub_orchestration_is_cancelled():
     def race(ctx):
-        index, _ = yield ctx.race(ctx.schedule_sub_orchestration("Quote", "a"), ctx.schedule_sub_orchestration("Quote", "b"))
+        index, _ = yield ctx.race(
+            ctx.schedule_sub_orchestration("Quote", "a"), ctx.schedule_sub_orchestration("Quote", "b")
+        )
         return index
 
     h = Harness(race, instance_id="buy")

@@ -75,7 +75,9 @@ def test_success_on_a_later_attempt_gives_its_value():
     h.start("x")
     h.turn(activity_error(2))
     h.turn(timer_fired(h.event(4)))
-    assert h.turn(activity_done(h.activity("Flaky", 1), "second time lucky")).outcome == Completed({"value": "second time lucky"})
+    assert h.turn(activity_done(h.activity("Flaky", 1), "second time lucky")).outcome == Completed(
+        {"value": "second time lucky"}
+    )
 
 
 def test_first_attempt_that_succeeds_needs_no_timer():
@@ -141,7 +143,9 @@ def test_total_timeout_ends_an_attempt_that_runs_too_long():
     h.start("x", now_ms=1000)
     result = h.turn(timer_fired(h.event(3)), now_ms=6000)
     assert CancelActivity(2) in result.actions
-    assert result.outcome == Completed({"error": "TimeoutError", "message": "attempt 1 timed out after the total timeout of 5000 ms"})
+    assert result.outcome == Completed(
+        {"error": "TimeoutError", "message": "attempt 1 timed out after the total timeout of 5000 ms"}
+    )
 
 
 def test_retry_policy_given_as_a_dict_is_checked():

@@ -74,7 +74,12 @@ def test_failed_child_raises_sub_orchestration_error_including_the_childs_error(
     result = h.turn(child_error(2, "ActivityError", "activity 'Charge' failed: CardDeclined: no funds", "tb"))
 
     error = caught[-1]
-    assert (error.name, error.instance_id, error.error_type, error.details) == ("Payment", "order-1::1::2", "ActivityError", "tb")
+    assert (error.name, error.instance_id, error.error_type, error.details) == (
+        "Payment",
+        "order-1::1::2",
+        "ActivityError",
+        "tb",
+    )
     assert error.message == "activity 'Charge' failed: CardDeclined: no funds"
     assert str(error) == (
         "sub-orchestration 'Payment' (order-1::1::2) failed: ActivityError: activity 'Charge' failed: CardDeclined: no funds"
@@ -93,7 +98,9 @@ def test_cancelled_child_raises_sub_orchestration_error():
 
     h = Harness(wf)
     h.start()
-    assert h.turn(child_error(2, "OrchestrationCancelled", "cancelled by ops")).outcome == Completed("OrchestrationCancelled")
+    assert h.turn(child_error(2, "OrchestrationCancelled", "cancelled by ops")).outcome == Completed(
+        "OrchestrationCancelled"
+    )
 
 
 def test_fire_and_forget_start_gives_none_at_once_and_asks_for_the_start():

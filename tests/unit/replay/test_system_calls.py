@@ -19,11 +19,18 @@ def stamps(ctx):
 def test_utc_now_is_the_turns_time_and_new_guid_comes_from_the_guid_source():
     h = Harness(stamps)
     first = h.start(now_ms=5_000)
-    assert [e.kind for e in first.new_events] == ["OrchestrationStarted", "SystemCall", "SystemCall", "ActivityScheduled"]
+    assert [e.kind for e in first.new_events] == [
+        "OrchestrationStarted",
+        "SystemCall",
+        "SystemCall",
+        "ActivityScheduled",
+    ]
     assert first.new_events[1].body.value == 5_000
     assert first.new_events[2].body.value == "guid-t1-1"
     assert first.actions[0].input == "guid-t1-1"
-    assert h.turn(activity_done(4), now_ms=9_000).outcome == Completed({"started_at": 5_000, "guid": "guid-t1-1", "finished_at": 9_000})
+    assert h.turn(activity_done(4), now_ms=9_000).outcome == Completed(
+        {"started_at": 5_000, "guid": "guid-t1-1", "finished_at": 9_000}
+    )
 
 
 def test_utc_now_and_new_guid_are_identical_on_replay():

@@ -60,7 +60,10 @@ def test_custom_status_is_recorded_when_it_changes_and_reported_each_turn():
     assert [e.kind for e in first.new_events] == ["OrchestrationStarted", "CustomStatusSet", "ActivityScheduled"]
     second = h.turn(activity_done(h.activity("Charge")))
     assert second.custom_status == {"step": "shipping"}
-    assert [e.body.value for e in h.history if e.kind == "CustomStatusSet"] == [{"step": "charging"}, {"step": "shipping"}]
+    assert [e.body.value for e in h.history if e.kind == "CustomStatusSet"] == [
+        {"step": "charging"},
+        {"step": "shipping"},
+    ]
     third = h.turn(activity_done(h.activity("Ship")))
     assert third.custom_status == {"step": "shipping"}, "a turn that does not set it still reports it"
 
