@@ -47,6 +47,7 @@ class LoadedApp:
 def load_app(reference: str, base_dir: Path) -> LoadedApp:
     """Import the module ``reference`` names and return its Registry."""
     module_part, _, attr = reference.partition(":")
+    watch: tuple[Path, ...]
     if not module_part:
         raise ConfigError(f"app reference {reference!r} names no module; use path/to/app.py, pkg.module or module:attr")
     if _looks_like_path(module_part):

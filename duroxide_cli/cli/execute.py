@@ -65,6 +65,7 @@ def execute(
                 render.note(f"running {name} as {iid}", style="bold")
                 await _watch(client, iid, quiet, timeout)
                 state = await client.get_status(iid)
+                assert state is not None
             finally:
                 await runtime.shutdown(timeout_ms=2000)
         if state.status == "Completed":

@@ -96,7 +96,7 @@ def fail(error: BaseException) -> typer.Exit:
     """Print ``error`` as one line (plus the user's traceback for an app import failure)."""
     if isinstance(error, AppImportError):
         render.user_traceback(error.user_traceback)
-    render.error(getattr(error, "message", None) if isinstance(error, CommandError) else str(error))
+    render.error(str(error))
     return typer.Exit(int(code_for_error(error)))
 
 

@@ -76,9 +76,10 @@ def run(
                 runtime.set_excluded(excluded, reason)
             await runtime.start()
             names = ", ".join(loaded.registry.orchestration_names) or "no orchestrations"
-            header = f"duroxide run  {settings.app} ({names})  store {settings.store_url}  worker {runtime_options.worker_id}"
+            header = f"duroxide run  {settings.app}"
+            detail = f"orchestrations: {names} | store {settings.store_url} | worker {runtime_options.worker_id}"
             try:
-                await _serve(runtime, header)
+                await _serve(runtime, header, detail)
             finally:
                 render.note(f"shutting down (running work has {shutdown_timeout} ms to finish)")
                 await runtime.shutdown(timeout_ms=shutdown_timeout)
@@ -88,14 +89,14 @@ def run(
     raise typer.Exit(run_command(main))
 
 
-async def _serve(runtime: Any, header: str) -> None:
+async def _serve(runtime: Any, header: str, detail: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        with render.RunView(header) as view:
+        with render.RunView(header, detail) as view:
             while not stop.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=0.25)

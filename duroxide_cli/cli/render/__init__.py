@@ -1,0 +1,50 @@
+"""The only place that prints: rich views and ``--json`` from the same data.
+
+stdout carries only the result (an id, a JSON document, a table); progress, logs and errors go
+to stderr, through the two consoles of ``console.py``.
+"""
+
+from .console import (
+    ConsoleLogHandler,
+    err,
+    error,
+    json_document,
+    json_line,
+    note,
+    out,
+    result_line,
+    stderr_is_terminal,
+    user_traceback,
+    warning,
+)
+from .history import history_event_json, history_event_line, history_inspect, history_table
+from .instances import final_state_line, instance_list, instance_state, metrics, state_document
+from .live import RunView
+from .replay import divergence_list, replay_report, replay_summary
+
+__all__ = [
+    "ConsoleLogHandler",
+    "RunView",
+    "divergence_list",
+    "err",
+    "error",
+    "final_state_line",
+    "history_event_json",
+    "history_event_line",
+    "history_inspect",
+    "history_table",
+    "instance_list",
+    "instance_state",
+    "json_document",
+    "json_line",
+    "metrics",
+    "note",
+    "out",
+    "replay_report",
+    "replay_summary",
+    "result_line",
+    "state_document",
+    "stderr_is_terminal",
+    "user_traceback",
+    "warning",
+]

@@ -1,0 +1,158 @@
+"""The two consoles (stdout for results, stderr for everything else) and plain messages.
+
+When a stream is not a terminal nothing is coloured, wrapped or truncated (rich honours
+``NO_COLOR`` on terminals too).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+_STATUS_STYLE = {
+    "Pending": "yellow",
+    "Running": "cyan",
+    "Completed": "green",
+    "Failed": "red",
+    "Cancelled": "magenta",
+}
+
+_cache: dict[str, tuple[TextIO, Console]] = {}
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _console(name: str, stream: TextIO) -> Console:
+    cached = _cache.get(name)
+    if cached is not None and cached[0] is stream:
+        return cached[1]
+    terminal = _is_terminal(stream)
+    console = Console(
+        file=stream,
+        highlight=False,
+        soft_wrap=not terminal,
+        width=None if terminal else 1_000_000,
+        force_terminal=terminal or None,
+        no_color=None if terminal else True,
+        emoji=False,
+    )
+    _cache[name] = (stream, console)
+    return console
+
+
+def out() -> Console:
+    """The stdout console (the result)."""
+    return _console("out", sys.stdout)
+
+
+def err() -> Console:
+    """The stderr console (progress, logs, errors)."""
+    return _console("err", sys.stderr)
+
+
+def stderr_is_terminal() -> bool:
+    return _is_terminal(sys.stderr)
+
+
+# -- plain results and messages -----------------------------------------------------------------
+
+
+def result_line(text: str) -> None:
+    """One line of plain result on stdout (an instance id, a path)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def json_document(document: Any) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def json_line(document: Any) -> None:
+    """One JSON Lines record on stdout (streaming commands)."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str) + "\n")
+    sys.stdout.flush()
+
+
+def error(message: str) -> None:
+    err().print(Text.assemble(("error: ", "bold red"), message))
+
+
+def warning(message: str) -> None:
+    err().print(Text.assemble(("warning: ", "bold yellow"), message))
+
+
+def note(message: str, style: str = "") -> None:
+    """A progress or hint line on stderr."""
+    err().print(Text(message, style=style))
+
+
+def user_traceback(text: str) -> None:
+    """The traceback of the user's own code (an app that fails to import)."""
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    sys.stderr.flush()
+
+
+class ConsoleLogHandler(logging.Handler):
+    """Log records through the stderr console, so they scroll above ``run``'s live view."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            err().print(Text(self.format(record), style=_LOG_STYLE.get(record.levelno, "")), soft_wrap=True)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+_LOG_STYLE = {logging.ERROR: "red", logging.CRITICAL: "bold red", logging.WARNING: "yellow", logging.DEBUG: "dim"}
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=_STATUS_STYLE.get(status, ""))
+
+
+def format_time(epoch_ms: int | None) -> str:
+    if not epoch_ms:
+        return ""
+    seconds = epoch_ms / 1000
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) + f".{epoch_ms % 1000:03d}"
+
+
+def kind_style(kind: str) -> str:
+    if kind.endswith("Failed") or kind == "OrchestrationCancelled":
+        return "red"
+    if kind in ("OrchestrationCompleted", "ContinuedAsNew"):
+        return "green"
+    if kind.endswith(("Completed", "Fired", "Raised")):
+        return "cyan"
+    return ""
+
+
+def clip(text: str, console: Console, limit: int = 100) -> str:
+    if not console.is_terminal or len(text) <= limit:
+        return text
+    return text[: limit - 3] + "..."
+
+
+def duration(ms: int) -> str:
+    if ms < 1000:
+        return f"{ms} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

@@ -1,0 +1,105 @@
+"""Instances: ``status``, ``wait``, ``list``, ``metrics``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from .. import timeline
+from .console import _STATUS_STYLE, err, format_time, json_document, note, out, status_text
+
+
+def state_document(state: Any) -> dict[str, Any]:
+    """An OrchestrationState as its JSON object (field names kept)."""
+    return dataclasses.asdict(state)
+
+
+def instance_state(state: Any, as_json: bool) -> None:
+    """``status`` / ``wait``: one instance."""
+    if as_json:
+        json_document(state_document(state))
+        return
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("instance", escape(state.instance_id))
+    table.add_row("orchestration", f"{escape(state.name)} {escape(state.version or '')}".rstrip())
+    table.add_row("status", status_text(state.status))
+    table.add_row("execution", str(state.execution_id))
+    table.add_row("created", format_time(state.created_at_ms))
+    table.add_row("updated", format_time(state.updated_at_ms))
+    if state.custom_status is not None:
+        table.add_row("custom status", escape(timeline.pretty(state.custom_status)))
+    if state.status == "Completed":
+        table.add_row("output", escape(timeline.pretty(state.output)))
+    if state.error:
+        label = "waiting" if state.status in ("Pending", "Running") else "error"
+        table.add_row(label, Text(state.error, style="red" if label == "error" else "yellow"))
+    details = state.failure.details if state.failure is not None else ""
+    if details:
+        table.add_row("details", Text(details.rstrip(), style="dim"))
+    out().print(table)
+
+
+def instance_list(states: Sequence[Any], as_json: bool) -> None:
+    """``list``: instances, newest first."""
+    if as_json:
+        json_document([state_document(s) for s in states])
+        return
+    if not states:
+        note("no instances")
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("instance", "orchestration", "version", "status", "exec", "created", "updated", "note"):
+        table.add_column(column, overflow="fold" if column == "instance" else "ellipsis", no_wrap=column != "instance")
+    for s in states:
+        table.add_row(
+            escape(s.instance_id),
+            escape(s.name),
+            escape(s.version or ""),
+            status_text(s.status),
+            str(s.execution_id),
+            format_time(s.created_at_ms),
+            format_time(s.updated_at_ms),
+            escape(s.error or ""),
+        )
+    out().print(table)
+
+
+def final_state_line(state: Any) -> None:
+    """On stderr, after ``execute`` or ``start --wait``: how the instance ended."""
+    line = Text.assemble(status_text(state.status), f"  {state.instance_id}")
+    if state.error:
+        line.append(f"  {state.error}", style="red")
+    err().print(line)
+
+
+def metrics(metrics: Any, depths: Any, as_json: bool) -> None:
+    """``metrics``: instances by status and queue depths."""
+    queues = {"orchestrator": depths.orchestrator, "worker": depths.worker, "timer": depths.timer}
+    if as_json:
+        json_document({"by_status": dict(metrics.by_status), "total": metrics.total, "queues": queues})
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("instances")
+    table.add_column("count", justify="right")
+    for status in ("Pending", "Running", "Completed", "Failed", "Cancelled"):
+        table.add_row(status_text(status), str(metrics.by_status.get(status, 0)))
+    for status, count in sorted(metrics.by_status.items()):
+        if status not in _STATUS_STYLE:
+            table.add_row(escape(status), str(count))
+    table.add_row(Text("total", style="bold"), str(metrics.total))
+    queue_table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    queue_table.add_column("queue")
+    queue_table.add_column("depth", justify="right")
+    queue_table.add_row("orchestrator", str(depths.orchestrator))
+    queue_table.add_row("worker (activities)", str(depths.worker))
+    queue_table.add_row("timer (not yet due)", str(depths.timer))
+    out().print(Group(table, queue_table))

@@ -1,0 +1,117 @@
+"""Replay reports: ``replay`` and ``run --reload``'s divergence list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from .. import timeline
+from .console import err, json_document, kind_style, note, out
+
+
+def replay_report(report: Any, causes: Iterable[str], as_json: bool) -> None:
+    """``replay``: each recorded event with what the code did, and the first divergence."""
+    if as_json:
+        json_document(report.to_json())
+        return
+    console = out()
+    console.print(
+        Text(
+            f"replaying {report.instance_id} execution {report.execution_id} "
+            f"({report.orchestration_name} {report.orchestration_version}) against the current code",
+            style="bold",
+        )
+    )
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("recorded", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("the code", overflow="ellipsis", no_wrap=True, max_width=80 if console.is_terminal else None)
+    marks = {"matched": ("ok", "green"), "applied": ("ok", "green"), "diverged": ("DIVERGED", "bold red"), "not reached": ("-", "dim")}
+    divergence = report.divergence
+    for step in report.steps:
+        mark, style = marks[step.status]
+        table.add_row(
+            str(step.event.event_id),
+            Text(step.event.kind, style=kind_style(step.event.kind)),
+            escape(timeline.event_name(step.event)),
+            Text(mark, style=style),
+            Text(step.code, style="red" if step.status == "diverged" else ""),
+        )
+        if divergence is not None and divergence.event_id is None and step.event.event_id == divergence.after_event_id:
+            table.add_row("", Text("(nothing recorded)", style="dim"), "", Text("DIVERGED", style="bold red"), Text(divergence.action, style="red"))
+    console.print(table)
+    if divergence is None:
+        console.print(Text(f"consistent: the code reproduces all {len(report.steps)} events", style="green"))
+        return
+    console.print(Text("divergence", style="bold red"))
+    facts = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("recorded", escape(divergence.recorded))
+    facts.add_row("the code", escape(divergence.action))
+    facts.add_row("at", Text(divergence.location, style="bold"))
+    console.print(facts)
+    console.print(Text("usual causes:", style="bold"))
+    for cause in causes:
+        console.print(Text(f"  - {cause}"))
+
+
+def replay_summary(reports: Sequence[Any], as_json: bool) -> None:
+    """``replay --running``: one line per instance."""
+    if as_json:
+        json_document(
+            {
+                "consistent": all(r.consistent for r in reports),
+                "instances": [
+                    {
+                        "instance_id": r.instance_id,
+                        "execution_id": r.execution_id,
+                        "orchestration_name": r.orchestration_name,
+                        "consistent": r.consistent,
+                        "divergence": r.to_json()["divergence"],
+                    }
+                    for r in reports
+                ],
+            }
+        )
+        return
+    if not reports:
+        note("no running instances to check")
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("instance", "orchestration", "result", "recorded event", "the code", "at"):
+        table.add_column(column, overflow="fold" if column == "instance" else "ellipsis", no_wrap=column != "instance")
+    for r in reports:
+        d = r.divergence
+        table.add_row(
+            escape(r.instance_id),
+            escape(r.orchestration_name),
+            Text("ok", style="green") if d is None else Text("DIVERGES", style="bold red"),
+            escape(d.recorded) if d else "",
+            escape(d.action) if d else "",
+            d.location if d else "",
+        )
+    out().print(table)
+
+
+def divergence_list(title: str, divergences: Sequence[dict[str, Any]]) -> None:
+    """``run --reload``: the running instances the new code would break, on stderr."""
+    console = err()
+    console.print(Text(title, style="bold red"))
+    for item in divergences:
+        d = item.get("divergence") or {}
+        console.print(
+            Text.assemble(
+                ("  ", ""),
+                (item["instance_id"], "bold"),
+                f"  {d.get('recorded', '')}  ->  {d.get('action', '')}  at ",
+                (d.get("location", ""), "bold"),
+            )
+        )
