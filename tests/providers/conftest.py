@@ -19,8 +19,11 @@ import pytest_asyncio
 
 from duroxide_cli.providers.base import Provider
 from duroxide_cli.providers.sqlite import SqliteProvider
+from duroxide_cli.providers.url import split_schema
 
 PG_URL = os.environ.get("DUROXIDE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+_PG_CONNECT_URL = split_schema(PG_URL)[0]
+"""PG_URL without our ``?schema=``, for direct asyncpg connections."""
 
 STORES = ["sqlite-file", "sqlite-memory", "postgres"]
 
@@ -59,28 +62,38 @@ class Store:
 async def _open_postgres(schema: str) -> Provider:
     try:
         from duroxide_cli.providers.postgres import PostgresProvider
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as error:
+        if error.name != "duroxide_cli.providers.postgres":
+            raise
         pytest.skip("the PostgreSQL store (duroxide_cli/providers/postgres.py) is not written yet")
     if not await _postgres_answers():
         pytest.skip(f"no PostgreSQL answers at DUROXIDE_TEST_PG_URL={PG_URL}")
     return await PostgresProvider.connect(PG_URL, schema=schema)
 
 
-async def _postgres_answers() -> bool:
-    import asyncpg
+_pg_answered: bool | None = None
 
-    try:
-        conn = await asyncpg.connect(PG_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
-        return False
-    await conn.close()
-    return True
+
+async def _postgres_answers() -> bool:
+    """Whether PostgreSQL answers at PG_URL, asked once per test session."""
+    global _pg_answered
+    if _pg_answered is None:
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(_PG_CONNECT_URL, timeout=3)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
+            _pg_answered = False
+        else:
+            await conn.close()
+            _pg_answered = True
+    return _pg_answered
 
 
 async def _drop_schema(schema: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(PG_URL, timeout=3)
+    conn = await asyncpg.connect(_PG_CONNECT_URL, timeout=3)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
