@@ -68,7 +68,7 @@ async def _open_postgres(schema: str) -> Provider:
         pytest.skip("the PostgreSQL store (duroxide_cli/providers/postgres.py) is not written yet")
     if not await _postgres_answers():
         pytest.skip(f"no PostgreSQL answers at DUROXIDE_TEST_PG_URL={PG_URL}")
-    return await PostgresProvider.connect(PG_URL, schema=schema)
+    return await PostgresProvider.connect(_PG_CONNECT_URL, schema=schema)
 
 
 _pg_answered: bool | None = None
