@@ -48,6 +48,7 @@ __all__ = [
     "OrchestrationCancelled",
     "OrchestrationContext",
     "OrchestrationState",
+    "Provider",
     "ProviderError",
     "QueueDepths",
     "RaceResult",

@@ -31,17 +31,17 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         problems = []
-        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+        if not isinstance(self.max_attempts, int) or isinstance(self.max_attempts, bool) or self.max_attempts < 1:
             problems.append(f"max_attempts must be an int >= 1, got {self.max_attempts!r}")
         if self.backoff not in ("fixed", "linear", "exponential"):
             problems.append(f"backoff must be 'fixed', 'linear' or 'exponential', got {self.backoff!r}")
         for name in ("initial_delay_ms", "max_delay_ms"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 problems.append(f"{name} must be an int >= 0, got {value!r}")
         for name in ("timeout_ms", "total_timeout_ms"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value <= 0):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
                 problems.append(f"{name} must be a positive int or None, got {value!r}")
         if problems:
             raise ValueError("invalid RetryPolicy: " + "; ".join(problems))

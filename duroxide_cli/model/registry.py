@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,8 +13,15 @@ DEFAULT_VERSION = "1.0.0"
 
 
 def version_key(version: str) -> tuple:
-    """Order versions numerically where they are numbers (``1.10.0`` > ``1.9.0``)."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
+    """Order versions numerically where they are numbers (``1.10.0`` > ``1.9.0``); a suffix marks
+    a pre-release, below the plain number (``1.0.0-beta`` < ``1.0.0`` < ``1.0.5``)."""
+    key = []
+    for part in version.split("."):
+        match = re.match(r"(\d*)(.*)", part)
+        assert match is not None
+        digits, suffix = match.groups()
+        key.append((int(digits) if digits else -1, suffix == "", suffix))
+    return tuple(key)
 
 
 def check_orchestration_function(name: str, fn: Any) -> None:

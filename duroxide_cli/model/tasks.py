@@ -119,7 +119,7 @@ class RaceTask(Task):
 class RaceResult(NamedTuple):
     """The first task of a race to finish: its position in the race and its value."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as the documented name requires
     value: Any
 
 

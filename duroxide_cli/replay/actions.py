@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from ..history import EventRaised, FailureDetails, HistoryEvent
+from ..history import CancelRequested, EventRaised, FailureDetails, HistoryEvent
 from ..messages import Message
 
 
@@ -80,8 +80,9 @@ class Cancelled:
 class ContinuedAsNew:
     input: Any
     version: str | None
-    carried_events: tuple[EventRaised, ...] = ()
-    """Events raised but not delivered; they go to the new execution."""
+    carried_events: tuple[EventRaised | CancelRequested, ...] = ()
+    """Events raised but not delivered (and a cancel that came after the decision to continue);
+    they go to the new execution, in order."""
 
 
 Outcome = Union[Continue, Completed, Failed, Cancelled, ContinuedAsNew]

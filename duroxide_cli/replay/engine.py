@@ -234,8 +234,8 @@ class Replayer:
         body = message.body
         source = getattr(body, "source_event_id", None)
         if self.finished:
-            if isinstance(body, EventRaised) and isinstance(self.outcome, ContinuedAsNew):
-                # raised after continue_as_new in the same turn: undelivered, so it goes to the next execution
+            if isinstance(body, (EventRaised, CancelRequested)) and isinstance(self.outcome, ContinuedAsNew):
+                # arrived after continue_as_new in the same turn: it is for the next execution
                 o = self.outcome
                 self.outcome = ContinuedAsNew(o.input, o.version, o.carried_events + (body,))
                 return None
@@ -261,7 +261,8 @@ class Replayer:
             return self._drop(message, f"a {type(body).__name__} for event {source}, which is {scheduled}")
         return body
 
-    def _drop(self, message: Message, reason: str, warn: bool = True) -> None:
+    def _drop(self, message: Message, reason: str, warn: bool = True) -> EventBody | None:
+        """Report ``message`` as not applied; returns None (nothing to apply)."""
         self._result.dropped.append(DroppedMessage(message, reason, warn))
         return None
 
@@ -313,12 +314,7 @@ class Replayer:
         if node is None or not node.done or self.finished:
             return
         self._awaiting = None
-        if node.error is not None:
-            error = node.error
-            self._step(lambda gen: gen.throw(error))
-        else:
-            value = node.value
-            self._step(lambda gen: gen.send(value))
+        self._step(_outcome_of(node))
 
     def _step(self, advance: Callable[[Generator[Any, Any, Any]], Any]) -> None:
         """Run the code until it waits for something unfinished, ends or fails."""
@@ -340,12 +336,7 @@ class Replayer:
             if not node.done:
                 self._awaiting = node
                 return
-            if node.error is not None:
-                error = node.error
-                advance = lambda gen: gen.throw(error)  # noqa: E731
-            else:
-                value = node.value
-                advance = lambda gen: gen.send(value)  # noqa: E731
+            advance = _outcome_of(node)
 
     def _activate(self, task: Any) -> nodes.Node | None:
         self._last_location = self.location()
@@ -580,6 +571,14 @@ _COMPLETES = {
     "SubOrchestrationFailed": "SubOrchestrationScheduled",
 }
 """Which scheduling event each completion kind completes."""
+
+
+def _outcome_of(node: nodes.Node) -> Callable[[Generator[Any, Any, Any]], Any]:
+    """How to hand a settled node's result to the generator: throw its error or send its value."""
+    error, value = node.error, node.value
+    if error is not None:
+        return lambda gen: gen.throw(error)
+    return lambda gen: gen.send(value)
 
 
 def _same_action(recorded: EventBody, new: EventBody) -> bool:

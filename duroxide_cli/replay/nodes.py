@@ -255,7 +255,9 @@ class Race(Node):
 class RetryActivity(Node):
     """Attempts of one activity, with durable back-off timers and optional timeouts."""
 
-    __slots__ = ("engine", "name", "input", "policy", "attempt", "deadline_ms", "current", "timeout", "backoff")
+    __slots__ = (
+        "engine", "name", "input", "policy", "attempt", "deadline_ms", "current", "timeout", "backoff", "limit_text", "last_error"
+    )
 
     def __init__(self, engine: Scheduler, name: str, input: Any, policy: RetryPolicy) -> None:
         super().__init__()
@@ -266,6 +268,8 @@ class RetryActivity(Node):
         self.current: Activity | None = None
         self.timeout: Timer | None = None
         self.backoff: Timer | None = None
+        self.limit_text = ""
+        self.last_error: BaseException | None = None
         self._start_attempt()
 
     def _start_attempt(self) -> None:
@@ -274,9 +278,12 @@ class RetryActivity(Node):
         self.current = Activity(self.engine, self.name, self.input, self.attempt, retrying=True)
         self.current.parent = self
         limit = self.policy.timeout_ms
+        self.limit_text = f"{limit} ms"
         if self.deadline_ms is not None:
             remaining = max(self.deadline_ms - self.engine.now_ms, 0)
-            limit = remaining if limit is None else min(limit, remaining)
+            if limit is None or remaining < limit:
+                limit = remaining
+                self.limit_text = f"the total timeout of {self.policy.total_timeout_ms} ms"
         self.timeout = None
         if limit is not None:
             self.timeout = Timer(self.engine, limit, f"created the timeout timer of attempt {self.attempt}")
@@ -286,13 +293,16 @@ class RetryActivity(Node):
         if self.done:
             return
         if child is self.backoff:
-            self._start_attempt()
+            if self.deadline_ms is not None and self.engine.now_ms >= self.deadline_ms:
+                self.settle(error=self.last_error)  # the back-off timer fired late, past the deadline
+            else:
+                self._start_attempt()
             return
         if child is self.timeout:
             assert self.current is not None
             self.current.drop(self.engine)
             error: BaseException = ActivityError(
-                self.name, "TimeoutError", f"attempt {self.attempt} timed out after {self._limit_text()}"
+                self.name, "TimeoutError", f"attempt {self.attempt} timed out after {self.limit_text}"
             )
         else:
             if self.timeout is not None:
@@ -303,10 +313,8 @@ class RetryActivity(Node):
             error = child.error
         self._after_failure(error)
 
-    def _limit_text(self) -> str:
-        return f"{self.policy.timeout_ms} ms" if self.policy.timeout_ms else f"the total timeout of {self.policy.total_timeout_ms} ms"
-
     def _after_failure(self, error: BaseException) -> None:
+        self.last_error = error
         policy = self.policy
         error_type = getattr(error, "error_type", type(error).__name__)
         if self.attempt >= policy.max_attempts or error_type in policy.non_retryable:

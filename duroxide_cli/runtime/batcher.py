@@ -43,7 +43,7 @@ class Batcher(Generic[Item, Result]):
                     if isinstance(error, asyncio.CancelledError):
                         raise
                     continue
-                for (_, future), result in zip(batch, results):
+                for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
                         future.set_result(result)
         finally:

@@ -7,7 +7,6 @@ from typing import Any
 
 from ..history import (
     CancelRequested,
-    EventRaised,
     FailureDetails,
     OrchestrationStarted,
     SubOrchestrationCompleted,
@@ -18,8 +17,8 @@ from ..messages import Message
 from ..providers.base import InstanceStart, InstanceUpdate, NewActivity, OutgoingMessage, TurnCommit
 from ..replay.actions import (
     CancelActivity,
-    CancelSubOrchestration,
     Cancelled,
+    CancelSubOrchestration,
     Completed,
     Continue,
     ContinuedAsNew,
@@ -110,7 +109,7 @@ def build_commit(
             started.parent_event_id,
         )
         messages.append(OutgoingMessage(Message(instance_id, fresh, next_execution)))
-        messages.extend(OutgoingMessage(Message(instance_id, EventRaised(e.name, e.data))) for e in outcome.carried_events)
+        messages.extend(OutgoingMessage(Message(instance_id, body)) for body in outcome.carried_events)
     else:
         assert isinstance(outcome, Continue)
     if parent_body is not None and started.parent_instance_id is not None:

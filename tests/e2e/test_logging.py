@@ -35,6 +35,13 @@ async def test_traces_are_emitted_once_even_when_every_turn_replays(env, caplog)
 
 
 def test_library_adds_no_handlers():
-    import duroxide_cli  # noqa: F401
+    import subprocess
+    import sys
 
-    assert logging.getLogger("duroxide").handlers == []
+    script = (
+        "import logging, duroxide_cli, duroxide_cli.runtime, duroxide_cli.providers.sqlite\n"
+        "names = ['duroxide', 'duroxide.orchestration', 'duroxide.activity', 'duroxide.provider']\n"
+        "print([(n, logging.getLogger(n).handlers, logging.getLogger(n).level) for n in names])"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str([(n, [], 0) for n in ["duroxide", "duroxide.orchestration", "duroxide.activity", "duroxide.provider"]])
