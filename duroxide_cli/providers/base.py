@@ -132,8 +132,8 @@ class TurnCommit:
     messages: Sequence[OutgoingMessage] = ()
     starts: Sequence[InstanceStart] = ()
     cancel_activities: Sequence[int] = ()
-    """Activity ids (of this instance, any execution) no longer wanted: their work is removed,
-    and a worker holding one learns it on its next renewal."""
+    """Activity ids (of this execution) no longer wanted: their work is removed, and a worker
+    holding one learns it on its next renewal."""
     next_execution_id: int | None = None
     """Continue-as-new: the instance moves to this execution (its start message is in ``messages``)."""
 
