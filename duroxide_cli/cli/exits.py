@@ -82,14 +82,24 @@ def code_for_error(error: BaseException) -> ExitCode:
     return ExitCode.FAILED
 
 
-def run_command(main: Callable[[], Awaitable[T]]) -> T:
-    """Run a command's coroutine; explain a known failure on stderr and exit with its code."""
+INTERRUPTED = 130
+"""The shell's code for a command stopped by Ctrl-C."""
+
+
+def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED) -> T:
+    """Run a command's coroutine; explain a known failure on stderr and exit with its code.
+
+    Ctrl-C exits with ``interrupted`` (130, or 0 for commands that run until stopped)."""
     try:
         return asyncio.run(_call(main))
     except typer.Exit:
         raise
     except (CommandError, DuroxideError) as error:
         raise fail(error) from None
+    except KeyboardInterrupt:
+        if interrupted:
+            render.note("interrupted")
+        raise typer.Exit(interrupted) from None
 
 
 def fail(error: BaseException) -> typer.Exit:

@@ -84,10 +84,7 @@ def tail(
         async with open_client(settings) as client:
             await _follow(client, instance_id, interval / 1000, json_output)
 
-    try:
-        run_command(main)
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    run_command(main, interrupted=0)
 
 
 async def _follow(client: Any, instance_id: str, interval_s: float, json_output: bool) -> None:

@@ -44,6 +44,8 @@ _CONTEXT_FIELDS = (
 )
 
 _HANDLER_MARK = "_duroxide_cli_handler"
+_touched: dict[str, int] = {}
+"""Loggers configure_logging changed, with the level each had before."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +86,30 @@ def configure_logging(spec: str | None, default: str = "warn", handler: logging.
     handler = handler or logging.StreamHandler()
     handler.setFormatter(ContextFormatter())
     setattr(handler, _HANDLER_MARK, True)
+    reset_logging()
     targets = [ROOT] + [name for name, _ in parsed.loggers if not _under_root(name)]
     for name in dict.fromkeys(targets):
-        logger = logging.getLogger(name)
-        for old in [h for h in logger.handlers if getattr(h, _HANDLER_MARK, False)]:
-            logger.removeHandler(old)
-        logger.addHandler(handler)
-    logging.getLogger(ROOT).setLevel(parsed.default)
+        _logger(name).addHandler(handler)
+    _logger(ROOT).setLevel(parsed.default)
     for name, level in parsed.loggers:
-        logging.getLogger(name).setLevel(level)
+        _logger(name).setLevel(level)
     return parsed
+
+
+def reset_logging() -> None:
+    """Undo ``configure_logging``: remove its handlers and restore the levels it changed."""
+    for name, level in _touched.items():
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if getattr(h, _HANDLER_MARK, False)]:
+            logger.removeHandler(handler)
+        logger.setLevel(level)
+    _touched.clear()
+
+
+def _logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    _touched.setdefault(name, logger.level)
+    return logger
 
 
 class ContextFormatter(logging.Formatter):

@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from duroxide_cli.cli.app import app as cli_app
+from duroxide_cli.cli.logging_setup import reset_logging
 
 APP_SOURCE = textwrap.dedent(
     '''
@@ -90,6 +91,13 @@ class Project:
             if text in line:
                 return number
         raise AssertionError(f"{text!r} is not in the app")
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands configure the ``duroxide`` loggers; leave them as other tests expect them."""
+    yield
+    reset_logging()
 
 
 @pytest.fixture

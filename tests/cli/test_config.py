@@ -9,7 +9,7 @@ import pytest
 
 from duroxide_cli.cli.app_loader import AppImportError, load_app
 from duroxide_cli.cli.config import DEFAULT_STORE, load_settings
-from duroxide_cli.cli.logging_setup import TRACE, configure_logging, parse_log_spec
+from duroxide_cli.cli.logging_setup import TRACE, configure_logging, parse_log_spec, reset_logging
 from duroxide_cli.errors import ConfigError
 
 
@@ -107,7 +107,7 @@ def test_a_bad_log_spec_is_a_config_error(spec: str):
         parse_log_spec(spec)
 
 
-def test_configured_logging_shows_selected_records_with_their_context(capsys: pytest.CaptureFixture[str]):
+def test_configured_logging_shows_selected_records_with_their_context():
     import io
 
     stream = io.StringIO()
@@ -118,10 +118,11 @@ def test_configured_logging_shows_selected_records_with_their_context(capsys: py
         logging.getLogger("duroxide.orchestration").info("not shown")
         logging.getLogger("duroxide.orchestration").error("shown")
     finally:
-        configure_logging("off", handler=logging.NullHandler())
+        reset_logging()
     text = stream.getvalue()
     assert "INFO  duroxide.activity: charging  instance_id=o-1 activity_name=Charge" in text
     assert "not shown" not in text and "ERROR duroxide.orchestration: shown" in text
+    assert logging.getLogger("duroxide").handlers == [] and logging.getLogger("duroxide").level == logging.NOTSET
 
 
 # -- finding the app -------------------------------------------------------------------------------------------
