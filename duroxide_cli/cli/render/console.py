@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any, TextIO
@@ -39,7 +40,7 @@ def _console(name: str, stream: TextIO) -> Console:
         return cached[1]
     terminal = _is_terminal(stream)
     console = Console(
-        file=stream,
+        file=stream if terminal else _PlainStream(stream),
         highlight=False,
         soft_wrap=not terminal,
         width=None if terminal else 1_000_000,
@@ -49,6 +50,30 @@ def _console(name: str, stream: TextIO) -> Console:
     )
     _cache[name] = (stream, console)
     return console
+
+
+class _PlainStream:
+    """What a console writes to a pipe or file: lines without the padding tables add."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(_TRAILING_SPACE.sub("\n", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
 
 def out() -> Console:

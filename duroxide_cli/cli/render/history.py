@@ -107,7 +107,7 @@ def history_inspect(
         if name:
             head.append(f"  {name}")
         console.print(head)
-        facts = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
+        facts = Table(box=None, show_header=False, padding=(0, 2, 0, 2))
         facts.add_column(style="dim")
         facts.add_column()
         facts.add_row("recorded", f"{format_time(event.timestamp_ms)} ({timeline.offset_text(event, start)})")

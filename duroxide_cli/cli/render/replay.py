@@ -51,7 +51,7 @@ def replay_report(report: Any, causes: Iterable[str], as_json: bool) -> None:
         console.print(Text(f"consistent: the code reproduces all {len(report.steps)} events", style="green"))
         return
     console.print(Text("divergence", style="bold red"))
-    facts = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
+    facts = Table(box=None, show_header=False, padding=(0, 2, 0, 2))
     facts.add_column(style="bold")
     facts.add_column()
     facts.add_row("recorded", escape(divergence.recorded))
