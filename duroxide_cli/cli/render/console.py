@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from rich.console import Console
 from rich.text import Text
@@ -40,7 +40,7 @@ def _console(name: str, stream: TextIO) -> Console:
         return cached[1]
     terminal = _is_terminal(stream)
     console = Console(
-        file=stream if terminal else _PlainStream(stream),
+        file=stream if terminal else cast(TextIO, _PlainStream(stream)),
         highlight=False,
         soft_wrap=not terminal,
         width=None if terminal else 1_000_000,
