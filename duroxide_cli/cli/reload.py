@@ -99,6 +99,8 @@ class Supervisor:
         if self.stop.is_set():
             return
         verdict = self._preflight()
+        if self.stop.is_set():
+            return
         if verdict is None:
             render.note("the runtime is not restarted until the code loads; waiting for a change", style="yellow")
             return
