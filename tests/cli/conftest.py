@@ -58,6 +58,14 @@ APP_SOURCE = textwrap.dedent(
     @app.orchestration("Failing")
     def failing(ctx, x):
         yield ctx.schedule_activity("Fail", x)
+
+
+    @app.orchestration("Countdown")
+    def countdown(ctx, n):
+        if n <= 0:
+            return "liftoff"
+        yield ctx.schedule_timer(1)
+        yield ctx.continue_as_new(n - 1)
     '''
 ).lstrip()
 

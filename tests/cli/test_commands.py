@@ -89,7 +89,7 @@ def test_execute_of_a_failing_orchestration_exits_1_with_nothing_on_stdout(cli):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["Nope"], "orchestration 'Nope' is not registered in the app app.py (registered: Doubler, Failing, WaitForGo)"),
+        (["Nope"], "orchestration 'Nope' is not registered in the app app.py (registered: Countdown, Doubler, Failing, WaitForGo)"),
         (["Doubler", "--input", "{bad"], "--input is not valid JSON"),
         (["Doubler", "--input", "hello"], "a string needs JSON quotes"),
         (["Doubler", "--input", "@missing.json"], "cannot read 'missing.json'"),
@@ -378,3 +378,44 @@ def test_replay_break_at_stops_at_the_chosen_event(cli):
     result = cli("replay", "pdb-2", "--break-at", "3", input="p x\nc\n")
     assert result.exit_code == 0
     assert "(Pdb)" in result.stdout and "3" in result.stdout.split("(Pdb)")[1]
+
+
+# -- run (its loop is tested with real processes) and continue-as-new -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "setup, args, fragment",
+    [
+        (None, ["run", "--store", "oracle://x"], "unsupported store URL"),
+        ('[store]\nurl = "sqlite:///state.db"\n', ["run"], "no app configured"),
+        ('[store]\nurl = "sqlite:///state.db"\n', ["run", "--reload"], "no app configured"),
+        (None, ["run", "missing_app.py"], "does not exist"),
+        ('[app]\nmodule = "app.py"\n[runtime]\nactivity_concurrency = -1\n', ["run"], "activity_concurrency must be a positive int"),
+    ],
+)
+def test_run_configuration_errors_exit_2_before_anything_starts(cli, project: Project, setup, args, fragment):
+    if setup is not None:
+        (project.root / "duroxide.toml").write_text(setup)
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert fragment in only_line(result.stderr)
+
+
+def test_execute_and_tail_follow_continue_as_new(cli):
+    result = execute_ok(cli, "Countdown", "--input", "2", "--id", "cd")
+    assert json.loads(result.stdout) == "liftoff"
+    assert "[exec 3]" in result.stderr and "ContinuedAsNew" in result.stderr
+    assert json.loads(cli("status", "cd", "--json").stdout)["execution_id"] == 3
+    followed = [json.loads(line) for line in cli("history", "tail", "cd", "--json").stdout.splitlines()]
+    assert {e["execution_id"] for e in followed} == {3}  # tail starts at the current execution
+    first = json.loads(cli("history", "export", "cd", "--execution", "1").stdout)
+    assert first["events"][-1]["kind"] == "ContinuedAsNew"
+    assert cli("replay", "cd", "--execution", "1").exit_code == 0
+
+
+def test_tail_of_an_unknown_instance_exits_3(cli):
+    assert cli("history", "tail", "ghost").exit_code == 3
+
+
+def test_replay_running_does_not_take_debugger_flags(cli):
+    assert cli("replay", "--running", "--pdb").exit_code == 2
