@@ -267,7 +267,7 @@ async def test_continue_as_new_starts_a_fresh_execution_and_carries_events(env):
     @env.app.orchestration("Counter")
     def counter(ctx, n):
         if n == 0:
-            got = yield ctx.wait_for_event("tick")
+            yield ctx.wait_for_event("tick")
             yield ctx.continue_as_new(1)
         if n < 3:
             yield ctx.schedule_timer(1)
