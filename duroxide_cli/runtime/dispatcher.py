@@ -236,12 +236,9 @@ class OrchestrationDispatcher:
 
     # -- resolving the code -------------------------------------------------------------------------
     def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:
-        started = history[0].body if history else None
-        if not isinstance(started, OrchestrationStarted):
-            starts = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
-            if not starts:
-                return None
-            started = starts[0]
+        started = _start_of(work, history)
+        if started is None:
+            return None
         version = started.version or work.instance.version
         found = self._registry.get_orchestration(started.name, version)
         if found is None:
@@ -260,10 +257,7 @@ class OrchestrationDispatcher:
 
     async def _abandon_unregistered(self, work: OrchestrationWork, history: list[HistoryEvent]) -> None:
         instance = work.instance
-        started = history[0].body if history else None
-        if not isinstance(started, OrchestrationStarted):
-            bodies = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
-            started = bodies[0] if bodies else None
+        started = _start_of(work, history)
         name = started.name if started else instance.name
         version = (started.version if started else None) or instance.version
         what = f"orchestration '{name}'" + (f" {version}" if version else "")
@@ -293,19 +287,26 @@ class OrchestrationDispatcher:
         await self._committer.submit(commit)
 
     async def _fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
+        """Fail the instance without running its code; a parent waiting for it is told, as for any failure."""
         instance = work.instance
         self.cache.evict(instance.instance_id)
         history = work.history if not work.history_after else await self._provider.read_history(instance.instance_id)
-        event_id = len(history) + 1
         failure = FailureDetails(
             "PoisonMessageError",
             f"a message of instance '{instance.instance_id}' was delivered {deliveries} times without being processed "
             f"(max_delivery_attempts is {self._options.max_delivery_attempts}); it was set aside",
         )
-        event = HistoryEvent(event_id, self._clock.now_ms(), OrchestrationFailed(failure))
-        update = InstanceUpdate("Failed", instance.version, None, error_line(failure), failure, instance.custom_status)
-        commit = TurnCommit(
-            instance.instance_id, work.lock_token, instance.execution_id, [event], [q.message_id for q in work.messages], update
+        started = _start_of(work, history)
+        events = _ending_events(len(history), started, OrchestrationFailed(failure), self._clock.now_ms())
+        result = TurnResult(new_events=events, outcome=Failed(failure), custom_status=instance.custom_status)
+        commit = build_commit(
+            instance_id=instance.instance_id,
+            lock_token=work.lock_token,
+            execution_id=instance.execution_id,
+            started=started or OrchestrationStarted(instance.name, instance.version, None),
+            result=result,
+            consumed=[q.message_id for q in work.messages],
+            latest_version=self._registry.latest_version,
         )
         orchestration_log.error(failure.message, extra={"instance_id": instance.instance_id})
         if await self._committer.submit(commit) == "committed":
@@ -320,3 +321,22 @@ class OrchestrationDispatcher:
                 orchestration_log.warning("dropped a message: %s", dropped.reason, extra=fields)
         if isinstance(result.outcome, Failed):
             orchestration_log.warning("%s failed: %s", replayer.instance_id, error_line(result.outcome.failure), extra=fields)
+
+
+def _start_of(work: OrchestrationWork, history: list[HistoryEvent]) -> OrchestrationStarted | None:
+    """The execution's start: its first recorded event, else its start message (None if neither)."""
+    started = history[0].body if history else None
+    if isinstance(started, OrchestrationStarted):
+        return started
+    starts = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
+    return starts[0] if starts else None
+
+
+def _ending_events(
+    recorded_count: int, started: OrchestrationStarted | None, ending: OrchestrationFailed, now_ms: int
+) -> list[HistoryEvent]:
+    """``ending`` as the event after the ``recorded_count`` stored ones; when none are stored yet,
+    behind the start, so that no history lacks its OrchestrationStarted."""
+    events = [] if recorded_count or started is None else [HistoryEvent(1, now_ms, started)]
+    events.append(HistoryEvent(recorded_count + len(events) + 1, now_ms, ending))
+    return events

@@ -1,0 +1,20 @@
+"""Runtime paths a review found wrong: poison, the turn watchdog, store errors, lock renewal."""
+
+from __future__ import annotations
+
+from duroxide_cli import SubOrchestrationError
+
+
+async def test_a_poisoned_child_fails_the_parents_wait(env):
+    @env.app.orchestration("Parent")
+    def parent(ctx):
+        try:
+            yield ctx.schedule_sub_orchestration("ChildNobodyRuns")
+        except SubOrchestrationError as error:
+            return f"child failed: {error.error_type}"
+        return "child completed"
+
+    state = await env.run("Parent", max_delivery_attempts=1, timeout_ms=15000)
+    assert state.status == "Completed"
+    assert state.output == "child failed: PoisonMessageError"
+
