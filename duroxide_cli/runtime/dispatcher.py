@@ -167,12 +167,12 @@ class OrchestrationDispatcher:
             assert resolved is not None
         messages = [self._pin_version(q.message, resolved.version) for q in work.messages]
 
+        recorded_count = replayer.event_count + len(recorded)
         result = await self._run_turn(replayer, recorded, messages)
         if result is None:
-            result = self._timed_out(replayer)
+            result = self._timed_out(replayer, resolved.started, recorded_count, instance.custom_status)
         self._log_turn(replayer, resolved, result)
-        started = replayer.history[0].body if replayer.history else resolved.started
-        assert isinstance(started, OrchestrationStarted)
+        started = resolved.started
         commit = build_commit(
             instance_id=instance.instance_id,
             lock_token=work.lock_token,
@@ -224,15 +224,19 @@ class OrchestrationDispatcher:
             )
             return None
 
-    def _timed_out(self, replayer: Replayer) -> TurnResult:
+    def _timed_out(
+        self, replayer: Replayer, started: OrchestrationStarted, recorded_count: int, custom_status: object
+    ) -> TurnResult:
+        """Fail the execution right after the ``recorded_count`` events stored before the turn: the
+        stuck thread still appends to the replayer, so nothing it recorded is used."""
         failure = FailureDetails(
             "TurnTimeoutError",
             f"the orchestration did not yield for {self._options.turn_timeout_ms} ms (at {replayer.location()}); "
             "move blocking work into an activity",
         )
-        event = HistoryEvent(replayer.event_count + 1, self._clock.now_ms(), OrchestrationFailed(failure))
+        events = _ending_events(recorded_count, started, OrchestrationFailed(failure), self._clock.now_ms())
         replayer.outcome = Failed(failure)
-        return TurnResult(new_events=[event], outcome=Failed(failure))
+        return TurnResult(new_events=events, outcome=Failed(failure), custom_status=custom_status)
 
     # -- resolving the code -------------------------------------------------------------------------
     def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:
@@ -243,16 +247,13 @@ class OrchestrationDispatcher:
         found = self._registry.get_orchestration(started.name, version)
         if found is None:
             return None
-        return _Resolved(found[0], found[1], started)
+        return _Resolved(found[0], found[1], _pinned(started, found[0]))
 
     @staticmethod
     def _pin_version(message: Message, version: str) -> Message:
         body = message.body
         if isinstance(body, OrchestrationStarted) and body.version is None:
-            pinned = OrchestrationStarted(
-                body.name, version, body.input, body.parent_instance_id, body.parent_execution_id, body.parent_event_id
-            )
-            return Message(message.instance_id, pinned, message.execution_id)
+            return Message(message.instance_id, _pinned(body, version), message.execution_id)
         return message
 
     async def _abandon_unregistered(self, work: OrchestrationWork, history: list[HistoryEvent]) -> None:
@@ -330,6 +331,15 @@ def _start_of(work: OrchestrationWork, history: list[HistoryEvent]) -> Orchestra
         return started
     starts = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
     return starts[0] if starts else None
+
+
+def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted:
+    """``started`` with the version the runtime resolved, when it named none."""
+    if started.version is not None:
+        return started
+    return OrchestrationStarted(
+        started.name, version, started.input, started.parent_instance_id, started.parent_execution_id, started.parent_event_id
+    )
 
 
 def _ending_events(
