@@ -128,14 +128,25 @@ class OrchestrationDispatcher:
             await self._process(work)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the lock expires and another turn retries
+        except Exception:  # noqa: BLE001 - store trouble: release the lock, retry after a back-off
             self.cache.evict(instance_id)
+            delay = _backoff_ms(max((q.delivery_count for q in work.messages), default=1))
             orchestration_log.exception(
-                "turn of %s failed in the runtime; it will be retried", instance_id, extra={"instance_id": instance_id}
+                "turn of %s failed in the runtime; retrying in %d ms", instance_id, delay, extra={"instance_id": instance_id}
             )
+            await self._abandon_after_error(work, delay)
         finally:
             self._in_flight.pop(instance_id, None)
             self._slot_free.set()
+
+    async def _abandon_after_error(self, work: OrchestrationWork, delay_ms: int) -> None:
+        """Release the lock (the fetch counts) so the turn is retried after ``delay_ms``, not when
+        the lock expires; if the store still fails, the lock does expire."""
+        instance_id = work.instance.instance_id
+        try:
+            await self._provider.abandon_orchestration(instance_id, work.lock_token, delay_ms)
+        except Exception:  # noqa: BLE001 - already logged once; the lock expiry is the fallback
+            orchestration_log.warning("could not release the lock of %s", instance_id, extra={"instance_id": instance_id})
 
     # -- one turn ---------------------------------------------------------------------------------
     async def _process(self, work: OrchestrationWork) -> None:
@@ -165,6 +176,15 @@ class OrchestrationDispatcher:
         else:
             resolved = self._resolve(work, replayer.history)
             assert resolved is not None
+        try:
+            await self._turn(work, replayer, resolved, recorded)
+        except BaseException:
+            replayer.close()  # taken from the cache or new: on a failure it is neither committed nor kept
+            raise
+
+    async def _turn(self, work: OrchestrationWork, replayer: Replayer, resolved: _Resolved, recorded: list[HistoryEvent]) -> None:
+        """Run the turn and commit it; the replayer is then cached, or closed if it finished or the lock moved on."""
+        instance = work.instance
         messages = [self._pin_version(q.message, resolved.version) for q in work.messages]
 
         recorded_count = replayer.event_count + len(recorded)
@@ -265,8 +285,7 @@ class OrchestrationDispatcher:
         reason = f"{what} is not registered in any process that fetched it"
         if started is None:
             reason = f"instance '{instance.instance_id}' has messages but no start; waiting for its start"
-        deliveries = max((q.delivery_count for q in work.messages), default=1)
-        delay = min(1000 * 2 ** max(deliveries - 1, 0), _MAX_BACKOFF_MS)
+        delay = _backoff_ms(max((q.delivery_count for q in work.messages), default=1))
         orchestration_log.warning("%s; retrying in %d ms", reason, delay, extra={"instance_id": instance.instance_id})
         await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, delay, reason)
 
@@ -350,3 +369,8 @@ def _ending_events(
     events = [] if recorded_count or started is None else [HistoryEvent(1, now_ms, started)]
     events.append(HistoryEvent(recorded_count + len(events) + 1, now_ms, ending))
     return events
+
+
+def _backoff_ms(deliveries: int) -> int:
+    """1 s after the first delivery, doubling to at most 60 s."""
+    return min(1000 * 2 ** max(deliveries - 1, 0), _MAX_BACKOFF_MS)

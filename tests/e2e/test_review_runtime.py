@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 
-from duroxide_cli import SubOrchestrationError
+from duroxide_cli import ProviderError, Runtime, SubOrchestrationError
 
 
 async def test_a_poisoned_child_fails_the_parents_wait(env):
@@ -54,3 +56,73 @@ async def test_a_later_turn_that_never_yields_leaves_no_gap_in_the_history(env):
     history = await env.client.read_history("i-1")
     assert history[-1].kind == "OrchestrationFailed"
     assert _consecutive(history)
+
+
+class _FailingFirstCalls:
+    """A real provider whose ``method`` raises a retryable ProviderError on its first ``times`` calls."""
+
+    def __init__(self, inner, method: str, times: int = 1):
+        self._inner, self._method, self._times = inner, method, times
+        self.failures = 0
+
+    def __getattr__(self, name):
+        real = getattr(self._inner, name)
+        if name != self._method:
+            return real
+
+        async def failing(*args, **kwargs):
+            if self.failures < self._times:
+                self.failures += 1
+                raise ProviderError(name, "injected: database is locked", retryable=True)
+            return await real(*args, **kwargs)
+
+        return failing
+
+
+@contextlib.asynccontextmanager
+async def _runtime_on(env, provider, **overrides):
+    runtime = Runtime(provider, registry=env.app, options=env.options(**overrides))
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.shutdown(timeout_ms=2000)
+
+
+async def test_a_store_error_during_a_commit_retries_the_turn_without_waiting_out_the_lock(env):
+    @env.app.orchestration("Short")
+    def short(ctx):
+        yield ctx.schedule_timer(1)
+        return "done"
+
+    faulty = _FailingFirstCalls(env.provider, "commit_turns")
+    async with _runtime_on(env, faulty):  # the orchestrator lock lasts the default 30 s
+        await env.client.start_orchestration("s-1", "Short")
+        state = await env.client.wait_for_orchestration("s-1", timeout_ms=10000)
+    assert faulty.failures == 1
+    assert state.output == "done"
+
+
+async def test_the_generator_of_a_turn_whose_commit_failed_is_closed(env):
+    starts, closings = [], []
+
+    @env.app.orchestration("Counted")
+    def counted(ctx):
+        starts.append(ctx.execution_id)
+        try:
+            yield ctx.schedule_timer(1)
+        finally:
+            closings.append(ctx.execution_id)
+        return "done"
+
+    faulty = _FailingFirstCalls(env.provider, "commit_turns")
+    gc.disable()  # a leaked generator (a Replayer is a reference cycle) would otherwise close whenever gc runs
+    try:
+        async with _runtime_on(env, faulty, orchestrator_lock_timeout_ms=500):
+            await env.client.start_orchestration("c-1", "Counted")
+            state = await env.client.wait_for_orchestration("c-1", timeout_ms=10000)
+        assert state.output == "done"
+        assert len(closings) == len(starts)
+    finally:
+        gc.enable()
+
