@@ -176,10 +176,19 @@ class ActivityWorker:
             activity_log.info("result of activity dropped: the work is no longer wanted or its lock moved on", extra=context._fields())
 
     async def _renew_while_running(self, work: ActivityWork, context: ActivityContext) -> None:
+        """Renew the lease a third of the way through each lock timeout; stop (and cancel the
+        activity) once the store says it is no longer wanted. A store error skips one renewal
+        instead of ending them, which would let the lease lapse and another worker run it again."""
         interval = max(self._options.worker_lock_timeout_ms / 3, 50) / 1000
         while True:
             await asyncio.sleep(interval)
-            wanted = await self._provider.renew_activity_lock(work.work_id, work.lock_token, self._options.worker_lock_timeout_ms)
+            try:
+                wanted = await self._provider.renew_activity_lock(
+                    work.work_id, work.lock_token, self._options.worker_lock_timeout_ms
+                )
+            except Exception:  # noqa: BLE001 - store trouble: try again at the next interval
+                activity_log.warning("could not renew the activity's lock; trying again", exc_info=True, extra=context._fields())
+                continue
             if not wanted:
                 context._cancel()
                 return

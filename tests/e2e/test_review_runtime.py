@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import time
@@ -126,3 +127,24 @@ async def test_the_generator_of_a_turn_whose_commit_failed_is_closed(env):
     finally:
         gc.enable()
 
+
+async def test_a_failed_lock_renewal_does_not_let_another_worker_run_the_activity_again(env):
+    runs = []
+
+    @env.app.activity("Slow")
+    async def slow(ctx, _):
+        runs.append(ctx.attempt)
+        await asyncio.sleep(1.5)
+        return "slept"
+
+    @env.app.orchestration("UsesSlow")
+    def uses_slow(ctx):
+        return (yield ctx.schedule_activity("Slow"))
+
+    faulty = _FailingFirstCalls(env.provider, "renew_activity_lock")
+    async with _runtime_on(env, faulty, worker_lock_timeout_ms=300):
+        await env.client.start_orchestration("r-1", "UsesSlow")
+        state = await env.client.wait_for_orchestration("r-1", timeout_ms=10000)
+    assert state.output == "slept"
+    assert faulty.failures == 1
+    assert len(runs) == 1
