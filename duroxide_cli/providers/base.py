@@ -102,7 +102,8 @@ class InstanceStart:
     start: Message
     """Its OrchestrationStarted message (execution 1)."""
     on_conflict: Message | None = None
-    """Enqueued instead (to the parent) when the id already exists; None: ignore the start."""
+    """Enqueued instead (to the parent) when the id already exists; None: ignore the start, with a
+    warning on the ``duroxide.provider`` logger."""
 
 
 @dataclass(frozen=True, slots=True)

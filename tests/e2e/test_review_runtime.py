@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import time
 
 from duroxide_cli import ProviderError, Runtime, SubOrchestrationError
@@ -148,3 +149,23 @@ async def test_a_failed_lock_renewal_does_not_let_another_worker_run_the_activit
     assert state.output == "slept"
     assert faulty.failures == 1
     assert len(runs) == 1
+
+
+async def test_start_orchestration_to_an_existing_id_is_ignored_with_a_warning(env, caplog):
+    @env.app.orchestration("Noop")
+    def noop(ctx):
+        yield ctx.utc_now()
+        return "noop"
+
+    @env.app.orchestration("Starter")
+    def starter(ctx):
+        yield ctx.start_orchestration("Noop", "taken", 1)
+        return "started"
+
+    await env.client.start_orchestration("taken", "Noop")
+    caplog.set_level(logging.WARNING, logger="duroxide")
+    state = await env.run("Starter", instance_id="starter")
+    assert state.output == "started"
+    assert (await env.client.get_status("taken")).output == "noop"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("'taken'" in w and "already exists" in w and "'starter'" in w for w in warnings), warnings

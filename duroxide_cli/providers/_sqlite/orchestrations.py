@@ -206,7 +206,7 @@ def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
     for activity in turn.activities:
         insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
     for start in turn.starts:
-        _start_instance_txn(conn, now_ms, wake, start)
+        _start_instance_txn(conn, now_ms, wake, start, turn.instance_id)
     for outgoing in turn.messages:
         send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
     _remove_unwanted_work_txn(conn, turn)
@@ -263,12 +263,18 @@ def _update_instance_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit
     )
 
 
-def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: InstanceStart) -> None:
-    """Create the new instance, or when its id is taken send ``on_conflict`` (if any) instead."""
+def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: InstanceStart, starter: str) -> None:
+    """Create the new instance, or when its id is taken send ``on_conflict`` instead (without
+    one, the start is ignored with a warning)."""
     if not instance_exists_txn(conn, start.start.instance_id):
         _insert_instance_txn(conn, now_ms, wake, start.start)
     elif start.on_conflict is not None:
         send_txn(conn, now_ms, wake, start.on_conflict, None)
+    else:
+        _log.warning(
+            "instance %r already exists: its start by %r (ctx.start_orchestration) was ignored",
+            start.start.instance_id, starter, extra={"instance_id": starter},
+        )
 
 
 def _remove_unwanted_work_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
