@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -126,7 +127,7 @@ def _open_connection(path: Path | None, clock: Callable[[], int], where: str) ->
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if path is not None:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _retry_while_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         conn.execute("PRAGMA synchronous = NORMAL")
         migrate(conn, clock(), where)
     except sqlite3.Error as error:
@@ -136,6 +137,20 @@ def _open_connection(path: Path | None, clock: Callable[[], int], where: str) ->
         conn.close()
         raise
     return conn
+
+
+def _retry_while_busy(statement: Callable[[], object]) -> None:
+    """Switching a new file to WAL needs a moment alone with it, and SQLite answers "database is
+    locked" at once (without the busy timeout) while another process does the same: try again."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _is_busy(error: sqlite3.Error) -> bool:
