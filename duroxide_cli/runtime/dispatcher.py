@@ -18,7 +18,6 @@ from ..providers.base import (
     InstanceUpdate,
     OrchestrationWork,
     Provider,
-    Queue,
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
@@ -26,6 +25,7 @@ from ..replay.actions import Failed
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .clock import Clock
+from .fetch_loop import FetchLoop
 from .logs import LEVELS, instance_fields, orchestration_log
 from .stats import RuntimeStats
 from .turn import build_commit, error_line
@@ -67,50 +67,33 @@ class OrchestrationDispatcher:
             max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
         )
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
-        self._slot_free = asyncio.Event()
-        self._stop_requested = asyncio.Event()
-        self._stopping = False
+        self._loop: FetchLoop[OrchestrationWork] = FetchLoop(
+            provider, "orchestrator", options.orchestration_concurrency, options.poll_interval_ms,
+            lambda: len(self._in_flight), self._fetch, self._launch,
+        )
 
     # -- the loop -------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Fetch and dispatch until ``stop``; the caller owns this task."""
-        options = self._options
-        while not self._stopping:
-            free = options.orchestration_concurrency - len(self._in_flight)
-            if free <= 0:
-                self._slot_free.clear()
-                await self._slot_free.wait()
-                continue
-            works = await self._provider.fetch_orchestration_work(
-                free, options.orchestrator_lock_timeout_ms, options.worker_id, self.cache.known()
-            )
-            if not works:
-                await self._idle("orchestrator")
-                continue
-            for work in works:
-                task = asyncio.create_task(self._process_guarded(work))
-                self._in_flight[work.instance.instance_id] = (task, work)
+        """Fetch and dispatch until ``request_stop``; the caller owns this task."""
+        await self._loop.run()
 
     def request_stop(self) -> None:
-        """Fetch no more work; an idle wait ends at once."""
-        self._stopping = True
-        self._slot_free.set()
-        self._stop_requested.set()
+        """Fetch no more work."""
+        self._loop.request_stop()
 
-    async def _idle(self, queue: Queue) -> None:
-        """Wait for new work, a poll tick, or a stop request, whichever comes first."""
-        waiting = asyncio.ensure_future(self._provider.wait_for_work(queue, self._options.poll_interval_ms))
-        stopping = asyncio.ensure_future(self._stop_requested.wait())
-        try:
-            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiting.cancel()
-            stopping.cancel()
+    async def _fetch(self, limit: int) -> list[OrchestrationWork]:
+        options = self._options
+        return await self._provider.fetch_orchestration_work(
+            limit, options.orchestrator_lock_timeout_ms, options.worker_id, self.cache.known()
+        )
+
+    def _launch(self, work: OrchestrationWork) -> None:
+        task = asyncio.create_task(self._process_guarded(work))
+        self._in_flight[work.instance.instance_id] = (task, work)
 
     async def stop(self, timeout_ms: int) -> None:
         """Let running turns finish until the timeout, then abandon the rest (not counted)."""
-        self._stopping = True
-        self._slot_free.set()
+        self._loop.request_stop()
         tasks = [task for task, _ in self._in_flight.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_ms / 1000)
@@ -137,7 +120,7 @@ class OrchestrationDispatcher:
             await self._abandon_after_error(work, delay)
         finally:
             self._in_flight.pop(instance_id, None)
-            self._slot_free.set()
+            self._loop.slot_freed()
 
     async def _abandon_after_error(self, work: OrchestrationWork, delay_ms: int) -> None:
         """Release the lock (the fetch counts) so the turn is retried after ``delay_ms``, not when

@@ -15,8 +15,9 @@ from ..model.context import ActivityContext
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry, takes_input
 from ..payloads import normalize
-from ..providers.base import ActivityCompletion, ActivityWork, Provider, Queue
+from ..providers.base import ActivityCompletion, ActivityWork, Provider
 from .batcher import Batcher
+from .fetch_loop import FetchLoop
 from .logs import activity_log
 from .stats import RuntimeStats
 
@@ -36,27 +37,27 @@ class ActivityWorker:
         )
         self._completer: Batcher[ActivityCompletion, bool] = Batcher(provider.complete_activities)
         self._running: dict[int, tuple[asyncio.Task[None], ActivityWork, ActivityContext]] = {}
-        self._slot_free = asyncio.Event()
-        self._stop_requested = asyncio.Event()
-        self._stopping = False
+        self._loop: FetchLoop[ActivityWork] = FetchLoop(
+            provider, "worker", options.activity_concurrency, options.poll_interval_ms,
+            lambda: len(self._running), self._fetch, self._launch,
+        )
 
     async def run(self) -> None:
-        """Fetch and run until ``stop``; the caller owns this task."""
+        """Fetch and run until ``request_stop``; the caller owns this task."""
+        await self._loop.run()
+
+    def request_stop(self) -> None:
+        """Fetch no more work."""
+        self._loop.request_stop()
+
+    async def _fetch(self, limit: int) -> list[ActivityWork]:
         options = self._options
-        while not self._stopping:
-            free = options.activity_concurrency - len(self._running)
-            if free <= 0:
-                self._slot_free.clear()
-                await self._slot_free.wait()
-                continue
-            items = await self._provider.fetch_activity_work(free, options.worker_lock_timeout_ms, options.worker_id)
-            if not items:
-                await self._idle("worker")
-                continue
-            for work in items:
-                context = self._context(work)
-                task = asyncio.create_task(self._execute_guarded(work, context))
-                self._running[work.work_id] = (task, work, context)
+        return await self._provider.fetch_activity_work(limit, options.worker_lock_timeout_ms, options.worker_id)
+
+    def _launch(self, work: ActivityWork) -> None:
+        context = self._context(work)
+        task = asyncio.create_task(self._execute_guarded(work, context))
+        self._running[work.work_id] = (task, work, context)
 
     def cancel_local(self, instance_id: str, activity_ids: list[int]) -> None:
         """Tell running activities of this process that they are no longer wanted (all of the
@@ -65,26 +66,9 @@ class ActivityWorker:
             if work.instance_id == instance_id and (not activity_ids or work.activity.event_id in activity_ids):
                 context._cancel()
 
-    def request_stop(self) -> None:
-        """Fetch no more work; an idle wait ends at once."""
-        self._stopping = True
-        self._slot_free.set()
-        self._stop_requested.set()
-
-    async def _idle(self, queue: Queue) -> None:
-        """Wait for new work, a poll tick, or a stop request, whichever comes first."""
-        waiting = asyncio.ensure_future(self._provider.wait_for_work(queue, self._options.poll_interval_ms))
-        stopping = asyncio.ensure_future(self._stop_requested.wait())
-        try:
-            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiting.cancel()
-            stopping.cancel()
-
     async def stop(self, timeout_ms: int) -> None:
         """Let running activities finish until the timeout, then abandon the rest (not counted)."""
-        self._stopping = True
-        self._slot_free.set()
+        self._loop.request_stop()
         tasks = [task for task, _, _ in self._running.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_ms / 1000)
@@ -120,7 +104,7 @@ class ActivityWorker:
         finally:
             self._stats.activities_running -= 1
             self._running.pop(work.work_id, None)
-            self._slot_free.set()
+            self._loop.slot_freed()
 
     async def _execute(self, work: ActivityWork, context: ActivityContext) -> None:
         activity = work.activity

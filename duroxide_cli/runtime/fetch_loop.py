@@ -1,0 +1,72 @@
+"""The loop both the dispatcher and the worker run: fetch while slots are free, idle otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from ..providers.base import Provider, Queue
+
+Work = TypeVar("Work")
+
+
+class FetchLoop(Generic[Work]):
+    """Fetches up to the free slots, launches each item, and waits for work, a poll tick or a
+    stop request when there is nothing to do. The owner counts slots through ``busy``."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        queue: Queue,
+        capacity: int,
+        poll_interval_ms: int,
+        busy: Callable[[], int],
+        fetch: Callable[[int], Awaitable[Sequence[Work]]],
+        launch: Callable[[Work], None],
+    ):
+        self._provider = provider
+        self._queue = queue
+        self._capacity = capacity
+        self._poll_interval_ms = poll_interval_ms
+        self._busy = busy
+        self._fetch = fetch
+        self._launch = launch
+        self._slot_free = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_requested.is_set()
+
+    async def run(self) -> None:
+        """Until ``request_stop``; the runtime owns this task."""
+        while not self.stopping:
+            free = self._capacity - self._busy()
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            items = await self._fetch(free)
+            for item in items:
+                self._launch(item)
+            if len(items) < free:  # the store had no more: wait rather than ask again at once
+                await self._idle()
+
+    def slot_freed(self) -> None:
+        """A launched item finished."""
+        self._slot_free.set()
+
+    def request_stop(self) -> None:
+        """Fetch no more work; an idle wait ends at once."""
+        self._stop_requested.set()
+        self._slot_free.set()
+
+    async def _idle(self) -> None:
+        waiting = asyncio.ensure_future(self._provider.wait_for_work(self._queue, self._poll_interval_ms))
+        stopping = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            stopping.cancel()
