@@ -35,6 +35,14 @@ def test_completion_for_another_execution_is_dropped_with_a_warning():
     assert dropped.message.body.result == "from the past"
 
 
+def test_late_completion_from_an_earlier_execution_is_dropped_quietly():
+    h = Harness(two_steps, execution_id=3)
+    h.start()
+    result = h.turn(activity_done(2, "from execution 2", execution_id=2))
+    [dropped] = result.dropped
+    assert (dropped.reason, dropped.warn) == ("a completion for execution 2, not 3", False)
+
+
 def test_completion_for_an_unknown_event_is_dropped_with_a_warning():
     h = started()
     result = h.turn(activity_done(99))
