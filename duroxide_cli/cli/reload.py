@@ -25,10 +25,16 @@ from .app_loader import watch_roots
 from .config import load_settings
 from .exits import ExitCode, fail
 
-EXCLUSION_REASON = (
-    "not dispatched by `duroxide run --reload`: the current code diverges from this instance's history "
-    "(`duroxide replay ID` shows where); fix the code or cancel the instance"
-)
+
+def held_back_reason(item: dict[str, Any]) -> str:
+    """What ``status`` shows for an instance ``run --reload`` does not dispatch."""
+    divergence = item.get("divergence") or {}
+    where = divergence.get("location") or "an unknown line"
+    recorded = divergence.get("recorded") or "its history"
+    return (
+        f"held back by `duroxide run --reload`: the current code diverges from {recorded} at {where}; "
+        "fix the code or cancel the instance"
+    )
 
 _CLI = [sys.executable, "-m", "duroxide_cli.cli.app"]
 
@@ -51,6 +57,7 @@ class Supervisor:
         self.child: subprocess.Popen[bytes] | None = None
         self.stop = threading.Event()
         self._reported_exit = False
+        self._held_back: set[str] = set()
         self._workdir = Path(tempfile.mkdtemp(prefix="duroxide-reload-"))
 
     def run(self) -> int:
@@ -114,9 +121,10 @@ class Supervisor:
         elif checked:
             render.note(f"replayed {checked} running instance(s) against the new code: all consistent")
         exclusions = self._workdir / "exclusions.json"
-        exclusions.write_text(
-            json.dumps({"instances": [item["instance_id"] for item in diverging], "reason": EXCLUSION_REASON}), encoding="utf-8"
-        )
+        held_back = {item["instance_id"]: held_back_reason(item) for item in diverging}
+        released = sorted(self._held_back - set(held_back))
+        self._held_back = set(held_back)
+        exclusions.write_text(json.dumps({"held_back": held_back, "released": released}), encoding="utf-8")
         argv = [*_CLI, "run", *self.common_flags, *self.run_flags, "--exclude-file", str(exclusions)]
         self.child = subprocess.Popen(argv)
         self._reported_exit = False

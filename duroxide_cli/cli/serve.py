@@ -69,11 +69,10 @@ def run(
         )
         if render.stderr_is_terminal():
             configure_logging(settings.log, default="info", handler=render.ConsoleLogHandler())
-        excluded, reason = _read_exclusions(exclude_file)
+        held_back, released = _read_exclusions(exclude_file)
         async with open_store(settings) as provider:
             runtime = Runtime(provider, registry=loaded.registry, options=runtime_options)
-            if excluded:
-                runtime.set_excluded(excluded, reason)
+            await runtime.hold_back(held_back, released)
             await runtime.start()
             names = ", ".join(loaded.registry.orchestration_names) or "no orchestrations"
             header = f"duroxide run  {settings.app}"
@@ -107,13 +106,14 @@ async def _serve(runtime: Any, header: str, detail: str) -> None:
                 loop.remove_signal_handler(sig)
 
 
-def _read_exclusions(path: Path | None) -> tuple[set[str], str]:
-    """The instances ``run --reload`` found diverging, and the reason to show for them."""
+def _read_exclusions(path: Path | None) -> tuple[dict[str, str], list[str]]:
+    """The instances ``run --reload`` found diverging (with the reason to show for each), and the
+    ones an earlier reload held back that are consistent again."""
     if path is None:
-        return set(), ""
+        return {}, []
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         logging.getLogger("duroxide").warning("cannot read the exclusions file %s: %s", path, error)
-        return set(), ""
-    return set(document.get("instances", [])), str(document.get("reason", "excluded by duroxide run --reload"))
+        return {}, []
+    return {str(k): str(v) for k, v in document.get("held_back", {}).items()}, [str(i) for i in document.get("released", [])]

@@ -219,6 +219,10 @@ class Provider(Protocol):
         that long; ``reason`` is shown as the instance's error while it is Pending; with
         ``count_delivery=False`` (clean shutdown) the fetch does not count."""
 
+    async def set_instance_note(self, instance_id: str, note: str | None) -> None:
+        """Show ``note`` as the ``error`` of a Pending or Running instance without a turn (None
+        clears it); a finished or unknown instance is left as it is."""
+
     # -- activities ---------------------------------------------------------------------------
     async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:
         """Lock up to ``limit`` visible activity work items, oldest first, counting a delivery."""

@@ -129,6 +129,9 @@ class SqliteProvider:
             count_delivery,
         )
 
+    async def set_instance_note(self, instance_id: str, note: str | None) -> None:
+        await self._write("set_instance_note", orchestrations.set_instance_note_txn, instance_id, note)
+
     # -- activities -----------------------------------------------------------------------------
 
     async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:

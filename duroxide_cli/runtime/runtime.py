@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from ..model.options import RuntimeOptions
@@ -43,7 +43,7 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._dispatcher: OrchestrationDispatcher | None = None
         self._worker: ActivityWorker | None = None
-        self._excluded: dict[str, str] = {}
+        self._held_back: dict[str, str] = {}
 
     @property
     def state(self) -> State:
@@ -59,11 +59,18 @@ class Runtime:
     def register_orchestration_versioned(self, name: str, version: str, fn: Callable[..., Any]) -> None:
         self.registry.register_orchestration_versioned(name, version, fn)
 
-    def set_excluded(self, instance_ids: set[str], reason: str) -> None:
-        """Do not dispatch these instances (``reason`` is shown in their status) until cleared."""
-        self._excluded = {iid: reason for iid in instance_ids}
+    async def hold_back(self, reasons: Mapping[str, str], released: Iterable[str] = ()) -> None:
+        """Do not dispatch the instances of ``reasons``; each reason shows at once as the
+        instance's ``error`` (its status stays). Instances in ``released`` are dispatched again
+        and their reason is cleared."""
+        for instance_id in released:
+            self._held_back.pop(instance_id, None)
+            await self.provider.set_instance_note(instance_id, None)
+        for instance_id, reason in reasons.items():
+            self._held_back[instance_id] = reason
+            await self.provider.set_instance_note(instance_id, reason)
         if self._dispatcher is not None:
-            self._dispatcher.excluded = dict(self._excluded)
+            self._dispatcher.excluded = dict(self._held_back)
 
     @property
     def cache(self):
@@ -79,7 +86,7 @@ class Runtime:
         self._dispatcher = OrchestrationDispatcher(
             self.provider, self.registry, self.options, self._clock, self.stats, self._worker.cancel_local
         )
-        self._dispatcher.excluded = dict(self._excluded)
+        self._dispatcher.excluded = dict(self._held_back)
         self._tasks = [
             asyncio.create_task(self._supervise("orchestration dispatcher", self._dispatcher.run)),
             asyncio.create_task(self._supervise("activity worker", self._worker.run)),

@@ -32,10 +32,10 @@ def test_reload_names_diverging_instances_and_holds_them_until_the_code_is_consi
     assert "EventSubscribed 'Go'" in diverging
     wait_until(lambda: supervisor.stderr.count(HEADER) == 2)
 
-    # the new runtime does not dispatch it: the event waits, the reason shows in status
-    assert duroxide("raise", parked, "Go", "--data", "1", cwd=project.root).returncode == 0
+    # the reason shows in status at once, naming the line; the new runtime does not dispatch it
     held = wait_until(lambda: (s := status(project, parked))["error"] and s)
-    assert held["status"] == "Running" and "run --reload" in held["error"]
+    assert held["status"] == "Running" and "run --reload" in held["error"] and f"app.py:{line}" in held["error"]
+    assert duroxide("raise", parked, "Go", "--data", "1", cwd=project.root).returncode == 0
     assert "EventRaised" not in history_kinds(project, parked)
 
     # a fix makes it consistent again: the next runtime picks it up

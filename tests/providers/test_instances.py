@@ -6,6 +6,7 @@ import pytest
 
 from duroxide_cli.errors import InstanceAlreadyExistsError, InstanceNotFoundError
 from duroxide_cli.history import OrchestrationStarted
+from duroxide_cli.providers.base import InstanceUpdate
 
 from .builders import create, event_message, fetch_one, now_ms, start_message, turn
 
@@ -83,3 +84,24 @@ async def test_start_message_records_its_parent(provider):
     await provider.create_instance(start_message("child", parent_instance_id="parent"))
     record = await provider.get_instance("child")
     assert record is not None and record.parent_instance_id == "parent"
+
+
+async def test_a_note_shows_as_the_error_of_an_unfinished_instance_and_can_be_cleared(provider):
+    await create(provider, "held")
+    await provider.set_instance_note("held", "held back: the code diverges at app.py:12")
+    record = await provider.get_instance("held")
+    assert record is not None and (record.status, record.error) == ("Pending", "held back: the code diverges at app.py:12")
+    await provider.set_instance_note("held", None)
+    record = await provider.get_instance("held")
+    assert record is not None and record.error is None
+    await provider.set_instance_note("nobody", "ignored")  # an unknown id is not an error
+
+
+async def test_a_note_leaves_a_finished_instance_alone(provider):
+    await create(provider, "done")
+    work = await fetch_one(provider, "done")
+    failed = InstanceUpdate("Failed", "1.0.0", error="boom")
+    await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0"), update=failed)])
+    await provider.set_instance_note("done", "late note")
+    record = await provider.get_instance("done")
+    assert record is not None and (record.status, record.error) == ("Failed", "boom")

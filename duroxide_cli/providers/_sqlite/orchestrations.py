@@ -348,3 +348,11 @@ def abandon_orchestration_txn(
     ).fetchone()
     if earliest is not None:
         wake.work_at("orchestrator", max(earliest, backoff or 0), now_ms)
+
+
+def set_instance_note_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, note: str | None) -> None:
+    """Set the error shown for an unfinished instance; finished ones keep theirs."""
+    conn.execute(
+        "UPDATE instances SET error = ?, updated_at_ms = ? WHERE id = ? AND status IN ('Pending', 'Running')",
+        (note, now_ms, instance_id),
+    )
