@@ -9,6 +9,7 @@ import inspect
 import traceback
 from typing import Any
 
+from ..errors import ProviderError
 from ..history import ActivityCompleted, ActivityFailed, FailureDetails
 from ..messages import Message
 from ..model.context import ActivityContext
@@ -22,6 +23,7 @@ from .logs import activity_log
 from .stats import RuntimeStats
 
 _MAX_BACKOFF_MS = 60_000
+_COMPLETION_ATTEMPTS = 6
 
 
 class ActivityWorker:
@@ -150,7 +152,7 @@ class ActivityWorker:
 
     async def _complete(self, work: ActivityWork, body: Any, context: ActivityContext) -> None:
         message = Message(work.instance_id, body, work.activity.execution_id)
-        accepted = await self._completer.submit(ActivityCompletion(work.work_id, work.lock_token, message))
+        accepted = await self._submit_completion(ActivityCompletion(work.work_id, work.lock_token, message), context)
         if isinstance(body, ActivityFailed):
             self._stats.activities_failed += 1
             activity_log.info("activity failed: %s: %s", body.failure.error_type, body.failure.message, extra=context._fields())
@@ -158,6 +160,21 @@ class ActivityWorker:
             self._stats.activities_completed += 1
         if not accepted:
             activity_log.info("result of activity dropped: the work is no longer wanted or its lock moved on", extra=context._fields())
+
+    async def _submit_completion(self, completion: ActivityCompletion, context: ActivityContext) -> bool:
+        """Store the result, trying again while the store says it may succeed (a busy file, a
+        dropped connection), so a finished activity is not run again just for a blip."""
+        delay = 0.05
+        for attempt in range(1, _COMPLETION_ATTEMPTS + 1):
+            try:
+                return await self._completer.submit(completion)
+            except ProviderError as error:
+                if not error.retryable or attempt == _COMPLETION_ATTEMPTS:
+                    raise
+                activity_log.warning("storing the result failed (%s); trying again", error, extra=context._fields())
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
 
     async def _renew_while_running(self, work: ActivityWork, context: ActivityContext) -> None:
         """Renew the lease a third of the way through each lock timeout; stop (and cancel the

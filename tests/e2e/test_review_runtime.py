@@ -169,3 +169,24 @@ async def test_start_orchestration_to_an_existing_id_is_ignored_with_a_warning(e
     assert (await env.client.get_status("taken")).output == "noop"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("'taken'" in w and "already exists" in w and "'starter'" in w for w in warnings), warnings
+
+
+async def test_a_store_blip_while_storing_a_result_does_not_run_the_activity_again(env):
+    runs = []
+
+    @env.app.activity("Once")
+    async def once(ctx, _):
+        runs.append(ctx.attempt)
+        return "stored"
+
+    @env.app.orchestration("UsesOnce")
+    def uses_once(ctx):
+        return (yield ctx.schedule_activity("Once"))
+
+    faulty = _FailingFirstCalls(env.provider, "complete_activities", times=2)
+    async with _runtime_on(env, faulty, worker_lock_timeout_ms=30_000):
+        await env.client.start_orchestration("o-1", "UsesOnce")
+        state = await env.client.wait_for_orchestration("o-1", timeout_ms=10000)
+    assert state.output == "stored"
+    assert runs == [1]
+    assert faulty.failures == 2
