@@ -8,7 +8,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..history import FailureDetails, HistoryEvent, OrchestrationFailed, OrchestrationStarted
+from ..history import (
+    CancelRequested,
+    EventBody,
+    FailureDetails,
+    HistoryEvent,
+    OrchestrationCancelled,
+    OrchestrationFailed,
+    OrchestrationStarted,
+)
 from ..messages import Message
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
@@ -21,7 +29,7 @@ from ..providers.base import (
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
-from ..replay.actions import Failed
+from ..replay.actions import Cancelled, Failed
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .clock import Clock
@@ -154,6 +162,9 @@ class OrchestrationDispatcher:
                 recorded = await self._provider.read_history(instance.instance_id, instance.execution_id)
             resolved = self._resolve(work, recorded)
             if resolved is None:
+                cancels = [q.message.body for q in work.messages if isinstance(q.message.body, CancelRequested)]
+                if cancels and _start_of(work, recorded) is not None:
+                    return await self._cancel_without_code(work, cancels[0].reason)
                 return await self._abandon_unregistered(work, recorded)
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
@@ -237,7 +248,7 @@ class OrchestrationDispatcher:
             f"the orchestration did not yield for {self._options.turn_timeout_ms} ms (at {replayer.location()}); "
             "move blocking work into an activity",
         )
-        events = _ending_events(recorded_count, started, OrchestrationFailed(failure), self._clock.now_ms())
+        events = _ending_events(recorded_count, started, [OrchestrationFailed(failure)], self._clock.now_ms())
         replayer.outcome = Failed(failure)
         return TurnResult(new_events=events, outcome=Failed(failure), custom_status=custom_status)
 
@@ -292,16 +303,25 @@ class OrchestrationDispatcher:
     async def _fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
         """Fail the instance without running its code; a parent waiting for it is told, as for any failure."""
         instance = work.instance
-        self.cache.evict(instance.instance_id)
-        history = work.history if not work.history_after else await self._provider.read_history(instance.instance_id)
         failure = FailureDetails(
             "PoisonMessageError",
             f"a message of instance '{instance.instance_id}' was delivered {deliveries} times without being processed "
             f"(max_delivery_attempts is {self._options.max_delivery_attempts}); it was set aside",
         )
+        orchestration_log.error(failure.message, extra={"instance_id": instance.instance_id})
+        await self._end_without_code(work, Failed(failure), [OrchestrationFailed(failure)])
+
+    async def _cancel_without_code(self, work: OrchestrationWork, reason: str | None) -> None:
+        """Cancel an instance whose code no process has: cancelling runs no user code."""
+        await self._end_without_code(work, Cancelled(reason), [CancelRequested(reason), OrchestrationCancelled(reason)])
+
+    async def _end_without_code(self, work: OrchestrationWork, outcome: Failed | Cancelled, endings: list[EventBody]) -> None:
+        instance = work.instance
+        self.cache.evict(instance.instance_id)
+        history = work.history if not work.history_after else await self._provider.read_history(instance.instance_id)
         started = _start_of(work, history)
-        events = _ending_events(len(history), started, OrchestrationFailed(failure), self._clock.now_ms())
-        result = TurnResult(new_events=events, outcome=Failed(failure), custom_status=instance.custom_status)
+        events = _ending_events(len(history), started, endings, self._clock.now_ms())
+        result = TurnResult(new_events=events, outcome=outcome, custom_status=instance.custom_status)
         commit = build_commit(
             instance_id=instance.instance_id,
             lock_token=work.lock_token,
@@ -311,9 +331,9 @@ class OrchestrationDispatcher:
             consumed=[q.message_id for q in work.messages],
             latest_version=self._registry.latest_version,
         )
-        orchestration_log.error(failure.message, extra={"instance_id": instance.instance_id})
         if await self._committer.submit(commit) == "committed":
-            self._stats.instances_failed += 1
+            status = "instances_failed" if isinstance(outcome, Failed) else "instances_cancelled"
+            setattr(self._stats, status, getattr(self._stats, status) + 1)
 
     def _log_turn(self, replayer: Replayer, resolved: _Resolved, result: TurnResult) -> None:
         fields = instance_fields(replayer.instance_id, replayer.execution_id, resolved.started.name, resolved.version)
@@ -345,12 +365,13 @@ def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted
 
 
 def _ending_events(
-    recorded_count: int, started: OrchestrationStarted | None, ending: OrchestrationFailed, now_ms: int
+    recorded_count: int, started: OrchestrationStarted | None, endings: list[EventBody], now_ms: int
 ) -> list[HistoryEvent]:
-    """``ending`` as the event after the ``recorded_count`` stored ones; when none are stored yet,
-    behind the start, so that no history lacks its OrchestrationStarted."""
+    """``endings`` as the events after the ``recorded_count`` stored ones; when none are stored
+    yet, behind the start, so that no history lacks its OrchestrationStarted."""
     events = [] if recorded_count or started is None else [HistoryEvent(1, now_ms, started)]
-    events.append(HistoryEvent(recorded_count + len(events) + 1, now_ms, ending))
+    for body in endings:
+        events.append(HistoryEvent(recorded_count + len(events) + 1, now_ms, body))
     return events
 
 

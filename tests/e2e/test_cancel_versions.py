@@ -194,3 +194,18 @@ async def _events(env, instance_id, kind):
         return kind in await env.kinds(instance_id)
     except Exception:
         return False
+
+
+async def test_cancel_of_an_instance_whose_code_no_process_has_cancels_it(env):
+    async with env.runtime():
+        await env.client.start_orchestration("orphan", "NoSuchOrchestration")
+        for _ in range(250):
+            state = await env.client.get_status("orphan")
+            if state.error:
+                break
+            await asyncio.sleep(0.02)
+        assert state.status == "Pending" and "not registered" in state.error
+        await env.client.cancel_instance("orphan", "nobody runs it")
+        state = await env.client.wait_for_orchestration("orphan", timeout_ms=10000)
+    assert (state.status, state.error) == ("Cancelled", "nobody runs it")
+    assert await env.kinds("orphan") == ["OrchestrationStarted", "CancelRequested", "OrchestrationCancelled"]
