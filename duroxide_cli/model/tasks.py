@@ -29,7 +29,7 @@ class ActivityTask(Task):
     input: Any = None
 
     def describe(self) -> str:
-        return f"scheduled activity '{self.name}' with input {_short(self.input)}"
+        return f"scheduled activity '{self.name}' with input {short_repr(self.input)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class RetryActivityTask(Task):
     retry: RetryPolicy
 
     def describe(self) -> str:
-        return f"scheduled activity '{self.name}' (with retry) with input {_short(self.input)}"
+        return f"scheduled activity '{self.name}' (with retry) with input {short_repr(self.input)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class SubOrchestrationTask(Task):
     version: str | None = None
 
     def describe(self) -> str:
-        return f"scheduled sub-orchestration '{self.name}' with input {_short(self.input)}"
+        return f"scheduled sub-orchestration '{self.name}' with input {short_repr(self.input)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +123,7 @@ class RaceResult(NamedTuple):
     value: Any
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr`` cut to ``limit`` characters, for error messages."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

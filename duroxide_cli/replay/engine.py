@@ -25,12 +25,10 @@ from ..errors import NondeterminismError
 from ..history import (
     SCHEDULING_KINDS,
     TERMINAL_KINDS,
-    ActivityScheduled,
     CancelRequested,
     CustomStatusSet,
     EventBody,
     EventRaised,
-    EventSubscribed,
     FailureDetails,
     HistoryEvent,
     OrchestrationCancelled,
@@ -40,7 +38,6 @@ from ..history import (
     OrchestrationStarted,
     SubOrchestrationScheduled,
     SystemCall,
-    TimerCreated,
 )
 from ..history import ContinuedAsNew as ContinuedAsNewEvent
 from ..messages import Message
@@ -73,6 +70,7 @@ from .actions import (
     StartOrchestration,
     TurnResult,
 )
+from .matching import describe_event, describe_value, same_action
 
 OrchestrationFunction = Callable[..., Generator[Any, Any, Any]]
 
@@ -211,7 +209,7 @@ class Replayer:
             self._append(OrchestrationFailed(self.outcome.failure))  # the code raised: a new failure
             return
         error = NondeterminismError(
-            f"no ending after {_describe_event(self.history[-1])}",
+            f"no ending after {describe_event(self.history[-1])}",
             f"ended with {type(self.outcome).__name__}",
             self.location(),
             "the code changed since the history was recorded",
@@ -351,7 +349,7 @@ class Replayer:
             self._fail(
                 FailureDetails(
                     "TypeError",
-                    f"the orchestration yielded {_describe_value(task)} at {self.location()}; "
+                    f"the orchestration yielded {describe_value(task)} at {self.location()}; "
                     "yield tasks from ctx (ctx.schedule_activity(...), ctx.schedule_timer(...), ...)",
                 )
             )
@@ -401,9 +399,9 @@ class Replayer:
         """Match ``body`` against the next recorded scheduling event, or record it as new."""
         if self._next_recorded < len(self._recorded):
             event = self._recorded[self._next_recorded]
-            if not _same_action(event.body, body):
+            if not same_action(event.body, body):
                 raise NondeterminismError(
-                    _describe_event(event), description, self.location(), "the code changed since the history was recorded"
+                    describe_event(event), description, self.location(), "the code changed since the history was recorded"
                 )
             self._next_recorded += 1
             self._claimed.add(event.event_id)
@@ -497,12 +495,12 @@ class Replayer:
             return
         if isinstance(self.outcome, Continue):
             raise _Divergence(
-                NondeterminismError(_describe_event(event), f"is still waiting ({self._awaiting_text()})", self.location())
+                NondeterminismError(describe_event(event), f"is still waiting ({self._awaiting_text()})", self.location())
             )
         if isinstance(self.outcome, Failed) and not isinstance(self.outcome, expected):
             return  # a failure found during replay is reported by the outcome itself
         raise _Divergence(
-            NondeterminismError(_describe_event(event), f"ended with {type(self.outcome).__name__}", self.location())
+            NondeterminismError(describe_event(event), f"ended with {type(self.outcome).__name__}", self.location())
         )
 
     # -- helpers -----------------------------------------------------------------------------------------
@@ -520,7 +518,7 @@ class Replayer:
             return
         raise _Divergence(
             NondeterminismError(
-                _describe_event(event),
+                describe_event(event),
                 "did not schedule it" + (f" ({self._awaiting_text()})" if not self.finished else f" (it ended with {type(self.outcome).__name__})"),
                 self.location(),
                 "the code changed since the history was recorded",
@@ -532,7 +530,7 @@ class Replayer:
         if isinstance(self.outcome, Failed):
             return
         source = event.source_event_id or 0
-        of = _describe_event(self._event(source)) if 0 < source < event.event_id else f"unknown event {source}"
+        of = describe_event(self._event(source)) if 0 < source < event.event_id else f"unknown event {source}"
         state = f"it ended with {type(self.outcome).__name__}" if self.finished else self._awaiting_text()
         raise _Divergence(
             NondeterminismError(
@@ -583,39 +581,6 @@ def _outcome_of(node: nodes.Node) -> Callable[[Generator[Any, Any, Any]], Any]:
     if error is not None:
         return lambda gen: gen.throw(error)
     return lambda gen: gen.send(value)
-
-
-def _same_action(recorded: EventBody, new: EventBody) -> bool:
-    if type(recorded) is not type(new):
-        return False
-    if isinstance(new, ActivityScheduled):
-        return recorded.name == new.name and recorded.input == new.input and recorded.attempt == new.attempt  # type: ignore[union-attr]
-    if isinstance(new, TimerCreated):
-        return True
-    if isinstance(new, EventSubscribed):
-        return recorded.name == new.name  # type: ignore[union-attr]
-    if isinstance(new, SubOrchestrationScheduled):
-        return recorded.name == new.name and recorded.input == new.input  # type: ignore[union-attr]
-    if isinstance(new, OrchestrationChained):
-        return (recorded.name, recorded.instance_id, recorded.input) == (new.name, new.instance_id, new.input)  # type: ignore[union-attr]
-    if isinstance(new, SystemCall):
-        return recorded.op == new.op  # type: ignore[union-attr]
-    return False
-
-
-def _describe_event(event: HistoryEvent) -> str:
-    body = event.body
-    name = getattr(body, "name", None) or getattr(body, "op", None)
-    detail = f" '{name}'" if name else ""
-    if isinstance(body, ActivityScheduled):
-        detail += f" with input {nodes._short(body.input)}"
-    return f"{event.kind}{detail} (event {event.event_id})"
-
-
-def _describe_value(value: Any) -> str:
-    if hasattr(value, "__await__"):
-        return f"a coroutine ({type(value).__name__}); orchestrations cannot await"
-    return f"{type(value).__name__} {nodes._short(value)}"
 
 
 def _failure(error: BaseException) -> FailureDetails:
