@@ -97,7 +97,9 @@ class _NullBackend:
 StepObserver = Callable[["Replayer", str, HistoryEvent, str], None]
 """Called as (replayer, step, event, description). Steps: "matched" (the code produced a
 recorded scheduling event; description says what the code did), "new" (the code produced a
-new one), "applied" (a recorded or new non-scheduling event was applied, description empty)."""
+new one), "applied" (a recorded or new non-scheduling event was applied, description empty),
+"diverged" (while applying ``event`` the code left the history; description is the error, and
+the generator is still suspended, so ``replayer.frame()`` is live)."""
 
 
 class Replayer:
@@ -129,6 +131,7 @@ class Replayer:
         self._guid: Callable[[], str] = lambda: ""
         self._last_location = "<the orchestration's start>"
         self.outcome: Outcome = Continue()
+        self._current: HistoryEvent | None = None  # the event being applied
         self.divergence: NondeterminismError | None = None
         """Set when the code diverged from the history (the outcome is then Failed)."""
 
@@ -172,6 +175,7 @@ class Replayer:
         try:
             for event in recorded:
                 self.now_ms = event.timestamp_ms
+                self._current = event
                 self._apply(event)
         except _Divergence as divergence:
             self._diverged(divergence.error, now_ms)
@@ -187,7 +191,8 @@ class Replayer:
             try:
                 body = self._accept(message)
                 if body is not None:
-                    self._apply(self._append(body))
+                    self._current = self._append(body)
+                    self._apply(self._current)
             except _Divergence as divergence:
                 self._diverged(divergence.error, now_ms)
         result.custom_status = self._custom_status
@@ -195,6 +200,8 @@ class Replayer:
         return result
 
     def _diverged(self, error: NondeterminismError, now_ms: int) -> None:
+        if self._current is not None:  # the code is still suspended where it diverged: a debugger can look
+            self._observe("diverged", self._current, str(error))
         self._replaying = False
         self.now_ms = now_ms
         self.divergence = error

@@ -336,3 +336,24 @@ def test_code_that_now_ends_where_the_history_still_runs_is_a_mismatch():
     assert error.recorded == "no ending after ActivityCompleted (event 4)"
     assert error.action == "ended with Completed"
     assert error.location == line_of(race_instead_of_all, "# <- race")
+
+
+def test_the_observer_sees_the_divergence_while_the_code_is_still_suspended():
+    from duroxide_cli.replay import Replayer
+
+    def changed(ctx):
+        order_total = 42
+        yield ctx.schedule_activity("Refund", order_total)
+
+    h = HistoryBuilder()
+    h.started()
+    h.activity_scheduled("Charge", 42)
+    seen = []
+
+    def observe(replayer, step, event, description):
+        if step == "diverged":
+            frame = replayer.frame()
+            seen.append((event.event_id, frame.f_locals.get("order_total"), "Charge" in description))
+
+    Replayer(changed, "i", 1, observer=observe).run_turn(h.events, [], 0, lambda: "")
+    assert seen == [(1, 42, True)]
