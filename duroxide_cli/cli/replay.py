@@ -57,28 +57,40 @@ def replay(
             assert instance_id is not None
             async with open_client(settings) as client:
                 iid, execution_id, events = await _read_instance(client, instance_id, execution)
-        report = _check(registry, iid, execution_id, events, break_at)
+        debugged: list[bool] = []
+        report = _check(registry, iid, execution_id, events, break_at, debugged if use_pdb else None)
         render.replay_report(report, USUAL_CAUSES, json_output)
-        if use_pdb and report.divergence is not None:
+        if use_pdb and report.divergence is not None and not debugged:
+            # the code raised instead of diverging: its frame is kept, though no longer running
             _debug(report.frame, f"the divergence at {report.divergence.location} (the code has stopped; inspect its variables)")
         return ExitCode.OK if report.consistent else ExitCode.FAILED
 
     raise typer.Exit(run_command(main))
 
 
-def _check(registry: Any, instance_id: str, execution_id: int, events: list[HistoryEvent], break_at: int | None) -> ReplayReport:
+def _check(
+    registry: Any,
+    instance_id: str,
+    execution_id: int,
+    events: list[HistoryEvent],
+    break_at: int | None,
+    debugged: list[bool] | None,
+) -> ReplayReport:
+    """Replay one history; with ``debugged`` (--pdb) the debugger opens at the divergence while the
+    code is still suspended there, and ``debugged`` records that it did."""
     try:
         _, _, fn = orchestration_for(registry, events)
     except ValueError as error:
         raise usage_error(str(error)) from None
-    hook = None
-    if break_at is not None:
-        if not any(e.event_id == break_at for e in events):
-            raise usage_error(f"--break-at {break_at}: the history has events 1 to {len(events)}")
+    if break_at is not None and not any(e.event_id == break_at for e in events):
+        raise usage_error(f"--break-at {break_at}: the history has events 1 to {len(events)}")
 
-        def hook(replayer: Any, step: str, event: HistoryEvent, description: str) -> None:
-            if event.event_id == break_at and step in ("matched", "applied"):
-                _debug(replayer.frame(), f"event {break_at} ({event.kind}); the code {description or 'was given the event'}")
+    def hook(replayer: Any, step: str, event: HistoryEvent, description: str) -> None:
+        if break_at is not None and event.event_id == break_at and step in ("matched", "applied"):
+            _debug(replayer.frame(), f"event {break_at} ({event.kind}); the code {description or 'was given the event'}")
+        if debugged is not None and step == "diverged":
+            debugged.append(True)
+            _debug(replayer.frame(), f"the divergence at {replayer.location()}: {description}")
 
     return check_history(fn, events, instance_id=instance_id, execution_id=execution_id, on_step=hook)
 
