@@ -103,7 +103,10 @@ class ReplayReport:
     replayed_outcome: str
     """The same, for what the code reached."""
     frame: Any = field(default=None, repr=False, compare=False)
-    """The user's frame at the divergence (for a debugger), or None."""
+    """The user's frame at the divergence (for a debugger), or None. Once the replay is over the
+    generator is closed, and newer Pythons clear a closed frame's locals: see ``frame_locals``."""
+    frame_locals: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The user's local variables where the code diverged (or raised), copied while it was suspended there."""
 
     @property
     def consistent(self) -> bool:
@@ -170,9 +173,12 @@ def check_history(
     started = _started(events)
     steps: dict[int, ReplayStep] = {}
     last_frame: list[Any] = [None]
+    frame_locals: dict[str, Any] = {}
 
     def observe(replayer: Replayer, step: str, event: HistoryEvent, description: str) -> None:
         last_frame[0] = replayer.frame() or last_frame[0]
+        if step == "diverged" and last_frame[0] is not None:
+            frame_locals.update(last_frame[0].f_locals)
         if step == "matched":
             steps[event.event_id] = ReplayStep(event, "matched", description)
         elif step == "applied":
@@ -199,7 +205,12 @@ def check_history(
         recorded_outcome=recorded_outcome,
         replayed_outcome=replayed_outcome,
         frame=frame if divergence is not None else None,
+        frame_locals=(frame_locals or _locals_of(frame)) if divergence is not None else {},
     )
+
+
+def _locals_of(frame: Any) -> dict[str, Any]:
+    return dict(frame.f_locals) if frame is not None else {}
 
 
 def _no_guid() -> str:

@@ -80,7 +80,7 @@ def test_a_changed_activity_is_reported_at_its_event_and_line():
     assert divergence.action == "scheduled activity 'Audit' with input 14"
     assert divergence.location == line_of(changed, '"Audit"')
     assert [s.status for s in report.steps] == ["applied", "matched", "applied", "diverged", "not reached", "not reached"]
-    assert report.frame is not None and report.frame.f_locals["charged"] == 14
+    assert report.frame is not None and report.frame_locals["charged"] == 14
 
 
 def test_code_that_schedules_more_than_was_recorded_diverges_after_the_last_event():
