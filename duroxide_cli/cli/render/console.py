@@ -164,6 +164,14 @@ def kind_style(kind: str) -> str:
     return ""
 
 
+def line_cell(text: str, style: str = "") -> Text:
+    """A table cell that stays on one line (ellipsised on a narrow terminal).
+
+    Tables give it to their free-text columns, which they leave wrappable: rich narrows those
+    first, so the columns that identify a row (ids, kinds, statuses) keep their width."""
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
 def clip(text: str, console: Console, limit: int = 100) -> str:
     if not console.is_terminal or len(text) <= limit:
         return text

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ...history import HistoryEvent
 from .. import timeline
-from .console import clip, duration, err, format_time, json_document, json_line, kind_style, out
+from .console import clip, duration, err, format_time, json_document, json_line, kind_style, line_cell, out
 
 
 def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryEvent], as_json: bool) -> None:
@@ -27,11 +27,11 @@ def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryE
     completions = timeline.completed_by(events)
     by_id = {e.event_id: e for e in events}
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("time", justify="right")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("name", no_wrap=True)
-    table.add_column("details", overflow="ellipsis", no_wrap=True, max_width=70 if console.is_terminal else None)
+    table.add_column("details", max_width=70 if console.is_terminal else None)
     table.add_column("link", no_wrap=True)
     for event in events:
         table.add_row(
@@ -39,7 +39,7 @@ def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryE
             timeline.offset_text(event, start),
             Text(event.kind, style=kind_style(event.kind)),
             escape(timeline.event_name(event, by_id)),
-            escape(timeline.event_details(event)),
+            line_cell(timeline.event_details(event)),
             timeline.link_text(event, completions),
         )
     console.print(table)
@@ -148,13 +148,14 @@ def _pending_table(pending: Sequence[timeline.PendingItem], now_ms: int) -> None
         console.print(Text("pending: nothing (the execution has ended or waits for no work)", style="dim"))
         return
     table = Table(title="pending work", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for column in ("#", "kind", "name", "since", "detail"):
-        table.add_column(column)
+    for column in ("#", "kind", "name", "since"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail")
     for item in pending:
         if item.fire_at_ms is not None:
             due = item.fire_at_ms - now_ms
             detail = f"fires {format_time(item.fire_at_ms)} ({'in ' + duration(due) if due >= 0 else duration(-due) + ' overdue'})"
         else:
             detail = item.detail
-        table.add_row(str(item.event_id), item.kind, escape(item.name), f"{duration(now_ms - item.since_ms)} ago", escape(detail))
+        table.add_row(str(item.event_id), item.kind, escape(item.name), f"{duration(now_ms - item.since_ms)} ago", line_cell(detail))
     console.print(table)

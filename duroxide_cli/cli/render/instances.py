@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import timeline
-from .console import _STATUS_STYLE, err, format_time, json_document, note, out, status_text
+from .console import _STATUS_STYLE, err, format_time, json_document, line_cell, note, out, status_text
 
 
 def state_document(state: Any) -> dict[str, Any]:
@@ -57,8 +57,10 @@ def instance_list(states: Sequence[Any], as_json: bool) -> None:
         note("no instances")
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for column in ("instance", "orchestration", "version", "status", "exec", "created", "updated", "note"):
-        table.add_column(column, overflow="fold" if column == "instance" else "ellipsis", no_wrap=column != "instance")
+    for column in ("instance", "orchestration", "version", "status", "exec"):
+        table.add_column(column, no_wrap=True)
+    for column in ("created", "updated", "note"):
+        table.add_column(column)
     for s in states:
         table.add_row(
             escape(s.instance_id),
@@ -66,9 +68,9 @@ def instance_list(states: Sequence[Any], as_json: bool) -> None:
             escape(s.version or ""),
             status_text(s.status),
             str(s.execution_id),
-            format_time(s.created_at_ms),
-            format_time(s.updated_at_ms),
-            escape(s.error or ""),
+            line_cell(format_time(s.created_at_ms)),
+            line_cell(format_time(s.updated_at_ms)),
+            line_cell(s.error or ""),
         )
     out().print(table)
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import timeline
-from .console import err, json_document, kind_style, note, out
+from .console import err, json_document, kind_style, line_cell, note, out
 
 
 def replay_report(report: Any, causes: Iterable[str], as_json: bool) -> None:
@@ -28,11 +28,11 @@ def replay_report(report: Any, causes: Iterable[str], as_json: bool) -> None:
         )
     )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("#", justify="right")
+    table.add_column("#", justify="right", no_wrap=True)
     table.add_column("recorded", no_wrap=True)
     table.add_column("name", no_wrap=True)
     table.add_column("", no_wrap=True)
-    table.add_column("the code", overflow="ellipsis", no_wrap=True, max_width=80 if console.is_terminal else None)
+    table.add_column("the code", max_width=80 if console.is_terminal else None)
     marks = {"matched": ("ok", "green"), "applied": ("ok", "green"), "diverged": ("DIVERGED", "bold red"), "not reached": ("-", "dim")}
     divergence = report.divergence
     for step in report.steps:
@@ -42,10 +42,10 @@ def replay_report(report: Any, causes: Iterable[str], as_json: bool) -> None:
             Text(step.event.kind, style=kind_style(step.event.kind)),
             escape(timeline.event_name(step.event)),
             Text(mark, style=style),
-            Text(step.code, style="red" if step.status == "diverged" else ""),
+            line_cell(step.code, style="red" if step.status == "diverged" else ""),
         )
         if divergence is not None and divergence.event_id is None and step.event.event_id == divergence.after_event_id:
-            table.add_row("", Text("(nothing recorded)", style="dim"), "", Text("DIVERGED", style="bold red"), Text(divergence.action, style="red"))
+            table.add_row("", Text("(nothing recorded)", style="dim"), "", Text("DIVERGED", style="bold red"), line_cell(divergence.action, style="red"))
     console.print(table)
     if divergence is None:
         console.print(Text(f"consistent: the code reproduces all {len(report.steps)} events", style="green"))
@@ -86,16 +86,19 @@ def replay_summary(reports: Sequence[Any], as_json: bool) -> None:
         note("no running instances to check")
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for column in ("instance", "orchestration", "result", "recorded event", "the code", "at"):
-        table.add_column(column, overflow="fold" if column == "instance" else "ellipsis", no_wrap=column != "instance")
+    for column in ("instance", "orchestration", "result"):
+        table.add_column(column, no_wrap=True)
+    for column in ("recorded event", "the code"):
+        table.add_column(column)
+    table.add_column("at", no_wrap=True)
     for r in reports:
         d = r.divergence
         table.add_row(
             escape(r.instance_id),
             escape(r.orchestration_name),
             Text("ok", style="green") if d is None else Text("DIVERGES", style="bold red"),
-            escape(d.recorded) if d else "",
-            escape(d.action) if d else "",
+            line_cell(d.recorded if d else ""),
+            line_cell(d.action if d else ""),
             d.location if d else "",
         )
     out().print(table)
