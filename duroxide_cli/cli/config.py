@@ -60,6 +60,8 @@ class Settings:
     """``RuntimeOptions`` fields that were set, by name."""
     log: str | None = None
     """A ``DUROXIDE_LOG`` spec from the environment or ``[log] level``; None: the command's default."""
+    log_source: str = "DUROXIDE_LOG"
+    """Where ``log`` came from, for error messages."""
     config_path: Path | None = None
     """The ``duroxide.toml`` that was read, if any."""
 
@@ -146,7 +148,9 @@ def load_settings(
         if raw is not None and raw != "":
             runtime[name] = _parse_env(name, raw, option)
 
-    log = environ.get("DUROXIDE_LOG") or data.get("log", {}).get("level")
+    log, log_source = environ.get("DUROXIDE_LOG"), "DUROXIDE_LOG"
+    if not log and data.get("log", {}).get("level"):
+        log, log_source = data["log"]["level"], f"[log] level in {config_path}"
     settings = Settings(
         app=app_ref,
         app_base_dir=app_base,
@@ -154,6 +158,7 @@ def load_settings(
         store_base_dir=store_base,
         runtime=runtime,
         log=log,
+        log_source=log_source,
         config_path=config_path,
     )
     settings.runtime_options()  # check the values now, with a message that says where they came from

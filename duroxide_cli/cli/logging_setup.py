@@ -56,8 +56,8 @@ class LogSpec:
     loggers: tuple[tuple[str, int], ...] = ()
 
 
-def parse_log_spec(spec: str | None, default: str = "warn") -> LogSpec:
-    """Parse ``spec`` (None or empty: ``default``). Raises ConfigError naming the bad part."""
+def parse_log_spec(spec: str | None, default: str = "warn", source: str = "DUROXIDE_LOG") -> LogSpec:
+    """Parse ``spec`` (None or empty: ``default``). Raises ConfigError naming ``source`` and the bad part."""
     base = LEVELS[default]
     loggers: list[tuple[str, int]] = []
     for raw in (spec or "").split(","):
@@ -68,20 +68,22 @@ def parse_log_spec(spec: str | None, default: str = "warn") -> LogSpec:
             name, _, level_text = directive.partition("=")
             name = name.strip()
             if not name:
-                raise ConfigError(f"DUROXIDE_LOG: {directive!r} has no logger name before '='")
-            loggers.append((_logger_name(name), _level(level_text, directive)))
+                raise ConfigError(f"{source}: {directive!r} has no logger name before '='")
+            loggers.append((_logger_name(name), _level(level_text, directive, source)))
         else:
-            base = _level(directive, directive)
+            base = _level(directive, directive, source)
     return LogSpec(base, tuple(loggers))
 
 
-def configure_logging(spec: str | None, default: str = "warn", handler: logging.Handler | None = None) -> LogSpec:
+def configure_logging(
+    spec: str | None, default: str = "warn", handler: logging.Handler | None = None, source: str = "DUROXIDE_LOG"
+) -> LogSpec:
     """Show the records ``spec`` selects through one stderr handler; returns the parsed spec.
 
     Calling it again replaces the handler it installed before (tests and ``run --reload``
     configure more than once in one process).
     """
-    parsed = parse_log_spec(spec, default)
+    parsed = parse_log_spec(spec, default, source)
     logging.addLevelName(TRACE, "TRACE")
     handler = handler or logging.StreamHandler()
     handler.setFormatter(ContextFormatter())
@@ -134,11 +136,11 @@ class ContextFormatter(logging.Formatter):
         return self.formatTime(record, "%H:%M:%S") + f".{int(record.msecs):03d}"
 
 
-def _level(text: str, directive: str) -> int:
+def _level(text: str, directive: str, source: str) -> int:
     level = LEVELS.get(text.strip().lower())
     if level is None:
         raise ConfigError(
-            f"DUROXIDE_LOG: unknown level {text.strip()!r} in {directive!r}; use off, error, warn, info, debug or trace"
+            f"{source}: unknown level {text.strip()!r} in {directive!r}; use off, error, warn, info, debug or trace"
         )
     return level
 

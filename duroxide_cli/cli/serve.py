@@ -68,7 +68,7 @@ def run(
             orchestration_concurrency=orchestration_concurrency, activity_concurrency=activity_concurrency, worker_id=worker_id
         )
         if render.stderr_is_terminal():
-            configure_logging(settings.log, default="info", handler=render.ConsoleLogHandler())
+            configure_logging(settings.log, default="info", handler=render.ConsoleLogHandler(), source=settings.log_source)
         held_back, released = _read_exclusions(exclude_file)
         async with open_store(settings) as provider:
             runtime = Runtime(provider, registry=loaded.registry, options=runtime_options)

@@ -19,7 +19,7 @@ from .logging_setup import configure_logging
 def prepare(*, app: str | None = None, store: str | None = None, log_default: str = "warn") -> Settings:
     """Load the settings (toml, environment, flags) and configure logging from them."""
     settings = load_settings(app=app, store=store)
-    configure_logging(settings.log, default=log_default)
+    configure_logging(settings.log, default=log_default, source=settings.log_source)
     return settings
 
 
