@@ -33,7 +33,12 @@ def show(instance_id: InstanceId, execution: options.Execution = None, json_outp
 
 
 @app.command()
-def export(instance_id: InstanceId, execution: options.Execution = None, store: options.Store = None) -> None:
+def export(
+    instance_id: InstanceId,
+    execution: options.Execution = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Accepted for symmetry: the output is always JSON.")] = False,
+    store: options.Store = None,
+) -> None:
     """The history as JSON ({"instance_id", "execution_id", "events"}), for `duroxide replay --file`."""
 
     async def main() -> None:
