@@ -8,8 +8,14 @@ what ``duroxide history export`` writes and ``duroxide replay --file`` reads.
 from __future__ import annotations
 
 import dataclasses
+import os
+import sysconfig
+import traceback
 from dataclasses import dataclass
 from typing import Any, ClassVar, Union
+
+_CALLER_DIRS = (os.path.dirname(os.path.abspath(__file__)) + os.sep, sysconfig.get_paths()["stdlib"] + os.sep)
+"""Where the frames that run user code live: this package and the standard library (thread pools)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,16 @@ class FailureDetails:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FailureDetails:
         return cls(data["error_type"], data.get("message", ""), data.get("details", ""))
+
+    @classmethod
+    def from_exception(cls, error: BaseException) -> FailureDetails:
+        """Describe ``error``; the traceback starts at the first frame of user code, leaving
+        out the duroxide (and standard library) frames that called it."""
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(_CALLER_DIRS):
+            tb = tb.tb_next
+        details = "".join(traceback.format_exception(type(error), error, tb))
+        return cls(type(error).__name__, str(error), details)
 
 
 @dataclass(frozen=True, slots=True)

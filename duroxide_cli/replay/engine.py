@@ -16,7 +16,6 @@ new messages; ``run_turn`` on a fresh one with the whole history is a full repla
 
 from __future__ import annotations
 
-import traceback
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
@@ -314,7 +313,7 @@ class Replayer:
             else:
                 self._generator = self.fn(self._context)
         except Exception as error:  # noqa: BLE001 - user code
-            self._fail(_failure(error))
+            self._fail(FailureDetails.from_exception(error))
             return
         self._step(lambda gen: gen.send(None))
 
@@ -337,7 +336,7 @@ class Replayer:
             except _Divergence:
                 raise
             except Exception as error:  # noqa: BLE001 - user code failed the orchestration
-                self._fail(_failure(error))
+                self._fail(FailureDetails.from_exception(error))
                 return
             node = self._activate(yielded)
             if node is None:
@@ -464,7 +463,7 @@ class Replayer:
         try:
             value = normalize(output, "the orchestration's output")
         except TypeError as error:
-            self._fail(_failure(error))
+            self._fail(FailureDetails.from_exception(error))
             return
         self._finish(Completed(value), OrchestrationCompleted(value))
 
@@ -588,8 +587,3 @@ def _outcome_of(node: nodes.Node) -> Callable[[Generator[Any, Any, Any]], Any]:
     if error is not None:
         return lambda gen: gen.throw(error)
     return lambda gen: gen.send(value)
-
-
-def _failure(error: BaseException) -> FailureDetails:
-    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return FailureDetails(type(error).__name__, str(error), details)

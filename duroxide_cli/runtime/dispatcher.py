@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from ..history import (
     CancelRequested,
     EventBody,
+    EventRaised,
     FailureDetails,
     HistoryEvent,
     OrchestrationCancelled,
@@ -287,7 +289,11 @@ class OrchestrationDispatcher:
     async def _drop_messages_of_finished(self, work: OrchestrationWork) -> None:
         instance = work.instance
         for queued in work.messages:
-            orchestration_log.warning(
+            # an event raised too late is the user's to know of; work left running at the end
+            # (a race's losing timer, say) finishing afterwards is expected
+            level = logging.WARNING if isinstance(queued.message.body, EventRaised) else logging.DEBUG
+            orchestration_log.log(
+                level,
                 "dropped %s for %s: the instance is %s",
                 type(queued.message.body).__name__, instance.instance_id, instance.status,
                 extra={"instance_id": instance.instance_id},

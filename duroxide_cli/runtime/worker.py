@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
-import traceback
 from typing import Any
 
 from ..errors import ProviderError
@@ -147,8 +146,7 @@ class ActivityWorker:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - the activity failed: its orchestration decides
-            details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-            return ActivityFailed(event_id, FailureDetails(type(error).__name__, str(error), details))
+            return ActivityFailed(event_id, FailureDetails.from_exception(error))
 
     async def _complete(self, work: ActivityWork, body: Any, context: ActivityContext) -> None:
         message = Message(work.instance_id, body, work.activity.execution_id)

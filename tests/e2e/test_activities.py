@@ -149,3 +149,24 @@ async def test_local_writes_wake_the_runtime_without_waiting_for_a_poll(env):
     # with a 30 s poll interval, each of the ~11 hand-offs would wait for a poll tick
     state = await env.run("Chain5", poll_interval_ms=30_000, timeout_ms=20_000)
     assert state.output == "done"
+
+
+async def test_failure_details_start_at_the_users_code(env):
+    @env.app.activity("Explodes")
+    def explodes(ctx):
+        raise LookupError("no such sku")
+
+    @env.app.orchestration("Fails")
+    def fails(ctx):
+        try:
+            yield ctx.schedule_activity("Explodes")
+        except ActivityError as error:
+            activity_details = error.details
+        raise RuntimeError(f"gave up; the activity said: {activity_details.splitlines()[1].strip()}")
+
+    state = await env.run("Fails")
+    details = state.failure.details
+    assert details.startswith("Traceback (most recent call last):")
+    assert "duroxide_cli" not in details
+    assert details.splitlines()[1].strip().startswith(f'File "{__file__}"')
+    assert f'File "{__file__}"' in state.error

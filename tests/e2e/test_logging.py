@@ -45,3 +45,23 @@ def test_library_adds_no_handlers():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == str([(n, [], 0) for n in ["duroxide", "duroxide.orchestration", "duroxide.activity", "duroxide.provider"]])
+
+
+async def test_a_race_timer_firing_after_the_end_is_not_a_warning_but_a_late_event_is(env, caplog):
+    import asyncio
+
+    @env.app.orchestration("QuickApproval")
+    def quick_approval(ctx):
+        winner = yield ctx.race(ctx.wait_for_event("ok"), ctx.schedule_timer(300))
+        return winner.index
+
+    caplog.set_level(logging.DEBUG, logger="duroxide")
+    async with env.runtime():
+        await env.client.start_orchestration("q-1", "QuickApproval")
+        await env.client.raise_event("q-1", "ok")
+        assert (await env.client.wait_for_orchestration("q-1")).output == 0
+        await asyncio.sleep(0.6)  # the losing timer fires after the end
+        await env.client.raise_event("q-1", "ok")
+        await asyncio.sleep(0.3)
+    dropped = [r for r in caplog.records if r.getMessage().startswith("dropped")]
+    assert [(r.levelname, r.getMessage().split()[1]) for r in dropped] == [("DEBUG", "TimerFired"), ("WARNING", "EventRaised")]
