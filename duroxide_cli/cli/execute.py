@@ -49,7 +49,7 @@ def execute(
         if version is not None and version not in versions:
             raise usage_error(f"orchestration '{name}' has no version {version} (registered: {', '.join(versions)})")
         value = parse_json_argument(input, "--input")
-        iid = instance_id or new_instance_id(name)
+        iid = new_instance_id(name) if instance_id is None else instance_id
         async with open_store(settings) as provider:
             client = Client(provider)
             runtime = Runtime(provider, registry=registry, options=settings.runtime_options())

@@ -64,7 +64,7 @@ def start(
         value = parse_json_argument(input, "--input")
         if not no_check:
             check_orchestration(settings, name, version)
-        iid = instance_id or new_instance_id(name)
+        iid = new_instance_id(name) if instance_id is None else instance_id
         async with open_client(settings) as client:
             try:
                 if version is None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from . import options, render
-from .exits import ExitCode, run_command, usage_error
+from .exits import ExitCode, fail, run_command, usage_error
 from .logging_setup import configure_logging
 from .session import open_store, prepare, require_app
 
@@ -40,14 +40,18 @@ def run(
         int, typer.Option("--shutdown-timeout", metavar="MS", min=0, help="On Ctrl-C, how long running work may take to finish.")
     ] = 10000,
     exclude_file: Annotated[Optional[Path], typer.Option("--exclude-file", hidden=True)] = None,
+    app_ref: options.App = None,
     store: options.Store = None,
 ) -> None:
     """Run the app's orchestrations and activities until Ctrl-C or SIGTERM (then shut down gracefully)."""
+    if app_arg is not None and app_ref is not None and app_arg != app_ref:
+        raise fail(usage_error(f"two apps given ({app_arg} and --app {app_ref}); give one"))
+    app_arg = app_arg or app_ref
     if reload:
         from .reload import Supervisor
 
         if exclude_file is not None:
-            raise usage_error("--exclude-file is for the runtime that --reload starts")
+            raise fail(usage_error("--exclude-file is for the runtime that --reload starts"))
         flags: list[str] = []
         for flag, value in (
             ("--orchestration-concurrency", orchestration_concurrency),

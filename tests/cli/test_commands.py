@@ -135,6 +135,12 @@ def test_start_of_an_existing_id_fails(cli):
     assert result.exit_code == 1 and "already exists" in only_line(result.stderr)
 
 
+def test_start_refuses_an_empty_id(cli):
+    result = cli("start", "Doubler", "--id", "")
+    assert result.exit_code == 2 and "instance id must be a non-empty string" in only_line(result.stderr)
+    assert json.loads(cli("list", "--json").stdout) == []
+
+
 def test_start_refuses_a_name_the_app_lacks_unless_no_check(cli):
     refused = cli("start", "Nope")
     assert refused.exit_code == 2 and "--no-check" in only_line(refused.stderr)
@@ -390,6 +396,9 @@ def test_replay_break_at_stops_at_the_chosen_event(cli):
         ('[store]\nurl = "sqlite:///state.db"\n', ["run"], "no app configured"),
         ('[store]\nurl = "sqlite:///state.db"\n', ["run", "--reload"], "no app configured"),
         (None, ["run", "missing_app.py"], "does not exist"),
+        (None, ["run", "--app", "missing_app.py"], "does not exist"),
+        (None, ["run", "app.py", "--app", "other.py"], "two apps given"),
+        (None, ["run", "--reload", "--exclude-file", "x.json"], "--exclude-file is for the runtime that --reload starts"),
         ('[app]\nmodule = "app.py"\n[runtime]\nactivity_concurrency = -1\n', ["run"], "activity_concurrency must be a positive int"),
     ],
 )
