@@ -7,20 +7,21 @@ events and work.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .options import RetryPolicy
 
 
-class Task:
+class Task(abc.ABC):
     """Base of everything an orchestration may yield."""
 
     __slots__ = ()
 
+    @abc.abstractmethod
     def describe(self) -> str:
         """A short phrase for error messages, e.g. ``scheduled activity 'Charge'``."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ execution) cancels what it still waits for.
 
 from __future__ import annotations
 
+import abc
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ActivityError, SubOrchestrationError
@@ -85,7 +86,7 @@ class Resolved(Node):
         self.done, self.value = True, value
 
 
-class Primitive(Node):
+class Primitive(Node, abc.ABC):
     """Bound to one scheduling event; resolved by its completion."""
 
     __slots__ = ("event_id",)
@@ -94,8 +95,9 @@ class Primitive(Node):
         super().__init__()
         self.event_id = event_id
 
+    @abc.abstractmethod
     def complete(self, body: EventBody) -> None:
-        raise NotImplementedError
+        """Settle with the completion ``body`` of this node's event."""
 
     def drop(self, engine: Scheduler) -> None:
         if not self.done:
