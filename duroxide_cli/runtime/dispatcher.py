@@ -35,12 +35,10 @@ from ..replay.actions import Cancelled, Failed
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .clock import Clock
-from .fetch_loop import FetchLoop
+from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import LEVELS, instance_fields, orchestration_log
 from .stats import RuntimeStats
 from .turn import build_commit, error_line
-
-_MAX_BACKOFF_MS = 60_000
 
 
 @dataclass(slots=True)
@@ -123,7 +121,7 @@ class OrchestrationDispatcher:
             raise
         except Exception:  # noqa: BLE001 - store trouble: release the lock, retry after a back-off
             self.cache.evict(instance_id)
-            delay = _backoff_ms(max((q.delivery_count for q in work.messages), default=1))
+            delay = _redelivery_delay_ms(work)
             orchestration_log.exception(
                 "turn of %s failed in the runtime; retrying in %d ms", instance_id, delay, extra={"instance_id": instance_id}
             )
@@ -281,7 +279,7 @@ class OrchestrationDispatcher:
         reason = f"{what} is not registered in any process that fetched it"
         if started is None:
             reason = f"instance '{instance.instance_id}' has messages but no start; waiting for its start"
-        delay = _backoff_ms(max((q.delivery_count for q in work.messages), default=1))
+        delay = _redelivery_delay_ms(work)
         orchestration_log.warning("%s; retrying in %d ms", reason, delay, extra={"instance_id": instance.instance_id})
         await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, delay, reason)
 
@@ -381,6 +379,6 @@ def _ending_events(
     return events
 
 
-def _backoff_ms(deliveries: int) -> int:
-    """1 s after the first delivery, doubling to at most 60 s."""
-    return min(1000 * 2 ** max(deliveries - 1, 0), _MAX_BACKOFF_MS)
+def _redelivery_delay_ms(work: OrchestrationWork) -> int:
+    """The back-off for an instance, counted by its most-delivered message."""
+    return redelivery_delay_ms(max((q.delivery_count for q in work.messages), default=1))

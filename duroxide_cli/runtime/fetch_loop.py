@@ -10,6 +10,14 @@ from ..providers.base import Provider, Queue
 
 Work = TypeVar("Work")
 
+_MAX_REDELIVERY_DELAY_MS = 60_000
+
+
+def redelivery_delay_ms(deliveries: int) -> int:
+    """How long fetched work that could not be handled is held back: 1 s after the first
+    delivery, doubling to at most 60 s."""
+    return min(1000 * 2 ** max(deliveries - 1, 0), _MAX_REDELIVERY_DELAY_MS)
+
 
 class FetchLoop(Generic[Work]):
     """Fetches up to the free slots, launches each item, and waits for work, a poll tick or a

@@ -17,11 +17,10 @@ from ..model.registry import Registry, takes_input
 from ..payloads import normalize
 from ..providers.base import ActivityCompletion, ActivityWork, Provider
 from .batcher import Batcher
-from .fetch_loop import FetchLoop
+from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import activity_log
 from .stats import RuntimeStats
 
-_MAX_BACKOFF_MS = 60_000
 _COMPLETION_ATTEMPTS = 6
 
 
@@ -119,7 +118,7 @@ class ActivityWorker:
             await self._complete(work, ActivityFailed(activity.event_id, failure), context)
             return
         if fn is None:
-            delay = min(1000 * 2 ** max(work.delivery_count - 1, 0), _MAX_BACKOFF_MS)
+            delay = redelivery_delay_ms(work.delivery_count)
             activity_log.warning(
                 "activity '%s' is not registered in this process; retrying in %d ms", activity.name, delay,
                 extra=context._fields(),
