@@ -12,7 +12,7 @@ import os
 import sysconfig
 import traceback
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union
+from typing import Any, Union
 
 _CALLER_DIRS = (os.path.dirname(os.path.abspath(__file__)) + os.sep, sysconfig.get_paths()["stdlib"] + os.sep)
 """Where the frames that run user code live: this package and the standard library (thread pools)."""
@@ -223,8 +223,6 @@ class HistoryEvent:
     """When it was recorded, epoch milliseconds."""
     body: EventBody
     """The kind's own fields."""
-
-    _kinds: ClassVar[dict[str, type]] = EVENT_TYPES
 
     @property
     def kind(self) -> str:
