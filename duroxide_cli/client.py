@@ -119,9 +119,7 @@ class Client:
 
     async def cancel_instance(self, instance_id: str, reason: str | None = None) -> None:
         """Cancel a running instance and its sub-orchestrations; a finished one is left alone."""
-        record = await self.provider.get_instance(instance_id)
-        if record is None:
-            raise InstanceNotFoundError(instance_id)
+        record = await self._record(instance_id)
         if record.status in TERMINAL_STATUSES:
             return
         await self.provider.enqueue_message(Message(instance_id, CancelRequested(reason)))
@@ -174,11 +172,14 @@ class Client:
         return await self.provider.read_history(instance_id, execution_id)
 
     async def get_instance_tree(self, instance_id: str) -> InstanceTree:
-        record = await self._record(instance_id)
+        return await self._tree(await self._record(instance_id))
+
+    async def _tree(self, record: InstanceRecord) -> InstanceTree:
         children = []
-        for child_id in await self.provider.list_children(instance_id):
-            if await self.provider.get_instance(child_id) is not None:
-                children.append(await self.get_instance_tree(child_id))
+        for child_id in await self.provider.list_children(record.instance_id):
+            child = await self.provider.get_instance(child_id)
+            if child is not None:
+                children.append(await self._tree(child))
         return InstanceTree(_state(record), tuple(children))
 
     # -- admin --------------------------------------------------------------------------------------
