@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..history import FailureDetails, HistoryEvent
+from ..history import TERMINAL_KINDS, FailureDetails, HistoryEvent
 
 _PAYLOAD_FIELDS = ("input", "result", "output", "data", "value", "reason", "failure")
 
@@ -52,11 +52,6 @@ def event_details(event: HistoryEvent) -> str:
     if isinstance(failure, FailureDetails):
         return f"{failure.error_type}: {failure.message}"
     payload = event_payload(event)
-    if not payload:
-        return ""
-    if len(payload) == 1:
-        key, value = next(iter(payload.items()))
-        return f"{key}={compact(value)}"
     return " ".join(f"{key}={compact(value)}" for key, value in payload.items())
 
 
@@ -108,7 +103,7 @@ def pending_work(events: Sequence[HistoryEvent]) -> list[PendingItem]:
     events (subscriptions beyond the events of that name raised so far) and children.
 
     A race's loser also never completes; the list cannot tell it from live work."""
-    if any(e.kind in ("OrchestrationCompleted", "OrchestrationFailed", "OrchestrationCancelled", "ContinuedAsNew") for e in events):
+    if any(e.kind in TERMINAL_KINDS for e in events):
         return []
     done = completed_by(events)
     raised = Counter(getattr(e.body, "name", "") for e in events if e.kind == "EventRaised")
