@@ -12,7 +12,7 @@ from ..errors import WaitTimeoutError
 from . import options, render
 from .exits import code_for_status, run_command, usage_error
 from .follow import HistoryFollower
-from .instances import new_instance_id
+from .instances import new_instance_id, start_instance
 from .session import open_store, parse_json_argument, prepare, require_app
 
 app = typer.Typer()
@@ -55,13 +55,7 @@ def execute(
             runtime = Runtime(provider, registry=registry, options=settings.runtime_options())
             await runtime.start()
             try:
-                try:
-                    if version is None:
-                        await client.start_orchestration(iid, name, value)
-                    else:
-                        await client.start_orchestration_versioned(iid, name, value, version)
-                except (TypeError, ValueError) as error:
-                    raise usage_error(str(error)) from None
+                await start_instance(client, iid, name, value, version)
                 render.note(f"running {name} as {iid}", style="bold")
                 await _watch(client, iid, quiet, timeout)
                 state = await client.get_status(iid)

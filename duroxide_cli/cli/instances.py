@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -21,6 +21,17 @@ STATUSES = ("Pending", "Running", "Completed", "Failed", "Cancelled")
 def new_instance_id(name: str) -> str:
     """A fresh id for an instance of ``name``."""
     return f"{name}-{uuid.uuid4().hex[:12]}"
+
+
+async def start_instance(client: Any, instance_id: str, name: str, input: Any, version: str | None) -> None:
+    """Start ``name`` (pinned to ``version`` when given); an input or id the client refuses is a usage error."""
+    try:
+        if version is None:
+            await client.start_orchestration(instance_id, name, input)
+        else:
+            await client.start_orchestration_versioned(instance_id, name, input, version)
+    except (TypeError, ValueError) as error:
+        raise usage_error(str(error)) from None
 
 
 def check_orchestration(settings: Settings, name: str, version: str | None) -> None:
@@ -66,13 +77,7 @@ def start(
             check_orchestration(settings, name, version)
         iid = new_instance_id(name) if instance_id is None else instance_id
         async with open_client(settings) as client:
-            try:
-                if version is None:
-                    await client.start_orchestration(iid, name, value)
-                else:
-                    await client.start_orchestration_versioned(iid, name, value, version)
-            except (TypeError, ValueError) as error:
-                raise usage_error(str(error)) from None
+            await start_instance(client, iid, name, value, version)
             render.result_line(iid)
             if not wait:
                 return ExitCode.OK
