@@ -77,6 +77,16 @@ class SqliteProvider:
         apply(wake, self._signals)
         return result
 
+    async def _poll(self, operation: str, queue: Queue, fn: Callable, limit: int, *args):
+        """Fetch up to ``limit`` items of ``queue`` (an idle poll may skip the query), then wake
+        whoever the fetch concerns."""
+        if limit <= 0:
+            return []
+        wake = Wake()
+        found = await self._db.call(operation, self._db.poll, queue, fn, wake, limit, *args)
+        apply(wake, self._signals)
+        return found
+
     async def _read(self, operation: str, fn: Callable, *args):
         return await self._db.call(operation, self._db.read, fn, *args)
 
@@ -91,22 +101,15 @@ class SqliteProvider:
     async def fetch_orchestration_work(
         self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, tuple[int, int]]
     ) -> list[OrchestrationWork]:
-        if limit <= 0:
-            return []
-        wake = Wake()
-        found = await self._db.call(
+        return await self._poll(
             "fetch_orchestration_work",
-            self._db.poll,
             "orchestrator",
             orchestrations.fetch_orchestration_txn,
-            wake,
             limit,
             lock_timeout_ms,
             owner,
             dict(known),
         )
-        apply(wake, self._signals)
-        return found
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
         return await self._write("commit_turns", orchestrations.commit_turns_txn, list(turns))
@@ -135,21 +138,7 @@ class SqliteProvider:
     # -- activities -----------------------------------------------------------------------------
 
     async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:
-        if limit <= 0:
-            return []
-        wake = Wake()
-        found = await self._db.call(
-            "fetch_activity_work",
-            self._db.poll,
-            "worker",
-            activities.fetch_activity_txn,
-            wake,
-            limit,
-            lock_timeout_ms,
-            owner,
-        )
-        apply(wake, self._signals)
-        return found
+        return await self._poll("fetch_activity_work", "worker", activities.fetch_activity_txn, limit, lock_timeout_ms, owner)
 
     async def renew_activity_lock(self, work_id: int, lock_token: str, lock_timeout_ms: int) -> bool:
         return await self._write(
