@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutError
-from .history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
+from .history import (
+    CancelRequested,
+    EventRaised,
+    FailureDetails,
+    HistoryEvent,
+    OrchestrationStarted,
+    SubOrchestrationFailed,
+)
 from .messages import Message
 from .payloads import check_instance_id, normalize
 from .providers.base import TERMINAL_STATUSES, ExecutionInfo, InstanceRecord, Provider, QueueDepths, SystemMetrics
@@ -186,10 +193,13 @@ class Client:
     async def delete_instance(self, instance_id: str, force: bool = False) -> None:
         """Delete the instance, its sub-orchestrations and their histories.
 
-        A running instance raises InstanceRunningError unless ``force=True``."""
+        A running instance raises InstanceRunningError unless ``force=True``; a parent waiting
+        for a force-deleted child sees its yield fail (``error_type`` "InstanceDeleted")."""
         tree = await self.get_instance_tree(instance_id)
         if not force and not tree.state.is_terminal:
             raise InstanceRunningError(instance_id)
+        if not tree.state.is_terminal:
+            await self._tell_parent_of_deletion(tree.state)
         ids: list[str] = []
         stack = [tree]
         while stack:
@@ -197,6 +207,22 @@ class Client:
             ids.append(node.state.instance_id)
             stack.extend(node.children)
         await self.provider.delete_instances(ids)
+
+    async def _tell_parent_of_deletion(self, state: OrchestrationState) -> None:
+        history = await self.provider.read_history(state.instance_id)
+        started = history[0].body if history else None
+        if not isinstance(started, OrchestrationStarted) or started.parent_instance_id is None:
+            return
+        failure = FailureDetails("InstanceDeleted", f"sub-orchestration '{state.instance_id}' was deleted while it ran")
+        message = Message(
+            started.parent_instance_id,
+            SubOrchestrationFailed(started.parent_event_id or 0, failure),
+            started.parent_execution_id,
+        )
+        try:
+            await self.provider.enqueue_message(message)
+        except InstanceNotFoundError:
+            pass  # the parent is gone too
 
     async def prune_executions(self, instance_id: str, keep_last: int = 1) -> int:
         """Delete the histories of all but the last ``keep_last`` executions; returns how many went."""

@@ -85,3 +85,32 @@ async def test_system_metrics_and_queue_depths(env):
     depths = await env.client.get_queue_depths()
     assert isinstance(depths, QueueDepths)
     assert depths.orchestrator == 1
+
+
+async def test_force_deleting_a_running_child_fails_the_parents_wait(env):
+    import asyncio
+
+    from duroxide_cli import SubOrchestrationError
+
+    @env.app.orchestration("Child")
+    def child(ctx):
+        yield ctx.wait_for_event("never")
+
+    @env.app.orchestration("Parent")
+    def parent(ctx):
+        try:
+            yield ctx.schedule_sub_orchestration_with_id("Child", "doomed")
+        except SubOrchestrationError as error:
+            return error.error_type
+
+    async with env.runtime():
+        await env.client.start_orchestration("p", "Parent")
+        for _ in range(250):
+            child_state = await env.client.get_status("doomed")
+            if child_state is not None and child_state.status == "Running":
+                break
+            await asyncio.sleep(0.02)
+        await env.client.delete_instance("doomed", force=True)
+        state = await env.client.wait_for_orchestration("p", timeout_ms=10000)
+    assert state.output == "InstanceDeleted"
+    assert await env.client.get_status("doomed") is None
