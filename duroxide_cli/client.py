@@ -8,17 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutError
-from .history import (
-    CancelRequested,
-    EventRaised,
-    FailureDetails,
-    HistoryEvent,
-    OrchestrationStarted,
-    SubOrchestrationFailed,
-)
+from .history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
 from .messages import Message
 from .payloads import check_instance_id, normalize
 from .providers.base import TERMINAL_STATUSES, ExecutionInfo, InstanceRecord, Provider, QueueDepths, SystemMetrics
+from .replay.endings import deletion_notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,18 +203,11 @@ class Client:
         await self.provider.delete_instances(ids)
 
     async def _tell_parent_of_deletion(self, state: OrchestrationState) -> None:
-        history = await self.provider.read_history(state.instance_id)
-        started = history[0].body if history else None
-        if not isinstance(started, OrchestrationStarted) or started.parent_instance_id is None:
+        notice = deletion_notice(state.instance_id, await self.provider.read_history(state.instance_id))
+        if notice is None:
             return
-        failure = FailureDetails("InstanceDeleted", f"sub-orchestration '{state.instance_id}' was deleted while it ran")
-        message = Message(
-            started.parent_instance_id,
-            SubOrchestrationFailed(started.parent_event_id or 0, failure),
-            started.parent_execution_id,
-        )
         try:
-            await self.provider.enqueue_message(message)
+            await self.provider.enqueue_message(notice)
         except InstanceNotFoundError:
             pass  # the parent is gone too
 

@@ -207,9 +207,24 @@ SCHEDULING_KINDS = frozenset(
 )
 """Kinds the code produces by yielding; replay matches them positionally."""
 
-TERMINAL_KINDS = frozenset(
-    {"OrchestrationCompleted", "OrchestrationFailed", "OrchestrationCancelled", "ContinuedAsNew"}
-)
+COMPLETES = {
+    "ActivityCompleted": "ActivityScheduled",
+    "ActivityFailed": "ActivityScheduled",
+    "TimerFired": "TimerCreated",
+    "SubOrchestrationCompleted": "SubOrchestrationScheduled",
+    "SubOrchestrationFailed": "SubOrchestrationScheduled",
+}
+"""Completion kind -> the scheduling kind it completes."""
+
+ENDINGS = {
+    "OrchestrationCompleted": "Completed",
+    "OrchestrationFailed": "Failed",
+    "OrchestrationCancelled": "Cancelled",
+    "ContinuedAsNew": "ContinuedAsNew",
+}
+"""Kind of an execution's last event -> how the execution ended."""
+
+TERMINAL_KINDS = frozenset(ENDINGS)
 """Kinds that end an execution."""
 
 

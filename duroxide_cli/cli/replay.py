@@ -11,7 +11,8 @@ import typer
 
 from ..errors import ConfigError, InstanceNotFoundError
 from ..history import HistoryEvent
-from ..replay.check import USUAL_CAUSES, ReplayReport, check_history, orchestration_for
+from ..replay.check import check_history, orchestration_for
+from ..replay.report import USUAL_CAUSES, ReplayReport
 from . import options, render
 from .exits import ExitCode, run_command, usage_error
 from .session import open_client, prepare, require_app

@@ -88,6 +88,11 @@ class ContinuedAsNew:
 Outcome = Union[Continue, Completed, Failed, Cancelled, ContinuedAsNew]
 
 
+def outcome_name(outcome: Outcome) -> str:
+    """``Running`` for an execution that goes on, else how it ended, named as ``history.ENDINGS`` names it."""
+    return "Running" if isinstance(outcome, Continue) else type(outcome).__name__
+
+
 @dataclass(frozen=True, slots=True)
 class DroppedMessage:
     """A message the turn did not apply, and why."""

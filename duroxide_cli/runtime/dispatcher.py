@@ -11,12 +11,9 @@ from dataclasses import dataclass
 
 from ..history import (
     CancelRequested,
-    EventBody,
     EventRaised,
     FailureDetails,
     HistoryEvent,
-    OrchestrationCancelled,
-    OrchestrationFailed,
     OrchestrationStarted,
 )
 from ..messages import Message
@@ -32,6 +29,7 @@ from ..providers.base import (
 )
 from ..replay import Replayer, TurnResult
 from ..replay.actions import Cancelled, Failed
+from ..replay.endings import end_without_code
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .clock import Clock
@@ -248,9 +246,8 @@ class OrchestrationDispatcher:
             f"the orchestration did not yield for {self._options.turn_timeout_ms} ms (at {replayer.location()}); "
             "move blocking work into an activity",
         )
-        events = _ending_events(recorded_count, started, [OrchestrationFailed(failure)], self._clock.now_ms())
         replayer.outcome = Failed(failure)
-        return TurnResult(new_events=events, outcome=Failed(failure), custom_status=custom_status)
+        return end_without_code(recorded_count, started, Failed(failure), self._clock.now_ms(), custom_status)
 
     # -- resolving the code -------------------------------------------------------------------------
     def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:
@@ -313,19 +310,18 @@ class OrchestrationDispatcher:
             f"(max_delivery_attempts is {self._options.max_delivery_attempts}); it was set aside",
         )
         orchestration_log.error(failure.message, extra={"instance_id": instance.instance_id})
-        await self._end_without_code(work, Failed(failure), [OrchestrationFailed(failure)])
+        await self._end_without_code(work, Failed(failure))
 
     async def _cancel_without_code(self, work: OrchestrationWork, reason: str | None) -> None:
         """Cancel an instance whose code no process has: cancelling runs no user code."""
-        await self._end_without_code(work, Cancelled(reason), [CancelRequested(reason), OrchestrationCancelled(reason)])
+        await self._end_without_code(work, Cancelled(reason))
 
-    async def _end_without_code(self, work: OrchestrationWork, outcome: Failed | Cancelled, endings: list[EventBody]) -> None:
+    async def _end_without_code(self, work: OrchestrationWork, outcome: Failed | Cancelled) -> None:
         instance = work.instance
         self.cache.evict(instance.instance_id)
         history = work.history if not work.history_after else await self._provider.read_history(instance.instance_id)
         started = _start_of(work, history)
-        events = _ending_events(len(history), started, endings, self._clock.now_ms())
-        result = TurnResult(new_events=events, outcome=outcome, custom_status=instance.custom_status)
+        result = end_without_code(len(history), started, outcome, self._clock.now_ms(), instance.custom_status)
         commit = build_commit(
             instance_id=instance.instance_id,
             lock_token=work.lock_token,
@@ -366,17 +362,6 @@ def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted
     return OrchestrationStarted(
         started.name, version, started.input, started.parent_instance_id, started.parent_execution_id, started.parent_event_id
     )
-
-
-def _ending_events(
-    recorded_count: int, started: OrchestrationStarted | None, endings: list[EventBody], now_ms: int
-) -> list[HistoryEvent]:
-    """``endings`` as the events after the ``recorded_count`` stored ones; when none are stored
-    yet, behind the start, so that no history lacks its OrchestrationStarted."""
-    events = [] if recorded_count or started is None else [HistoryEvent(1, now_ms, started)]
-    for body in endings:
-        events.append(HistoryEvent(recorded_count + len(events) + 1, now_ms, body))
-    return events
 
 
 def _redelivery_delay_ms(work: OrchestrationWork) -> int:
