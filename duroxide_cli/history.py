@@ -44,7 +44,10 @@ class FailureDetails:
         while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(_CALLER_DIRS):
             tb = tb.tb_next
         details = "".join(traceback.format_exception(type(error), error, tb))
-        return cls(type(error).__name__, str(error), details)
+        message = str(error)
+        if isinstance(error, SystemExit):
+            message = f"sys.exit({'' if error.code is None else repr(error.code)}) was called"
+        return cls(type(error).__name__, message, details)
 
 
 @dataclass(frozen=True, slots=True)

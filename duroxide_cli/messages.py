@@ -16,7 +16,9 @@ class Message:
     body: EventBody
     """OrchestrationStarted, a completion, EventRaised or CancelRequested."""
     execution_id: int | None = None
-    """The execution a start or completion belongs to; None for events and cancels (the current one)."""
+    """The execution a start or completion belongs to. None for events and cancels (the current
+    execution), except those a continue-as-new carries over: they name the new execution, which
+    takes them before events raised while the continue-as-new was committed."""
 
 
 @dataclass(frozen=True, slots=True)

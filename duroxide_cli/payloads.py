@@ -45,8 +45,14 @@ def _check(value: Any, path: str, seen: set[int]) -> None:
         seen.discard(id(value))
         return
     raise TypeError(
-        f"{path} is a {type(value).__name__}, which JSON cannot encode; pass dicts, lists, str, numbers, bool or None"
+        f"{path} is {a_type_name(value)}, which JSON cannot encode; pass dicts, lists, str, numbers, bool or None"
     )
+
+
+def a_type_name(value: Any) -> str:
+    """The value's type name with its article, for messages: ``an object``, ``a set``."""
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def check_instance_id(instance_id: Any, what: str = "instance id") -> str:

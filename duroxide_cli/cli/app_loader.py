@@ -21,6 +21,7 @@ from types import ModuleType
 
 from ..errors import ConfigError
 from ..model.registry import Registry
+from ..payloads import a_type_name
 
 
 class AppImportError(ConfigError):
@@ -151,7 +152,7 @@ def _registry(module: ModuleType, attr: str, reference: str) -> Registry:
                 raise ConfigError(f"module {module.__name__!r} has no attribute {attr!r} (from the app reference {reference!r})")
             value = getattr(value, part)
         if not isinstance(value, Registry):
-            raise ConfigError(f"{reference!r} is a {type(value).__name__}, not a duroxide Registry")
+            raise ConfigError(f"{reference!r} is {a_type_name(value)}, not a duroxide Registry")
         return value
     found = {name: value for name, value in vars(module).items() if isinstance(value, Registry)}
     if len(found) == 1:

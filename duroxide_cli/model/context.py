@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from ..payloads import check_instance_id, normalize
-from .options import RetryPolicy
+from .options import RetryPolicy, check_delay_ms
 from .tasks import (
     ActivityTask,
     AllTask,
@@ -66,8 +66,9 @@ class OrchestrationContext:
 
     def schedule_timer(self, delay_ms: int) -> TimerTask:
         """A durable timer; the yield gives None once ``delay_ms`` has passed."""
-        if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)) or delay_ms < 0:
-            raise ValueError(f"timer delay must be a number of milliseconds >= 0, got {delay_ms!r}")
+        problem = check_delay_ms(delay_ms, "timer delay")
+        if problem:
+            raise ValueError(problem)
         return TimerTask(int(delay_ms))
 
     def wait_for_event(self, name: str) -> EventTask:

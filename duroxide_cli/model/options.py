@@ -9,6 +9,17 @@ from typing import Any, Literal
 
 Backoff = Literal["fixed", "linear", "exponential"]
 
+MAX_DELAY_MS = 100 * 365 * 24 * 3600 * 1000
+"""The longest timer, back-off or timeout: 100 years. Fire times stay well inside what stores and
+clocks represent; an orchestration that waits "forever" waits for an event instead."""
+
+
+def check_delay_ms(value: Any, what: str, minimum: int = 0) -> str | None:
+    """Why ``value`` is not a usable delay in ms (an int or float from ``minimum`` to MAX_DELAY_MS), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or not minimum <= value <= MAX_DELAY_MS:
+        return f"{what} must be a number of milliseconds from {minimum} to {MAX_DELAY_MS} (100 years), got {value!r}"
+    return None
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -37,12 +48,15 @@ class RetryPolicy:
             problems.append(f"backoff must be 'fixed', 'linear' or 'exponential', got {self.backoff!r}")
         for name in ("initial_delay_ms", "max_delay_ms"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                problems.append(f"{name} must be an int >= 0, got {value!r}")
+            problem = check_delay_ms(value, name) if isinstance(value, int) else f"{name} must be an int, got {value!r}"
+            if problem:
+                problems.append(problem)
         for name in ("timeout_ms", "total_timeout_ms"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-                problems.append(f"{name} must be a positive int or None, got {value!r}")
+            if value is not None:
+                problem = check_delay_ms(value, name, 1) if isinstance(value, int) else f"{name} must be an int or None, got {value!r}"
+                if problem:
+                    problems.append(problem)
         if problems:
             raise ValueError("invalid RetryPolicy: " + "; ".join(problems))
         object.__setattr__(self, "non_retryable", tuple(self.non_retryable))

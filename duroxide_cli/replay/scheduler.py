@@ -33,6 +33,7 @@ from ..model.tasks import (
     Task,
     TimerTask,
 )
+from ..payloads import a_type_name
 from . import divergence, nodes
 from .actions import Action, StartOrchestration
 from .inbox import EventInbox
@@ -182,7 +183,7 @@ class TaskScheduler:
             return f"a completion of event {source}, which this execution never scheduled", True
         scheduled = self.journal.event(source).kind
         if COMPLETES.get(type(body).__name__) != scheduled:
-            return f"a {type(body).__name__} for event {source}, which is {scheduled}", True
+            return f"{a_type_name(body)} for event {source}, which is {scheduled}", True
         return None
 
     def was_given_up(self, message: Message) -> bool:

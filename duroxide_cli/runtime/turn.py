@@ -109,7 +109,8 @@ def build_commit(
             started.parent_event_id,
         )
         messages.append(OutgoingMessage(Message(instance_id, fresh, next_execution)))
-        messages.extend(OutgoingMessage(Message(instance_id, body)) for body in outcome.carried_events)
+        # addressed to the new execution, so that it takes them before events raised meanwhile
+        messages.extend(OutgoingMessage(Message(instance_id, body, next_execution)) for body in outcome.carried_events)
     else:
         assert isinstance(outcome, Continue)
     if parent_body is not None and started.parent_instance_id is not None:

@@ -161,7 +161,7 @@ def test_a_module_with_several_registries_uses_the_one_named_app(tmp_path: Path)
         ("missing.py", {}, "does not exist"),
         ("no_such_module_xyz", {}, "no module named 'no_such_module_xyz'"),
         ("empty_mod.py", {"empty_mod.py": "x = 1\n"}, "defines no duroxide Registry"),
-        ("notreg.py:x", {"notreg.py": "x = 1\n"}, "is a int, not a duroxide Registry"),
+        ("notreg.py:x", {"notreg.py": "x = 1\n"}, "is an int, not a duroxide Registry"),
     ],
 )
 def test_an_app_reference_that_names_nothing_is_one_clear_error(tmp_path: Path, reference: str, files: dict, fragment: str):

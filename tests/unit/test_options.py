@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import sys
 
 import pytest
 
-from duroxide_cli.model.options import RetryPolicy, RuntimeOptions
+from duroxide_cli.model.options import MAX_DELAY_MS, RetryPolicy, RuntimeOptions
 
 
 def test_retry_policy_defaults():
@@ -52,10 +53,12 @@ def test_zero_initial_delay_retries_at_once():
         ({"max_attempts": 0}, "max_attempts must be an int >= 1, got 0"),
         ({"max_attempts": "3"}, "max_attempts must be an int >= 1, got '3'"),
         ({"backoff": "random"}, "backoff must be 'fixed', 'linear' or 'exponential', got 'random'"),
-        ({"initial_delay_ms": -1}, "initial_delay_ms must be an int >= 0, got -1"),
-        ({"max_delay_ms": 1.5}, "max_delay_ms must be an int >= 0, got 1.5"),
-        ({"timeout_ms": 0}, "timeout_ms must be a positive int or None, got 0"),
-        ({"total_timeout_ms": -5}, "total_timeout_ms must be a positive int or None, got -5"),
+        ({"initial_delay_ms": -1}, f"initial_delay_ms must be a number of milliseconds from 0 to {MAX_DELAY_MS} (100 years), got -1"),
+        ({"max_delay_ms": 1.5}, "max_delay_ms must be an int, got 1.5"),
+        ({"timeout_ms": 0}, f"timeout_ms must be a number of milliseconds from 1 to {MAX_DELAY_MS} (100 years), got 0"),
+        ({"total_timeout_ms": -5}, f"total_timeout_ms must be a number of milliseconds from 1 to {MAX_DELAY_MS} (100 years), got -5"),
+        ({"timeout_ms": sys.maxsize}, f"timeout_ms must be a number of milliseconds from 1 to {MAX_DELAY_MS} (100 years), got {sys.maxsize}"),
+        ({"max_delay_ms": 2**70}, f"max_delay_ms must be a number of milliseconds from 0 to {MAX_DELAY_MS} (100 years), got {2**70}"),
     ],
 )
 def test_invalid_retry_policy_says_what_is_wrong(kwargs, problem):

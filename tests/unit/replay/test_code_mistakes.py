@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
+from duroxide_cli.model.options import MAX_DELAY_MS
 from duroxide_cli.replay.actions import Completed, Failed
 
 from .builders import HistoryBuilder, activity_done, timer_fired
@@ -168,17 +170,20 @@ def test_activity_input_json_cannot_encode_fails_at_the_call():
 
     failure = failure_of(wf)
     assert failure.error_type == "TypeError"
-    assert failure.message.startswith("input of activity 'A'['when'] is a object, which JSON cannot encode")
+    assert failure.message.startswith("input of activity 'A'['when'] is an object, which JSON cannot encode")
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda ctx: ctx.schedule_timer(-1), "timer delay must be a number of milliseconds >= 0, got -1"),
+        (lambda ctx: ctx.schedule_timer(-1), f"timer delay must be a number of milliseconds from 0 to {MAX_DELAY_MS} (100 years), got -1"),
+        (lambda ctx: ctx.schedule_timer(sys.maxsize), f"timer delay must be a number of milliseconds from 0 to {MAX_DELAY_MS} (100 years), got {sys.maxsize}"),
+        (lambda ctx: ctx.schedule_timer(float("inf")), f"timer delay must be a number of milliseconds from 0 to {MAX_DELAY_MS} (100 years), got inf"),
+        (lambda ctx: ctx.schedule_timer(float("nan")), f"timer delay must be a number of milliseconds from 0 to {MAX_DELAY_MS} (100 years), got nan"),
         (lambda ctx: ctx.schedule_activity(""), "activity name must be a non-empty string, got ''"),
         (lambda ctx: ctx.start_orchestration("X", "x" * 257), "instance id is 257 characters long; the limit is 256"),
     ],
-    ids=["negative timer", "empty name", "long id"],
+    ids=["negative timer", "timer past the maximum", "infinite timer", "NaN timer", "empty name", "long id"],
 )
 def test_bad_arguments_to_ctx_fail_the_orchestration(call, message):
     def wf(ctx):
