@@ -20,6 +20,7 @@ from ..providers.base import ActivityCompletion, ActivityWork, Provider
 from .batcher import Batcher
 from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import activity_log
+from .scope import InstanceScope
 from .stats import RuntimeStats
 
 _COMPLETION_ATTEMPTS = 6
@@ -28,8 +29,16 @@ _COMPLETION_ATTEMPTS = 6
 class ActivityWorker:
     """Runs up to ``activity_concurrency`` activities at once, renewing their locks as they run."""
 
-    def __init__(self, provider: Provider, registry: Registry, options: RuntimeOptions, stats: RuntimeStats):
+    def __init__(
+        self,
+        provider: Provider,
+        registry: Registry,
+        options: RuntimeOptions,
+        stats: RuntimeStats,
+        scope: InstanceScope | None = None,
+    ):
         self._provider = provider
+        self._scope = scope
         self._registry = registry
         self._options = options
         self._stats = stats
@@ -55,7 +64,12 @@ class ActivityWorker:
 
     async def _fetch(self, limit: int) -> list[ActivityWork]:
         options = self._options
-        return await self._provider.fetch_activity_work(limit, options.worker_lock_timeout_ms, options.worker_id)
+        return await self._provider.fetch_activity_work(
+            limit,
+            options.worker_lock_timeout_ms,
+            options.worker_id,
+            instance_ids=None if self._scope is None else self._scope.ids(),
+        )
 
     def _launch(self, work: ActivityWork) -> None:
         context = self._context(work)
