@@ -52,7 +52,8 @@ def execute(
         iid = new_instance_id(name) if instance_id is None else instance_id
         async with open_store(settings) as provider:
             client = Client(provider)
-            runtime = Runtime(provider, registry=registry, options=settings.runtime_options())
+            # only this instance's tree: other instances in the store are not this command's to run
+            runtime = Runtime(provider, registry=registry, options=settings.runtime_options(), root_instance_id=iid)
             await runtime.start()
             try:
                 await start_instance(client, iid, name, value, version)

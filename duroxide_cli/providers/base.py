@@ -7,6 +7,10 @@ unless all of it is. The protocol is batch-shaped: fetches may return work for s
 instances and ``commit_turns`` commits several turns, each in its own savepoint, so that one
 refused turn never fails the others.
 
+Scope: both fetches take ``instance_ids``, the instances a caller serves (``duroxide execute``
+serves one instance and its sub-orchestrations); the store applies it in the fetch's own query,
+so work outside it is never locked, counted or returned.
+
 Leases: a fetch locks its work with a fresh ``lock_token`` until ``now + lock_timeout_ms``.
 A commit, completion, renewal or abandon carrying a token whose lease has moved on (expired
 and taken by someone else, or the work is gone) is refused and changes nothing.
@@ -14,7 +18,7 @@ and taken by someone else, or the work is gone) is refused and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -199,12 +203,19 @@ class Provider(Protocol):
         InstanceNotFoundError if there is no such instance."""
 
     async def fetch_orchestration_work(
-        self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, tuple[int, int]]
+        self,
+        limit: int,
+        lock_timeout_ms: int,
+        owner: str,
+        known: Mapping[str, tuple[int, int]],
+        *,
+        instance_ids: Collection[str] | None = None,
     ) -> list[OrchestrationWork]:
         """Lock up to ``limit`` instances that have visible messages and no live lock (nor a
         back-off in force), oldest message first. Counts one delivery on every returned
         message. ``known`` maps instance id to the (execution_id, event_count) the caller
-        holds; matching instances get only newer events."""
+        holds; matching instances get only newer events. ``instance_ids`` limits the fetch to
+        those instances (None: any instance); others are neither locked nor counted."""
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
         """Commit each turn atomically and independently (one savepoint each): append its
@@ -224,8 +235,11 @@ class Provider(Protocol):
         clears it); a finished or unknown instance is left as it is."""
 
     # -- activities ---------------------------------------------------------------------------
-    async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:
-        """Lock up to ``limit`` visible activity work items, oldest first, counting a delivery."""
+    async def fetch_activity_work(
+        self, limit: int, lock_timeout_ms: int, owner: str, *, instance_ids: Collection[str] | None = None
+    ) -> list[ActivityWork]:
+        """Lock up to ``limit`` visible activity work items, oldest first, counting a delivery.
+        ``instance_ids`` limits the fetch to the work of those instances (None: any instance)."""
 
     async def renew_activity_lock(self, work_id: int, lock_token: str, lock_timeout_ms: int) -> bool:
         """Extend the lease. False when the work is no longer wanted (cancelled, its instance

@@ -13,8 +13,9 @@ another connection committed.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from ..history import HistoryEvent
@@ -77,13 +78,16 @@ class SqliteProvider:
         apply(wake, self._signals)
         return result
 
-    async def _poll(self, operation: str, queue: Queue, fn: Callable, limit: int, *args):
-        """Fetch up to ``limit`` items of ``queue`` (an idle poll may skip the query), then wake
-        whoever the fetch concerns."""
-        if limit <= 0:
+    async def _poll(
+        self, operation: str, queue: Queue, fn: Callable, limit: int, *args, instance_ids: Collection[str] | None
+    ):
+        """Fetch up to ``limit`` items of ``queue`` for ``instance_ids`` (None: any instance; an
+        idle poll may skip the query), then wake whoever the fetch concerns."""
+        if limit <= 0 or (instance_ids is not None and not instance_ids):
             return []
+        scope = None if instance_ids is None else json.dumps(sorted(set(instance_ids)))
         wake = Wake()
-        found = await self._db.call(operation, self._db.poll, queue, fn, wake, limit, *args)
+        found = await self._db.call(operation, self._db.poll, queue, scope, fn, wake, limit, *args, scope)
         apply(wake, self._signals)
         return found
 
@@ -99,7 +103,13 @@ class SqliteProvider:
         await self._write("enqueue_message", orchestrations.enqueue_message_txn, message, visible_at_ms)
 
     async def fetch_orchestration_work(
-        self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, tuple[int, int]]
+        self,
+        limit: int,
+        lock_timeout_ms: int,
+        owner: str,
+        known: Mapping[str, tuple[int, int]],
+        *,
+        instance_ids: Collection[str] | None = None,
     ) -> list[OrchestrationWork]:
         return await self._poll(
             "fetch_orchestration_work",
@@ -109,6 +119,7 @@ class SqliteProvider:
             lock_timeout_ms,
             owner,
             dict(known),
+            instance_ids=instance_ids,
         )
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
@@ -137,8 +148,18 @@ class SqliteProvider:
 
     # -- activities -----------------------------------------------------------------------------
 
-    async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:
-        return await self._poll("fetch_activity_work", "worker", activities.fetch_activity_txn, limit, lock_timeout_ms, owner)
+    async def fetch_activity_work(
+        self, limit: int, lock_timeout_ms: int, owner: str, *, instance_ids: Collection[str] | None = None
+    ) -> list[ActivityWork]:
+        return await self._poll(
+            "fetch_activity_work",
+            "worker",
+            activities.fetch_activity_txn,
+            limit,
+            lock_timeout_ms,
+            owner,
+            instance_ids=instance_ids,
+        )
 
     async def renew_activity_lock(self, work_id: int, lock_token: str, lock_timeout_ms: int) -> bool:
         return await self._write(

@@ -35,6 +35,7 @@ from .cache import GeneratorCache
 from .clock import Clock
 from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import LEVELS, instance_fields, orchestration_log
+from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
 from .turn import build_commit, error_line
 
@@ -59,6 +60,7 @@ class OrchestrationDispatcher:
         clock: Clock,
         stats: RuntimeStats,
         cancel_local_activities: Callable[[str, list[int]], None],
+        scope: InstanceScope | None = None,
     ):
         self._provider = provider
         self._registry = registry
@@ -66,6 +68,7 @@ class OrchestrationDispatcher:
         self._clock = clock
         self._stats = stats
         self._cancel_local_activities = cancel_local_activities
+        self._scope = scope
         self.cache = GeneratorCache(options.cache_size)
         self.excluded: dict[str, str] = {}
         self._committer: Batcher[TurnCommit, CommitOutcome] = Batcher(provider.commit_turns)
@@ -90,7 +93,11 @@ class OrchestrationDispatcher:
     async def _fetch(self, limit: int) -> list[OrchestrationWork]:
         options = self._options
         return await self._provider.fetch_orchestration_work(
-            limit, options.orchestrator_lock_timeout_ms, options.worker_id, self.cache.known()
+            limit,
+            options.orchestrator_lock_timeout_ms,
+            options.worker_id,
+            self.cache.known(),
+            instance_ids=None if self._scope is None else self._scope.ids(),
         )
 
     def _launch(self, work: OrchestrationWork) -> None:
@@ -203,6 +210,8 @@ class OrchestrationDispatcher:
             )
             return
         self._after_commit(instance.instance_id, commit, replayer)
+        if self._scope is not None and self._scope.add(await children_started(self._provider, instance.instance_id, commit)):
+            self._loop.wake()
 
     def _after_commit(self, instance_id: str, commit: TurnCommit, replayer: Replayer) -> None:
         self._stats.turns += 1

@@ -42,6 +42,7 @@ class FetchLoop(Generic[Work]):
         self._launch = launch
         self._slot_free = asyncio.Event()
         self._stop_requested = asyncio.Event()
+        self._nudged = asyncio.Event()
 
     @property
     def stopping(self) -> bool:
@@ -65,16 +66,27 @@ class FetchLoop(Generic[Work]):
         """A launched item finished."""
         self._slot_free.set()
 
+    def wake(self) -> None:
+        """Fetch again now: what the fetch asks for changed (the scope grew), which the store's
+        own wake-ups do not know of."""
+        self._nudged.set()
+
     def request_stop(self) -> None:
         """Fetch no more work; an idle wait ends at once."""
         self._stop_requested.set()
         self._slot_free.set()
 
     async def _idle(self) -> None:
+        if self._nudged.is_set():
+            self._nudged.clear()
+            return
         waiting = asyncio.ensure_future(self._provider.wait_for_work(self._queue, self._poll_interval_ms))
         stopping = asyncio.ensure_future(self._stop_requested.wait())
+        nudged = asyncio.ensure_future(self._nudged.wait())
         try:
-            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((waiting, stopping, nudged), return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiting.cancel()
             stopping.cancel()
+            nudged.cancel()
+            self._nudged.clear()

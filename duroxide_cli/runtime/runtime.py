@@ -12,6 +12,7 @@ from ..providers.base import Provider
 from .clock import Clock
 from .dispatcher import OrchestrationDispatcher
 from .logs import runtime_log
+from .scope import InstanceScope
 from .stats import RuntimeStats
 from .worker import ActivityWorker
 
@@ -24,6 +25,10 @@ class Runtime:
     ``start()`` launches two background tasks -- the orchestration dispatcher and the activity
     worker -- and ``shutdown()`` stops fetching, lets running work finish until the timeout and
     abandons the rest so that another process picks it up. Also an async context manager.
+
+    With ``root_instance_id`` the runtime serves only that instance and the sub-orchestrations
+    it starts, recursively (not its fire-and-forget ``start_orchestration`` instances), and only
+    their activities; every other instance in the store is left alone (``duroxide execute``).
     """
 
     def __init__(
@@ -32,6 +37,8 @@ class Runtime:
         registry: Registry | None = None,
         options: RuntimeOptions | None = None,
         clock: Clock | None = None,
+        *,
+        root_instance_id: str | None = None,
     ):
         self.provider = provider
         self.registry = registry if registry is not None else Registry()
@@ -44,6 +51,7 @@ class Runtime:
         self._dispatcher: OrchestrationDispatcher | None = None
         self._worker: ActivityWorker | None = None
         self._held_back: dict[str, str] = {}
+        self._scope = None if root_instance_id is None else InstanceScope(root_instance_id)
 
     @property
     def state(self) -> State:
@@ -82,9 +90,9 @@ class Runtime:
         """Start dispatching. Starting twice is an error."""
         if self._state != "created":
             raise RuntimeError(f"the runtime is {self._state}; create a new Runtime to start again")
-        self._worker = ActivityWorker(self.provider, self.registry, self.options, self.stats)
+        self._worker = ActivityWorker(self.provider, self.registry, self.options, self.stats, self._scope)
         self._dispatcher = OrchestrationDispatcher(
-            self.provider, self.registry, self.options, self._clock, self.stats, self._worker.cancel_local
+            self.provider, self.registry, self.options, self._clock, self.stats, self._worker.cancel_local, self._scope
         )
         self._dispatcher.excluded = dict(self._held_back)
         self._tasks = [

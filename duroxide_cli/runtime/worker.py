@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ProviderError
@@ -19,6 +20,7 @@ from ..providers.base import ActivityCompletion, ActivityWork, Provider
 from .batcher import Batcher
 from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import activity_log
+from .scope import InstanceScope
 from .stats import RuntimeStats
 
 _COMPLETION_ATTEMPTS = 6
@@ -27,8 +29,16 @@ _COMPLETION_ATTEMPTS = 6
 class ActivityWorker:
     """Runs up to ``activity_concurrency`` activities at once, renewing their locks as they run."""
 
-    def __init__(self, provider: Provider, registry: Registry, options: RuntimeOptions, stats: RuntimeStats):
+    def __init__(
+        self,
+        provider: Provider,
+        registry: Registry,
+        options: RuntimeOptions,
+        stats: RuntimeStats,
+        scope: InstanceScope | None = None,
+    ):
         self._provider = provider
+        self._scope = scope
         self._registry = registry
         self._options = options
         self._stats = stats
@@ -37,6 +47,8 @@ class ActivityWorker:
         )
         self._completer: Batcher[ActivityCompletion, bool] = Batcher(provider.complete_activities)
         self._running: dict[int, tuple[asyncio.Task[None], ActivityWork, ActivityContext]] = {}
+        self._cancelling = False
+        """Set by ``stop`` as it cancels what still runs."""
         self._loop: FetchLoop[ActivityWork] = FetchLoop(
             provider, "worker", options.activity_concurrency, options.poll_interval_ms,
             lambda: len(self._running), self._fetch, self._launch,
@@ -52,7 +64,12 @@ class ActivityWorker:
 
     async def _fetch(self, limit: int) -> list[ActivityWork]:
         options = self._options
-        return await self._provider.fetch_activity_work(limit, options.worker_lock_timeout_ms, options.worker_id)
+        return await self._provider.fetch_activity_work(
+            limit,
+            options.worker_lock_timeout_ms,
+            options.worker_id,
+            instance_ids=None if self._scope is None else self._scope.ids(),
+        )
 
     def _launch(self, work: ActivityWork) -> None:
         context = self._context(work)
@@ -72,6 +89,7 @@ class ActivityWorker:
         tasks = [task for task, _, _ in self._running.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_ms / 1000)
+        self._cancelling = True
         for task, work, context in list(self._running.values()):
             context._cancel()
             task.cancel()
@@ -127,13 +145,15 @@ class ActivityWorker:
             return
         renewal = asyncio.create_task(self._renew_while_running(work, context))
         try:
-            body: Any = await self._invoke(fn, context, activity.input, activity.event_id)
+            body = await self._invoke(fn, context, activity.input, activity.event_id)
         finally:
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
         await self._complete(work, body, context)
 
-    async def _invoke(self, fn: Any, context: ActivityContext, input: Any, event_id: int) -> Any:
+    async def _invoke(
+        self, fn: Callable[..., Any], context: ActivityContext, input: Any, event_id: int
+    ) -> ActivityCompleted | ActivityFailed:
         args = (context, input) if takes_input(fn) else (context,)
         try:
             if inspect.iscoroutinefunction(fn):
@@ -142,12 +162,25 @@ class ActivityWorker:
                 loop = asyncio.get_running_loop()
                 value = await loop.run_in_executor(self._threads, functools.partial(fn, *args))
             return ActivityCompleted(event_id, normalize(value, f"the result of activity '{context.activity_name}'"))
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the activity failed: its orchestration decides
-            return ActivityFailed(event_id, FailureDetails.from_exception(error))
+        except KeyboardInterrupt:
+            raise  # Ctrl-C belongs to the process, wherever it lands
+        except asyncio.CancelledError as error:
+            if self._cancelled_by_runtime():
+                raise  # shutdown: the work is abandoned, and another process runs it
+            return ActivityFailed(event_id, failure_of(error))
+        except BaseException as error:  # noqa: BLE001 - sys.exit() and the like end this attempt, not the process
+            return ActivityFailed(event_id, failure_of(error))
 
-    async def _complete(self, work: ActivityWork, body: Any, context: ActivityContext) -> None:
+    def _cancelled_by_runtime(self) -> bool:
+        """Whether the CancelledError being handled comes from the runtime (``stop``, or the event
+        loop closing) rather than from the activity's own code, which only fails its attempt."""
+        if self._cancelling:
+            return True
+        task = asyncio.current_task()
+        cancelling = getattr(task, "cancelling", None)  # Python 3.11+: counts cancel() calls on the task
+        return cancelling is not None and cancelling() > 0
+
+    async def _complete(self, work: ActivityWork, body: ActivityCompleted | ActivityFailed, context: ActivityContext) -> None:
         message = Message(work.instance_id, body, work.activity.execution_id)
         accepted = await self._submit_completion(ActivityCompletion(work.work_id, work.lock_token, message), context)
         if isinstance(body, ActivityFailed):
@@ -190,3 +223,17 @@ class ActivityWorker:
             if not wanted:
                 context._cancel()
                 return
+
+
+def failure_of(error: BaseException) -> FailureDetails:
+    """The failure of an attempt whose code raised ``error``; a BaseException with no message of
+    its own (``sys.exit()``, a bare ``CancelledError``) gets one that says what happened."""
+    failure = FailureDetails.from_exception(error)
+    if isinstance(error, SystemExit):
+        code = "" if error.code is None else repr(error.code)
+        message = f"the activity called sys.exit({code}), which fails the attempt, not the process"
+    elif failure.message or isinstance(error, Exception):
+        return failure
+    else:
+        message = f"the activity's code raised {failure.error_type}"
+    return FailureDetails(failure.error_type, message, failure.details)

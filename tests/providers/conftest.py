@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,23 +32,40 @@ if importlib.util.find_spec("duroxide_cli.providers.postgres") is not None:
     STORES.append("postgres")  # the suite proves a store: it joins as soon as it exists
 
 
+class AdvancingClock:
+    """The stores' clock in this suite: the wall clock plus however far the test moved it on,
+    so a lease, back-off or timer runs out at once instead of after a real sleep."""
+
+    def __init__(self) -> None:
+        self._ahead_ms = 0
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self._ahead_ms
+
+    def advance(self, ms: int) -> None:
+        """Move the stores' time ``ms`` on (the wall clock is untouched)."""
+        self._ahead_ms += ms
+
+
 class Store:
     """Opens providers on one store: the first is the test's ``provider``; more (where the
-    store can be shared) stand for other processes."""
+    store can be shared) stand for other processes. All of them read time from ``clock``; a
+    store that judges leases by another clock (a database server's) must let the suite set it."""
 
     def __init__(self, kind: str, tmp_path: Path):
         self.kind = kind
+        self.clock = AdvancingClock()
         self._tmp_path = tmp_path
         self._schema = f"duroxide_test_{uuid.uuid4().hex[:12]}"
         self._opened: list[Provider] = []
 
     async def open(self) -> Provider:
         if self.kind == "sqlite-file":
-            provider: Provider = await SqliteProvider.open(self._tmp_path / "store.db")
+            provider: Provider = await SqliteProvider.open(self._tmp_path / "store.db", clock=self.clock.now_ms)
         elif self.kind == "sqlite-memory":
             if self._opened:
                 pytest.skip("an in-memory store belongs to one provider")
-            provider = await SqliteProvider.in_memory()
+            provider = await SqliteProvider.in_memory(clock=self.clock.now_ms)
         elif self.kind == "postgres":
             provider = await _open_postgres(self._schema)
         else:
@@ -105,6 +123,12 @@ async def store(request, tmp_path) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+def clock(store: Store) -> AdvancingClock:
+    """The time of the test's store: ``clock.advance(ms)`` instead of sleeping."""
+    return store.clock
 
 
 @pytest_asyncio.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from duroxide_cli.history import OrchestrationStarted
 
 from .builders import create, event_message, fetch_all, fetch_one, turn
@@ -18,14 +16,14 @@ async def test_abandoned_instance_is_fetched_again_at_once(provider):
     assert [m.delivery_count for m in again.messages] == [2]
 
 
-async def test_abandon_with_delay_keeps_the_instance_back(provider):
+async def test_abandon_with_delay_keeps_the_instance_back(provider, clock):
     await create(provider, "a")
     work = await fetch_one(provider, "a")
     await provider.abandon_orchestration("a", work.lock_token, delay_ms=300)
     assert await fetch_all(provider) == {}
     await provider.enqueue_message(event_message("a"))
     assert await fetch_all(provider) == {}, "new messages do not cut the back-off short"
-    await asyncio.sleep(0.6)
+    clock.advance(600)
     assert len((await fetch_one(provider, "a")).messages) == 2
 
 
@@ -56,10 +54,10 @@ async def test_abandon_without_counting_undoes_the_delivery(provider):
     assert [m.delivery_count for m in again.messages] == [1]
 
 
-async def test_uncounted_abandon_leaves_messages_that_arrived_later_alone(provider):
+async def test_uncounted_abandon_leaves_messages_that_arrived_later_alone(provider, clock):
     await create(provider, "a")
     first = await fetch_one(provider, "a", lock_timeout_ms=100)
-    await asyncio.sleep(0.3)
+    clock.advance(300)
     second = await fetch_one(provider, "a")
     await provider.abandon_orchestration("a", first.lock_token, count_delivery=False)
     assert await fetch_all(provider) == {}, "a stale abandon does not release the new holder's lock"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from duroxide_cli.history import ActivityCompleted, ActivityScheduled, OrchestrationStarted
 
 from .builders import activity, completion, create, fetch_all, fetch_one, turn
@@ -65,11 +63,11 @@ async def test_completing_twice_is_refused(provider):
     assert len((await fetch_one(provider, "a")).messages) == 1
 
 
-async def test_expired_lease_is_refetched_with_a_new_token_and_the_old_one_is_refused(provider):
+async def test_expired_lease_is_refetched_with_a_new_token_and_the_old_one_is_refused(provider, clock):
     await _schedule(provider, "Charge")
     [stale] = await provider.fetch_activity_work(10, 100, "w1")
     assert await provider.fetch_activity_work(10, 30_000, "w2") == []
-    await asyncio.sleep(0.3)
+    clock.advance(300)
     [fresh] = await provider.fetch_activity_work(10, 30_000, "w2")
     assert fresh.work_id == stale.work_id and fresh.lock_token != stale.lock_token
     assert fresh.delivery_count == 2
@@ -79,11 +77,11 @@ async def test_expired_lease_is_refetched_with_a_new_token_and_the_old_one_is_re
     assert [m.message.body.result for m in (await fetch_one(provider, "a")).messages] == ["fresh"]
 
 
-async def test_renewal_extends_the_lease(provider):
+async def test_renewal_extends_the_lease(provider, clock):
     await _schedule(provider, "Slow")
     [work] = await provider.fetch_activity_work(10, 300, "w")
     for _ in range(3):
-        await asyncio.sleep(0.15)
+        clock.advance(150)
         assert await provider.renew_activity_lock(work.work_id, work.lock_token, 300) is True
     assert await provider.fetch_activity_work(10, 30_000, "other") == []
     assert await provider.complete_activities([completion(work)]) == [True]
@@ -111,12 +109,12 @@ async def test_abandoned_activity_is_fetched_again(provider):
     assert await provider.complete_activities([completion(work)]) == [False]
 
 
-async def test_abandon_with_delay_hides_the_work_until_then(provider):
+async def test_abandon_with_delay_hides_the_work_until_then(provider, clock):
     await _schedule(provider, "A")
     [work] = await provider.fetch_activity_work(10, 30_000, "w")
     await provider.abandon_activity(work.work_id, work.lock_token, delay_ms=300)
     assert await provider.fetch_activity_work(10, 30_000, "w") == []
-    await asyncio.sleep(0.6)
+    clock.advance(600)
     assert len(await provider.fetch_activity_work(10, 30_000, "w")) == 1
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from duroxide_cli.history import (
@@ -129,10 +128,10 @@ async def test_commit_enqueues_activities_and_messages(provider):
     assert [m.message.body for m in found["b"].messages][-1] == EventRaised("ping", 1)
 
 
-async def test_lost_lock_refuses_the_turn_and_writes_nothing(provider):
+async def test_lost_lock_refuses_the_turn_and_writes_nothing(provider, clock):
     await create(provider, "a")
     stale = await fetch_one(provider, "a", lock_timeout_ms=100)
-    await asyncio.sleep(0.3)
+    clock.advance(300)
     fresh = await fetch_one(provider, "a")
     refused = turn(
         stale,
@@ -153,10 +152,10 @@ async def test_lost_lock_refuses_the_turn_and_writes_nothing(provider):
     assert await fetch_all(provider) == {}, "the stale turn's message was not written either"
 
 
-async def test_expired_lease_is_refused_even_if_nobody_took_it(provider):
+async def test_expired_lease_is_refused_even_if_nobody_took_it(provider, clock):
     await create(provider, "a")
     work = await fetch_one(provider, "a", lock_timeout_ms=100)
-    await asyncio.sleep(0.3)
+    clock.advance(300)
     assert await provider.commit_turns([turn(work, STARTED)]) == ["lock_lost"]
     assert await provider.read_history("a") == []
 
@@ -177,12 +176,12 @@ async def test_commit_for_a_deleted_instance_is_refused(provider):
     assert await provider.read_history("a") == []
 
 
-async def test_one_stale_turn_does_not_fail_the_others(provider):
+async def test_one_stale_turn_does_not_fail_the_others(provider, clock):
     await create(provider, "b")
     stale = await fetch_one(provider, "b", lock_timeout_ms=100)
     await create(provider, "a")
     await create(provider, "c")
-    await asyncio.sleep(0.3)
+    clock.advance(300)
     works = await fetch_all(provider)
     assert set(works) == {"a", "b", "c"}
     outcomes = await provider.commit_turns([turn(works["a"], STARTED), turn(stale, STARTED), turn(works["c"], STARTED)])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from duroxide_cli.history import ActivityScheduled, OrchestrationStarted, TimerCreated
 
 from .builders import create, event_message, fetch_all, fetch_one, now_ms, turn
@@ -22,19 +20,19 @@ async def test_fetch_locks_the_instance_until_the_lease_ends(provider):
     assert await fetch_all(provider) == {}, "a locked instance is skipped even when new messages arrive"
 
 
-async def test_expired_lock_lets_another_fetch_take_the_instance(provider):
+async def test_expired_lock_lets_another_fetch_take_the_instance(provider, clock):
     await create(provider, "a")
     first = await fetch_one(provider, "a", lock_timeout_ms=100)
-    await asyncio.sleep(0.3)
+    clock.advance(300)
     second = await fetch_one(provider, "a")
     assert second.lock_token != first.lock_token
     assert [m.message_id for m in second.messages] == [m.message_id for m in first.messages]
 
 
-async def test_every_fetch_counts_a_delivery(provider):
+async def test_every_fetch_counts_a_delivery(provider, clock):
     await create(provider, "a")
     assert [m.delivery_count for m in (await fetch_one(provider, "a", lock_timeout_ms=100)).messages] == [1]
-    await asyncio.sleep(0.3)
+    clock.advance(300)
     await provider.enqueue_message(event_message("a"))
     work = await fetch_one(provider, "a")
     assert [m.delivery_count for m in work.messages] == [2, 1]
@@ -105,13 +103,14 @@ async def test_known_other_execution_gets_the_whole_history(provider):
     assert [e.event_id for e in work.history] == [1, 2]
 
 
-async def test_delayed_message_is_invisible_until_due(provider):
+async def test_delayed_message_is_invisible_until_due(provider, clock):
     await create(provider, "a")
     work = await fetch_one(provider, "a")
-    await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0"), TimerCreated(now_ms() + 400))])
-    await provider.enqueue_message(event_message("a", "later"), visible_at_ms=now_ms() + 400)
+    fire_at = clock.now_ms() + 400
+    await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0"), TimerCreated(fire_at))])
+    await provider.enqueue_message(event_message("a", "later"), visible_at_ms=fire_at)
     assert await fetch_all(provider) == {}
-    await asyncio.sleep(0.7)
+    clock.advance(700)
     work = await fetch_one(provider, "a")
     assert [m.message.body.name for m in work.messages] == ["later"]
 
@@ -139,21 +138,21 @@ async def test_another_process_write_is_noticed_by_the_next_fetch(provider, othe
     assert "a" in await fetch_all(provider)
 
 
-async def test_another_process_lock_is_respected(provider, other_process):
+async def test_another_process_lock_is_respected(provider, other_process, clock):
     await create(provider, "a")
     await fetch_one(other_process, "a", lock_timeout_ms=200)
     assert await fetch_all(provider) == {}
-    await asyncio.sleep(0.5)
+    clock.advance(500)
     assert "a" in await fetch_all(provider), "the other process's expired lock no longer holds"
 
 
-async def test_another_process_timer_is_fetched_when_due(provider, other_process):
+async def test_another_process_timer_is_fetched_when_due(provider, other_process, clock):
     await create(other_process, "a")
     await provider.commit_turns([turn(await fetch_one(provider, "a"))])
     assert await fetch_all(provider) == {}
-    await other_process.enqueue_message(event_message("a", "due"), visible_at_ms=now_ms() + 300)
+    await other_process.enqueue_message(event_message("a", "due"), visible_at_ms=clock.now_ms() + 300)
     assert await fetch_all(provider) == {}, "not due yet"
-    await asyncio.sleep(0.6)
+    clock.advance(600)
     work = await fetch_one(provider, "a")
     assert [m.message.body.name for m in work.messages] == ["due"]
 

@@ -19,7 +19,8 @@ EARLY_S = 5.0
 async def _waiting(provider, queue: str) -> asyncio.Task:
     """A task waiting for ``queue``, already parked in the wait."""
     task = asyncio.create_task(provider.wait_for_work(queue, LONG_WAIT_MS))
-    await asyncio.sleep(0.05)
+    for _ in range(3):  # let it run into the wait (and wait_for's inner task into its event)
+        await asyncio.sleep(0)
     assert not task.done()
     return task
 

@@ -18,6 +18,13 @@ WHERE visible_at_ms <= :now AND COALESCE(locked_until_ms, 0) <= :now
 ORDER BY visible_at_ms, id LIMIT :limit
 """
 
+_FETCHABLE_IN_SCOPE = """
+SELECT q.id FROM (SELECT DISTINCT value FROM json_each(:scope)) AS s CROSS JOIN worker_queue AS q ON q.instance_id = s.value
+WHERE q.visible_at_ms <= :now AND COALESCE(q.locked_until_ms, 0) <= :now
+ORDER BY q.visible_at_ms, q.id LIMIT :limit
+"""
+"""The same, for the instances named in the JSON list ``:scope`` only (through the instance index)."""
+
 _NEXT_DUE = """
 SELECT MIN(due) FROM (
   SELECT MIN(visible_at_ms) AS due FROM worker_queue WHERE visible_at_ms > :now
@@ -46,13 +53,24 @@ def insert_activity_txn(
 
 
 def fetch_activity_txn(
-    conn: sqlite3.Connection, now_ms: int, wake: Wake, limit: int, lock_timeout_ms: int, owner: str
+    conn: sqlite3.Connection,
+    now_ms: int,
+    wake: Wake,
+    limit: int,
+    lock_timeout_ms: int,
+    owner: str,
+    scope: str | None,
 ) -> list[ActivityWork]:
-    """Lock up to ``limit`` visible, unlocked work items, oldest first, each with its own token.
+    """Lock up to ``limit`` visible, unlocked work items, oldest first, each with its own token;
+    only the work of the instances named in ``scope`` (a JSON list of ids) unless it is None.
 
     When nothing is found, records in ``wake`` when the next item comes due.
     """
-    ids = [row[0] for row in conn.execute(_FETCHABLE, {"now": now_ms, "limit": limit})]
+    if scope is None:
+        rows = conn.execute(_FETCHABLE, {"now": now_ms, "limit": limit})
+    else:
+        rows = conn.execute(_FETCHABLE_IN_SCOPE, {"now": now_ms, "limit": limit, "scope": scope})
+    ids = [row[0] for row in rows]
     if not ids:
         wake.next_due_ms["worker"] = conn.execute(_NEXT_DUE, {"now": now_ms}).fetchone()[0]
         return []

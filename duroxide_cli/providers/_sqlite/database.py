@@ -92,19 +92,19 @@ class Database:
         self._conn.execute("COMMIT")
         return result
 
-    def poll(self, queue: str, fn: Callable[..., list[T]], wake: Wake, *args: Any) -> list[T]:
+    def poll(self, queue: str, scope: str | None, fn: Callable[..., list[T]], wake: Wake, *args: Any) -> list[T]:
         """A fetch for ``queue`` that is answered without a query when it cannot find anything:
-        no other connection committed (``PRAGMA data_version``), this one wrote nothing, and
-        nothing the last empty fetch saw has come due."""
+        no other connection committed (``PRAGMA data_version``), this one wrote nothing, nothing
+        the last empty fetch saw has come due, and it asked for the same ``scope``."""
         state = self._polls[queue]
         (data_version,) = self._conn.execute("PRAGMA data_version").fetchone()
-        if state.can_skip(data_version, self._writes, self._clock()):
+        if state.can_skip(data_version, self._writes, self._clock(), scope):
             return []
         found = self.write(fn, wake, *args)
         if found:
             state.forget()
         else:
-            state.remember_empty(data_version, self._writes, wake.next_due_ms.get(queue))
+            state.remember_empty(data_version, self._writes, wake.next_due_ms.get(queue), scope)
         return found
 
     def _guarded(self, operation: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

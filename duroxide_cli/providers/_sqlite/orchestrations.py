@@ -40,6 +40,16 @@ ORDER BY q.visible_at_ms, q.id
 instances are found: a correlated lookup (not a join, for which SQLite would build a bloom
 filter over every instance) keeps a fetch from reading the whole queue."""
 
+_FETCHABLE_IN_SCOPE = """
+SELECT q.instance_id FROM (SELECT DISTINCT value FROM json_each(:scope)) AS s CROSS JOIN orchestrator_queue AS q ON q.instance_id = s.value
+WHERE q.visible_at_ms <= :now
+  AND (SELECT COALESCE(i.locked_until_ms, 0) <= :now AND COALESCE(i.backoff_until_ms, 0) <= :now
+       FROM instances AS i WHERE i.id = q.instance_id)
+ORDER BY q.visible_at_ms, q.id
+"""
+"""The same, for the instances named in the JSON list ``:scope`` only: driven by the scope (the
+queue's instance index), so a scoped fetch reads the scope's messages, not everyone's."""
+
 _NEXT_DUE = """
 SELECT MIN(due) FROM (
   SELECT MIN(visible_at_ms) AS due FROM orchestrator_queue WHERE visible_at_ms > :now
@@ -105,13 +115,19 @@ def fetch_orchestration_txn(
     lock_timeout_ms: int,
     owner: str,
     known: Mapping[str, tuple[int, int]],
+    scope: str | None,
 ) -> list[OrchestrationWork]:
-    """Lock up to ``limit`` fetchable instances, the one whose message has waited longest first.
+    """Lock up to ``limit`` fetchable instances, the one whose message has waited longest first;
+    only those named in ``scope`` (a JSON list of ids) unless it is None.
 
     When nothing is found, records in ``wake`` when something next comes due (a delayed
     message, an expiring lock or back-off).
     """
-    ids = first_distinct(conn.execute(_FETCHABLE, {"now": now_ms}), limit)
+    if scope is None:
+        rows = conn.execute(_FETCHABLE, {"now": now_ms})
+    else:
+        rows = conn.execute(_FETCHABLE_IN_SCOPE, {"now": now_ms, "scope": scope})
+    ids = first_distinct(rows, limit)
     if not ids:
         wake.next_due_ms["orchestrator"] = conn.execute(_NEXT_DUE, {"now": now_ms}).fetchone()[0]
     return [

@@ -87,14 +87,16 @@ class PollState:
     data_version: int | None = None
     writes: int = -1
     next_due_ms: int | None = None
+    scope: str | None = None
+    """The instances the empty fetch was limited to (None: all): another scope may find work."""
 
-    def can_skip(self, data_version: int, writes: int, now_ms: int) -> bool:
-        """True when nothing changed since an empty fetch and nothing has come due."""
-        unchanged = data_version == self.data_version and writes == self.writes
+    def can_skip(self, data_version: int, writes: int, now_ms: int, scope: str | None) -> bool:
+        """True when nothing changed since an empty fetch for the same scope and nothing has come due."""
+        unchanged = data_version == self.data_version and writes == self.writes and scope == self.scope
         return unchanged and (self.next_due_ms is None or now_ms < self.next_due_ms)
 
-    def remember_empty(self, data_version: int, writes: int, next_due_ms: int | None) -> None:
-        self.data_version, self.writes, self.next_due_ms = data_version, writes, next_due_ms
+    def remember_empty(self, data_version: int, writes: int, next_due_ms: int | None, scope: str | None) -> None:
+        self.data_version, self.writes, self.next_due_ms, self.scope = data_version, writes, next_due_ms, scope
 
     def forget(self) -> None:
         self.data_version = None
