@@ -150,7 +150,11 @@ class CustomStatusSet:
 
 @dataclass(frozen=True, slots=True)
 class CancelRequested:
+    """A cancel (the code's pending yield raises ``OrchestrationCancelled``) or, with ``terminate``,
+    a hard stop (no more user code runs)."""
+
     reason: str | None = None
+    terminate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +175,11 @@ class OrchestrationFailed:
 
 @dataclass(frozen=True, slots=True)
 class OrchestrationCancelled:
+    """The execution ended cancelled: ``failure`` is ``OrchestrationCancelled`` (the exception left
+    the code) or ``Terminated`` (a hard stop)."""
+
     reason: str | None = None
+    failure: FailureDetails | None = None
 
 
 EventBody = Union[
@@ -284,7 +292,7 @@ def body_from_json(data: dict[str, Any]) -> EventBody:
                 raise ValueError(f"{kind} event is missing its field {field.name!r}")
             continue
         value = data[field.name]
-        if field.name == "failure":
+        if field.name == "failure" and value is not None:
             value = FailureDetails.from_json(value)
         values[field.name] = value
     return cls(**values)

@@ -74,6 +74,8 @@ class Failed:
 @dataclass(frozen=True, slots=True)
 class Cancelled:
     reason: str | None
+    failure: FailureDetails | None = None
+    """``OrchestrationCancelled`` (with the traceback where it left the code) or ``Terminated``."""
 
 
 @dataclass(frozen=True, slots=True)

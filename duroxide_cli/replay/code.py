@@ -33,6 +33,7 @@ class Returned:
 
 @dataclass(frozen=True, slots=True)
 class Raised:
+    error: BaseException
     failure: FailureDetails
 
 
@@ -70,7 +71,7 @@ class UserCode:
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # noqa: BLE001 - user code fails this execution only
-            return Raised(FailureDetails.from_exception(error))
+            return Raised(error, FailureDetails.from_exception(error))
         return self.advance(lambda gen: gen.send(None))
 
     def advance(self, how: Advance) -> Step:
@@ -83,7 +84,7 @@ class UserCode:
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # noqa: BLE001 - user code (sys.exit included) fails this execution only
-            return Raised(FailureDetails.from_exception(error))
+            return Raised(error, FailureDetails.from_exception(error))
         self._last_location = self.location()
         return Yielded(value)
 

@@ -34,7 +34,8 @@ def end_without_code(
     if isinstance(outcome, Failed):
         endings = [OrchestrationFailed(outcome.failure)]
     else:
-        endings = [CancelRequested(outcome.reason), OrchestrationCancelled(outcome.reason)]
+        terminate = outcome.failure is not None and outcome.failure.error_type == "Terminated"
+        endings = [CancelRequested(outcome.reason, terminate), OrchestrationCancelled(outcome.reason, outcome.failure)]
     events = [] if recorded_count or started is None else [HistoryEvent(1, now_ms, started)]
     for body in endings:
         events.append(HistoryEvent(recorded_count + len(events) + 1, now_ms, body))

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import errors
 from ..errors import NondeterminismError
 from ..history import (
     ENDINGS,
@@ -86,6 +87,7 @@ class Replayer:
         )
         self.code = UserCode(fn)
         self._awaiting: nodes.Node | None = None
+        self._cancel_requested = False
         self._custom_status: Any = None
         self._result = TurnResult()
         self._turn_now_ms = 0
@@ -206,7 +208,7 @@ class Replayer:
         elif isinstance(body, EventRaised):
             self.inbox.deliver(body)
         elif isinstance(body, CancelRequested):
-            self._cancel(body.reason)
+            self._cancel(body)
         elif isinstance(body, CustomStatusSet):
             pass  # the code sets it again as it replays
         elif not self.scheduler.complete(event):
@@ -241,6 +243,8 @@ class Replayer:
             step = self.code.advance(_outcome_of(node))
         if isinstance(step, Returned):
             self._complete(step.value)
+        elif isinstance(step.error, errors.OrchestrationCancelled):
+            self._finish(Cancelled(step.error.reason, step.failure), OrchestrationCancelled(step.error.reason, step.failure))
         else:
             self._fail(step.failure)
 
@@ -274,8 +278,21 @@ class Replayer:
     def _fail(self, failure: FailureDetails) -> None:
         self._finish(Failed(failure), OrchestrationFailed(failure))
 
-    def _cancel(self, reason: str | None) -> None:
-        self._finish(Cancelled(reason), OrchestrationCancelled(reason))
+    def _cancel(self, request: CancelRequested) -> None:
+        """Terminate at once, or raise ``OrchestrationCancelled`` at the code's pending yield (once:
+        a second cancel while the code compensates changes nothing)."""
+        if request.terminate:
+            failure = FailureDetails("Terminated", request.reason or "terminated")
+            self._finish(Cancelled(request.reason, failure), OrchestrationCancelled(request.reason, failure))
+            return
+        node = self._awaiting
+        if self._cancel_requested or node is None:
+            return
+        self._cancel_requested = True
+        self._awaiting = None
+        node.drop(self.scheduler)  # what it waited for is cancelled: activities see is_cancelled(), children are cancelled
+        error = errors.OrchestrationCancelled(self.instance_id, request.reason)
+        self._run(self.code.advance(lambda gen: gen.throw(error)))
 
     def _continue_as_new(self, task: ContinueAsNewTask) -> None:
         carried = self.inbox.undelivered()

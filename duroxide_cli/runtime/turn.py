@@ -96,7 +96,7 @@ def build_commit(
         parent_body = SubOrchestrationFailed(started.parent_event_id or 0, outcome.failure)
     elif isinstance(outcome, Cancelled):
         status, error = "Cancelled", outcome.reason or "cancelled"
-        failure = FailureDetails("OrchestrationCancelled", error)
+        failure = outcome.failure or FailureDetails("OrchestrationCancelled", error)
         parent_body = SubOrchestrationFailed(started.parent_event_id or 0, failure)
     elif isinstance(outcome, ContinuedAsNew):
         next_execution = execution_id + 1

@@ -4,9 +4,9 @@ blocks against a context that does nothing: they cannot schedule, trace or set a
 from __future__ import annotations
 
 from duroxide_cli.replay import Replayer
-from duroxide_cli.replay.actions import Cancelled, Continue, ContinuedAsNew
+from duroxide_cli.replay.actions import Continue, ContinuedAsNew
 
-from .builders import activity_done, cancel, raised
+from .builders import activity_done, raised
 from .harness import Harness
 
 
@@ -51,20 +51,6 @@ def test_closed_replayer_is_not_resumed_by_later_messages():
     h.replayer.close()
     h.replayer.close()  # closing twice is harmless
     assert ran == ["finally"]
-
-
-def test_cancel_runs_finally_without_scheduling_the_cleanup():
-    ran = []
-    h = Harness(make_cleanup(ran), check_full_replay=False)
-    h.start()
-    result = h.turn(cancel("stop"))
-    assert result.outcome == Cancelled("stop")
-    assert ran == ["finally"]
-    assert [e.kind for e in result.new_events] == ["CancelRequested", "OrchestrationCancelled"]
-    assert [type(a).__name__ for a in result.actions] == ["CancelActivity"]
-    assert result.traces == [] and result.custom_status is None
-    h.replayer.close()
-    assert ran == ["finally"], "an ended execution's generator is closed once"
 
 
 def test_continue_as_new_runs_finally_without_scheduling_the_cleanup():

@@ -67,6 +67,9 @@ def test_every_kind_is_recorded_live_and_replays_from_json(input):
     assert h.kinds[-1] == kind
     if outcome is Failed:
         assert isinstance(h.outcome, Failed) and h.outcome.failure.message == "asked to fail"
+    elif isinstance(outcome, Cancelled):
+        assert isinstance(h.outcome, Cancelled) and h.outcome.reason == outcome.reason
+        assert h.outcome.failure.error_type == "OrchestrationCancelled"
     else:
         assert h.outcome == outcome
 
