@@ -1,22 +1,27 @@
 """The Provider protocol: what every store implements, and the values that cross it.
 
 A provider stores instances, histories and two queues (orchestrator messages and activity
-work). It generates no ids that have meaning to the runtime (lock tokens excepted), runs no
-user code and never imports it. Every method is one transaction: nothing of it is visible
-unless all of it is. The protocol is batch-shaped: fetches may return work for several
-instances and ``commit_turns`` commits several turns, each in its own savepoint, so that one
-refused turn never fails the others.
+work). It generates no ids that have meaning to the runtime (lock tokens and incarnations
+excepted), runs no user code and never imports it. Every method is one transaction: nothing of
+it is visible unless all of it is. The protocol is batch-shaped: fetches may return work for
+several instances and ``commit_turns`` commits several turns, each in its own savepoint, so that
+one refused turn never fails the others.
 
 Leases: a fetch locks its work with a fresh ``lock_token`` until ``now + lock_timeout_ms``.
 A commit, completion, renewal or abandon carrying a token whose lease has moved on (expired
 and taken by someone else, or the work is gone) is refused and changes nothing.
+
+Incarnations: creating an instance gives its row a fresh opaque ``incarnation`` token (made like
+a lock token). An id that is deleted and started again is a new incarnation, so whatever a
+runtime holds for the old one (a cached generator, a known event count) is never taken for the
+new one's, in this process or any other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from ..history import FailureDetails, HistoryEvent
 from ..messages import Message, QueuedMessage
@@ -44,6 +49,18 @@ class InstanceRecord:
     parent_instance_id: str | None = None
     created_at_ms: int = 0
     updated_at_ms: int = 0
+    incarnation: str = ""
+    """The opaque token made when this row was created; a new one for an id deleted and started again."""
+
+
+class KnownHistory(NamedTuple):
+    """What a caller already holds of an instance's history (a cached generator's position)."""
+
+    incarnation: str
+    """The instance's incarnation it was built for."""
+    execution_id: int
+    event_count: int
+    """How many events of that execution it has seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +73,7 @@ class OrchestrationWork:
     """Events of ``instance.execution_id`` after the first ``history_after``."""
     history_after: int
     """How many events the caller already holds: the count it passed in ``known`` if the
-    execution matched, else 0 (and ``history`` is the whole history)."""
+    incarnation and the execution matched, else 0 (and ``history`` is the whole history)."""
     messages: list[QueuedMessage]
     """Every visible message of the instance at fetch time, oldest first."""
 
@@ -199,12 +216,13 @@ class Provider(Protocol):
         InstanceNotFoundError if there is no such instance."""
 
     async def fetch_orchestration_work(
-        self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, tuple[int, int]]
+        self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, KnownHistory]
     ) -> list[OrchestrationWork]:
         """Lock up to ``limit`` instances that have visible messages and no live lock (nor a
         back-off in force), oldest message first. Counts one delivery on every returned
-        message. ``known`` maps instance id to the (execution_id, event_count) the caller
-        holds; matching instances get only newer events."""
+        message. ``known`` maps instance id to what the caller holds of its history; an
+        instance whose incarnation and execution match gets only the newer events, any other
+        its whole history (``history_after`` 0)."""
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
         """Commit each turn atomically and independently (one savepoint each): append its

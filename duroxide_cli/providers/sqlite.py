@@ -28,6 +28,7 @@ from .base import (
     CommitOutcome,
     ExecutionInfo,
     InstanceRecord,
+    KnownHistory,
     OrchestrationWork,
     Queue,
     QueueDepths,
@@ -99,7 +100,7 @@ class SqliteProvider:
         await self._write("enqueue_message", orchestrations.enqueue_message_txn, message, visible_at_ms)
 
     async def fetch_orchestration_work(
-        self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, tuple[int, int]]
+        self, limit: int, lock_timeout_ms: int, owner: str, known: Mapping[str, KnownHistory]
     ) -> list[OrchestrationWork]:
         return await self._poll(
             "fetch_orchestration_work",

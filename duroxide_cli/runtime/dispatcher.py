@@ -155,7 +155,7 @@ class OrchestrationDispatcher:
             )
             return
 
-        replayer = self.cache.take(instance.instance_id, instance.execution_id, work.history_after)
+        replayer = self.cache.take(instance.instance_id, instance.incarnation, instance.execution_id, work.history_after)
         recorded = work.history
         if replayer is None:
             if work.history_after:
@@ -204,9 +204,9 @@ class OrchestrationDispatcher:
                 extra=instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version),
             )
             return
-        self._after_commit(instance.instance_id, commit, replayer)
+        self._after_commit(instance.instance_id, instance.incarnation, commit, replayer)
 
-    def _after_commit(self, instance_id: str, commit: TurnCommit, replayer: Replayer) -> None:
+    def _after_commit(self, instance_id: str, incarnation: str, commit: TurnCommit, replayer: Replayer) -> None:
         self._stats.turns += 1
         if commit.cancel_activities:
             self._cancel_local_activities(instance_id, list(commit.cancel_activities))
@@ -219,7 +219,7 @@ class OrchestrationDispatcher:
         if replayer.finished:
             replayer.close()
         else:
-            self.cache.put(instance_id, replayer)
+            self.cache.put(instance_id, incarnation, replayer)
 
     async def _run_turn(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message]) -> TurnResult | None:
         """Run user code on a turn thread, so the watchdog can give up on code that never yields."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from ...errors import InstanceAlreadyExistsError, InstanceNotFoundError
 from ...history import HistoryEvent, OrchestrationStarted
 from ...messages import Message
-from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, OrchestrationWork, TurnCommit
+from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, KnownHistory, OrchestrationWork, TurnCommit
 from .activities import insert_activity_txn
 from .orchestrator_queue import enqueue_txn, instance_exists_txn, send_txn
 from .rows import (
@@ -74,9 +74,10 @@ def _insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, star
     if not isinstance(body, OrchestrationStarted):
         raise ValueError(f"an instance starts with an OrchestrationStarted message, not {type(body).__name__}")
     conn.execute(
-        "INSERT INTO instances (id, name, version, status, execution_id, parent_instance_id, created_at_ms, updated_at_ms)"
-        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?)",
-        (start.instance_id, body.name, body.version, body.parent_instance_id, now_ms, now_ms),
+        "INSERT INTO instances"
+        " (id, name, version, status, execution_id, parent_instance_id, created_at_ms, updated_at_ms, incarnation)"
+        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?, ?)",
+        (start.instance_id, body.name, body.version, body.parent_instance_id, now_ms, now_ms, uuid.uuid4().hex),
     )
     conn.execute(
         "INSERT INTO executions (instance_id, execution_id, status, started_at_ms) VALUES (?, 1, 'Pending', ?)",
@@ -104,7 +105,7 @@ def fetch_orchestration_txn(
     limit: int,
     lock_timeout_ms: int,
     owner: str,
-    known: Mapping[str, tuple[int, int]],
+    known: Mapping[str, KnownHistory],
 ) -> list[OrchestrationWork]:
     """Lock up to ``limit`` fetchable instances, the one whose message has waited longest first.
 
@@ -126,7 +127,7 @@ def _lock_instance_txn(
     instance_id: str,
     lock_timeout_ms: int,
     owner: str,
-    held: tuple[int, int] | None,
+    known: KnownHistory | None,
 ) -> OrchestrationWork:
     token = uuid.uuid4().hex
     conn.execute(
@@ -148,7 +149,11 @@ def _lock_instance_txn(
     instance = instance_from_row(
         conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)).fetchone()
     )
-    after = held[1] if held is not None and held[0] == instance.execution_id else 0
+    after = 0
+    if known is not None:
+        incarnation, execution_id, event_count = known
+        if (incarnation, execution_id) == (instance.incarnation, instance.execution_id):
+            after = event_count
     history = read_events_txn(conn, instance_id, instance.execution_id, after)
     return OrchestrationWork(instance, token, history, after, messages)
 

@@ -1,0 +1,7 @@
+-- duroxide SQLite schema, version 2.
+-- incarnation: an opaque token made when the instance row is created. An id deleted and started
+--   again gets a new one, so a runtime never takes a generator it cached for the deleted
+--   instance as the new one's. Rows from version 1 get one here.
+
+ALTER TABLE instances ADD COLUMN incarnation TEXT NOT NULL DEFAULT '';
+UPDATE instances SET incarnation = lower(hex(randomblob(16))) WHERE incarnation = '';
