@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..history import HistoryEvent
 from ..messages import Message
-from ._sqlite import activities, admin, orchestrations
+from ._sqlite import activities, admin, commits, orchestrations
 from ._sqlite.database import Database
 from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
 from .base import (
@@ -113,7 +113,7 @@ class SqliteProvider:
         )
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
-        return await self._write("commit_turns", orchestrations.commit_turns_txn, list(turns))
+        return await self._write("commit_turns", commits.commit_turns_txn, list(turns))
 
     async def abandon_orchestration(
         self,

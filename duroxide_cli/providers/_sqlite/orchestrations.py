@@ -1,33 +1,26 @@
-"""Instances and their turns: create, enqueue, fetch (lock), commit, abandon."""
+"""Instances: create, enqueue, fetch (lock) and abandon; their turns are committed in ``commits``."""
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ...errors import InstanceAlreadyExistsError, InstanceNotFoundError
 from ...history import HistoryEvent, OrchestrationStarted
 from ...messages import Message
-from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, KnownHistory, OrchestrationWork, TurnCommit
-from .activities import insert_activity_txn
-from .orchestrator_queue import enqueue_txn, instance_exists_txn, send_txn
+from ..base import KnownHistory, OrchestrationWork
+from .orchestrator_queue import enqueue_txn, instance_exists_txn
 from .rows import (
     HISTORY_COLUMNS,
     INSTANCE_COLUMNS,
     MESSAGE_COLUMNS,
-    dump_body,
-    dump_failure,
-    dump_json,
     event_from_row,
     first_distinct,
     instance_from_row,
     message_from_row,
 )
 from .wakeups import Wake
-
-_log = logging.getLogger("duroxide.provider")
 
 _FETCHABLE = """
 SELECT q.instance_id FROM orchestrator_queue AS q
@@ -50,15 +43,6 @@ SELECT MIN(due) FROM (
 """No later than the moment a message, lock or back-off next comes due (a cheap lower bound:
 waking early costs one query)."""
 
-_UPSERT_EXECUTION = """
-INSERT INTO executions (instance_id, execution_id, status, started_at_ms, ended_at_ms) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (instance_id, execution_id) DO UPDATE SET
-  status = excluded.status,
-  ended_at_ms = CASE WHEN excluded.ended_at_ms IS NULL THEN NULL
-                     ELSE COALESCE(executions.ended_at_ms, excluded.ended_at_ms) END
-"""
-
-
 # -- creating instances and enqueuing messages ------------------------------------------------
 
 
@@ -66,10 +50,10 @@ def create_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start
     """Insert a Pending instance and queue its start; InstanceAlreadyExistsError on a taken id."""
     if instance_exists_txn(conn, start.instance_id):
         raise InstanceAlreadyExistsError(start.instance_id)
-    _insert_instance_txn(conn, now_ms, wake, start)
+    insert_instance_txn(conn, now_ms, wake, start)
 
 
-def _insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
+def insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
     body = start.body
     if not isinstance(body, OrchestrationStarted):
         raise ValueError(f"an instance starts with an OrchestrationStarted message, not {type(body).__name__}")
@@ -168,150 +152,6 @@ def read_events_txn(
         (instance_id, execution_id, after),
     )
     return [event_from_row(row) for row in rows]
-
-
-# -- committing turns -------------------------------------------------------------------------
-
-
-def commit_turns_txn(
-    conn: sqlite3.Connection, now_ms: int, wake: Wake, turns: Sequence[TurnCommit]
-) -> list[CommitOutcome]:
-    """Commit each turn independently (see ``commit_turn_txn``)."""
-    return [commit_turn_txn(conn, now_ms, wake, turn) for turn in turns]
-
-
-def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
-    """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease has
-    moved on. A history row that already exists means another process wrote this turn's events,
-    which is a lost lease too."""
-    turn_wake = Wake()
-    conn.execute("SAVEPOINT turn")
-    try:
-        outcome = _apply_turn_txn(conn, now_ms, turn_wake, turn)
-    except sqlite3.IntegrityError as error:
-        conn.execute("ROLLBACK TO turn")
-        conn.execute("RELEASE turn")
-        _log.warning("refused the turn of %r: %s", turn.instance_id, error)
-        return "lock_lost"
-    except BaseException:
-        conn.execute("ROLLBACK TO turn")
-        conn.execute("RELEASE turn")
-        raise
-    conn.execute("RELEASE turn")
-    wake.merge(turn_wake)
-    return outcome
-
-
-def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
-    if not _holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
-        return "lock_lost"
-    _append_events_txn(conn, turn)
-    _record_executions_txn(conn, now_ms, turn)
-    _update_instance_txn(conn, now_ms, turn)
-    for activity in turn.activities:
-        insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
-    for start in turn.starts:
-        _start_instance_txn(conn, now_ms, wake, start, turn.instance_id)
-    for outgoing in turn.messages:
-        send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
-    _remove_unwanted_work_txn(conn, turn)
-    _release_messages_txn(conn, now_ms, wake, turn)
-    return "committed"
-
-
-def _holds_lock_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str, lock_token: str) -> bool:
-    row = conn.execute("SELECT lock_token, locked_until_ms FROM instances WHERE id = ?", (instance_id,)).fetchone()
-    return row is not None and row[0] == lock_token and row[1] is not None and row[1] > now_ms
-
-
-def _append_events_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
-    rows = []
-    for event in turn.new_events:
-        kind, body = dump_body(event.body)
-        rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
-    conn.executemany(
-        "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-
-
-def _record_executions_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
-    """The turn's execution row; on continue-as-new it ends Completed and the next one begins."""
-    status = turn.instance.status
-    if turn.next_execution_id is not None:
-        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.execution_id, "Completed", now_ms, now_ms))
-        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.next_execution_id, status, now_ms, None))
-    else:
-        ended = now_ms if status in TERMINAL_STATUSES else None
-        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.execution_id, status, now_ms, ended))
-
-
-def _update_instance_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
-    """Write the instance row and release its lock (and any back-off)."""
-    update = turn.instance
-    conn.execute(
-        "UPDATE instances SET status = ?, version = ?, output = ?, error = ?, failure = ?, custom_status = ?,"
-        " updated_at_ms = ?, execution_id = COALESCE(?, execution_id),"
-        " lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL"
-        " WHERE id = ?",
-        (
-            update.status,
-            update.version,
-            dump_json(update.output),
-            update.error,
-            dump_failure(update.failure),
-            dump_json(update.custom_status),
-            now_ms,
-            turn.next_execution_id,
-            turn.instance_id,
-        ),
-    )
-
-
-def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: InstanceStart, starter: str) -> None:
-    """Create the new instance, or when its id is taken send ``on_conflict`` instead (without
-    one, the start is ignored with a warning)."""
-    if not instance_exists_txn(conn, start.start.instance_id):
-        _insert_instance_txn(conn, now_ms, wake, start.start)
-    elif start.on_conflict is not None:
-        send_txn(conn, now_ms, wake, start.on_conflict, None)
-    else:
-        _log.warning(
-            "instance %r already exists: its start by %r (ctx.start_orchestration) was ignored",
-            start.start.instance_id, starter, extra={"instance_id": starter},
-        )
-
-
-def _remove_unwanted_work_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
-    """Drop activity work nobody will use: cancelled ids, a finished execution's, a finished instance's."""
-    conn.executemany(
-        "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
-        [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
-    )
-    if turn.next_execution_id is not None:
-        conn.execute(
-            "DELETE FROM worker_queue WHERE instance_id = ? AND execution_id < ?",
-            (turn.instance_id, turn.next_execution_id),
-        )
-    if turn.instance.status in TERMINAL_STATUSES:
-        conn.execute("DELETE FROM worker_queue WHERE instance_id = ?", (turn.instance_id,))
-
-
-def _release_messages_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> None:
-    """Delete the consumed messages and unlock the rest, which wake a dispatcher when visible."""
-    conn.executemany(
-        "DELETE FROM orchestrator_queue WHERE id = ? AND instance_id = ?",
-        [(message_id, turn.instance_id) for message_id in turn.consumed_message_ids],
-    )
-    conn.execute(
-        "UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = ? AND lock_token = ?",
-        (turn.instance_id, turn.lock_token),
-    )
-    (earliest,) = conn.execute(
-        "SELECT MIN(visible_at_ms) FROM orchestrator_queue WHERE instance_id = ?", (turn.instance_id,)
-    ).fetchone()
-    if earliest is not None:
-        wake.work_at("orchestrator", earliest, now_ms)
 
 
 # -- abandoning -------------------------------------------------------------------------------
