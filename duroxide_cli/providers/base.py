@@ -15,6 +15,12 @@ Incarnations: creating an instance gives its row a fresh opaque ``incarnation`` 
 a lock token). An id that is deleted and started again is a new incarnation, so whatever a
 runtime holds for the old one (a cached generator, a known event count) is never taken for the
 new one's, in this process or any other.
+
+The end of an execution: committing a turn that ends an execution (a terminal status, or
+continue-as-new) removes the work still queued for it -- its activity work and the messages
+addressed to it (delayed timers, completions) -- in the same transaction. Messages that still
+arrive for a finished instance (an event, a completion that raced the end) are dropped by the
+runtime through ``drop_messages``, which leaves the instance row as it is.
 """
 
 from __future__ import annotations
@@ -228,7 +234,13 @@ class Provider(Protocol):
         """Commit each turn atomically and independently (one savepoint each): append its
         events, write the instance row, enqueue its activities, messages and starts, remove
         cancelled activity work and the consumed messages, and release the lock. A turn whose
-        lease has moved on is refused ("lock_lost") and writes nothing."""
+        lease has moved on is refused ("lock_lost") and writes nothing.
+
+        A turn that ends its execution (a terminal status, or ``next_execution_id``) also
+        removes what is still queued for that execution or an earlier one: activity work, and
+        the instance's messages whose ``execution_id`` is at most the turn's (delayed timers,
+        completions, including any the turn itself sends there). Events and cancels (no
+        execution) stay, and so does the next execution's start."""
 
     async def abandon_orchestration(
         self, instance_id: str, lock_token: str, delay_ms: int = 0, reason: str | None = None, count_delivery: bool = True
@@ -236,6 +248,11 @@ class Provider(Protocol):
         """Release the lock without a turn. ``delay_ms`` keeps the instance from being fetched
         that long; ``reason`` is shown as the instance's error while it is Pending; with
         ``count_delivery=False`` (clean shutdown) the fetch does not count."""
+
+    async def drop_messages(self, instance_id: str, lock_token: str, message_ids: Sequence[int]) -> bool:
+        """Delete the given messages of a locked instance and release its lock, leaving the
+        instance row (status, output, ``updated_at_ms``) as it is: how messages that arrive for
+        a finished instance are dropped. False (and nothing written) when the lease has moved on."""
 
     async def set_instance_note(self, instance_id: str, note: str | None) -> None:
         """Show ``note`` as the ``error`` of a Pending or Running instance without a turn (None

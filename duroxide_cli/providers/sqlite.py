@@ -133,6 +133,11 @@ class SqliteProvider:
             count_delivery,
         )
 
+    async def drop_messages(self, instance_id: str, lock_token: str, message_ids: Sequence[int]) -> bool:
+        return await self._write(
+            "drop_messages", orchestrations.drop_messages_txn, instance_id, lock_token, list(message_ids)
+        )
+
     async def set_instance_note(self, instance_id: str, note: str | None) -> None:
         await self._write("set_instance_note", orchestrations.set_instance_note_txn, instance_id, note)
 

@@ -25,7 +25,6 @@ from ..model.registry import Registry
 from ..providers.base import (
     TERMINAL_STATUSES,
     CommitOutcome,
-    InstanceUpdate,
     OrchestrationWork,
     Provider,
     TurnCommit,
@@ -285,10 +284,12 @@ class OrchestrationDispatcher:
 
     # -- special turns ----------------------------------------------------------------------------
     async def _drop_messages_of_finished(self, work: OrchestrationWork) -> None:
+        """Delete what arrived for a finished instance, leaving its row as it ended (no turn)."""
         instance = work.instance
+        self.cache.evict(instance.instance_id)
         for queued in work.messages:
-            # an event raised too late is the user's to know of; work left running at the end
-            # (a race's losing timer, say) finishing afterwards is expected
+            # an event raised too late is the user's to know of; a completion that raced the end
+            # (an activity finishing as its instance completed, say) is expected
             level = logging.WARNING if isinstance(queued.message.body, EventRaised) else logging.DEBUG
             orchestration_log.log(
                 level,
@@ -296,13 +297,7 @@ class OrchestrationDispatcher:
                 type(queued.message.body).__name__, instance.instance_id, instance.status,
                 extra={"instance_id": instance.instance_id},
             )
-        update = InstanceUpdate(
-            instance.status, instance.version, instance.output, instance.error, instance.failure, instance.custom_status
-        )
-        commit = TurnCommit(
-            instance.instance_id, work.lock_token, instance.execution_id, [], [q.message_id for q in work.messages], update
-        )
-        await self._committer.submit(commit)
+        await self._provider.drop_messages(instance.instance_id, work.lock_token, [q.message_id for q in work.messages])
 
     async def _fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
         """Fail the instance without running its code; a parent waiting for it is told, as for any failure."""

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, TurnCommit
 from .activities import insert_activity_txn
 from .orchestrations import insert_instance_txn
-from .orchestrator_queue import instance_exists_txn, send_txn
+from .orchestrator_queue import holds_lock_txn, instance_exists_txn, release_messages_txn, send_txn
 from .rows import dump_body, dump_failure, dump_json
 from .wakeups import Wake
 
@@ -54,7 +54,7 @@ def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
 
 
 def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
-    if not _holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
+    if not holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
         return "lock_lost"
     _append_events_txn(conn, turn)
     _record_executions_txn(conn, now_ms, turn)
@@ -66,13 +66,8 @@ def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
     for outgoing in turn.messages:
         send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
     _remove_unwanted_work_txn(conn, turn)
-    _release_messages_txn(conn, now_ms, wake, turn)
+    release_messages_txn(conn, now_ms, wake, turn.instance_id, turn.lock_token, turn.consumed_message_ids)
     return "committed"
-
-
-def _holds_lock_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str, lock_token: str) -> bool:
-    row = conn.execute("SELECT lock_token, locked_until_ms FROM instances WHERE id = ?", (instance_id,)).fetchone()
-    return row is not None and row[0] == lock_token and row[1] is not None and row[1] > now_ms
 
 
 def _append_events_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
@@ -134,32 +129,15 @@ def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start
 
 
 def _remove_unwanted_work_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
-    """Drop activity work nobody will use: cancelled ids, a finished execution's, a finished instance's."""
+    """Drop work nobody will use: cancelled activity ids and, when the turn ends its execution,
+    everything still queued for that execution or an earlier one (activity work, timers,
+    completions); events and cancels carry no execution and stay."""
     conn.executemany(
         "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
         [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
     )
-    if turn.next_execution_id is not None:
-        conn.execute(
-            "DELETE FROM worker_queue WHERE instance_id = ? AND execution_id < ?",
-            (turn.instance_id, turn.next_execution_id),
-        )
-    if turn.instance.status in TERMINAL_STATUSES:
-        conn.execute("DELETE FROM worker_queue WHERE instance_id = ?", (turn.instance_id,))
-
-
-def _release_messages_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> None:
-    """Delete the consumed messages and unlock the rest, which wake a dispatcher when visible."""
-    conn.executemany(
-        "DELETE FROM orchestrator_queue WHERE id = ? AND instance_id = ?",
-        [(message_id, turn.instance_id) for message_id in turn.consumed_message_ids],
-    )
-    conn.execute(
-        "UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = ? AND lock_token = ?",
-        (turn.instance_id, turn.lock_token),
-    )
-    (earliest,) = conn.execute(
-        "SELECT MIN(visible_at_ms) FROM orchestrator_queue WHERE instance_id = ?", (turn.instance_id,)
-    ).fetchone()
-    if earliest is not None:
-        wake.work_at("orchestrator", earliest, now_ms)
+    if turn.next_execution_id is None and turn.instance.status not in TERMINAL_STATUSES:
+        return
+    ended = (turn.instance_id, turn.execution_id)
+    conn.execute("DELETE FROM worker_queue WHERE instance_id = ? AND execution_id <= ?", ended)
+    conn.execute("DELETE FROM orchestrator_queue WHERE instance_id = ? AND execution_id <= ?", ended)

@@ -1,16 +1,17 @@
-"""Instances: create, enqueue, fetch (lock) and abandon; their turns are committed in ``commits``."""
+"""Instances: create, enqueue, fetch (lock), and release without a turn (abandon, drop messages);
+their turns are committed in ``commits``."""
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ...errors import InstanceAlreadyExistsError, InstanceNotFoundError
 from ...history import HistoryEvent, OrchestrationStarted
 from ...messages import Message
 from ..base import KnownHistory, OrchestrationWork
-from .orchestrator_queue import enqueue_txn, instance_exists_txn
+from .orchestrator_queue import enqueue_txn, holds_lock_txn, instance_exists_txn, release_messages_txn
 from .rows import (
     HISTORY_COLUMNS,
     INSTANCE_COLUMNS,
@@ -154,7 +155,7 @@ def read_events_txn(
     return [event_from_row(row) for row in rows]
 
 
-# -- abandoning -------------------------------------------------------------------------------
+# -- releasing without a turn -----------------------------------------------------------------
 
 
 def abandon_orchestration_txn(
@@ -193,6 +194,20 @@ def abandon_orchestration_txn(
     ).fetchone()
     if earliest is not None:
         wake.work_at("orchestrator", max(earliest, backoff or 0), now_ms)
+
+
+def drop_messages_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, lock_token: str, message_ids: Sequence[int]
+) -> bool:
+    """Delete ``message_ids`` and unlock the instance if ``lock_token`` holds its lease, leaving the
+    rest of its row (status, output, updated_at_ms) as it is; False (nothing written) otherwise."""
+    if not holds_lock_txn(conn, now_ms, instance_id, lock_token):
+        return False
+    conn.execute(
+        "UPDATE instances SET lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL WHERE id = ?", (instance_id,)
+    )
+    release_messages_txn(conn, now_ms, wake, instance_id, lock_token, message_ids)
+    return True
 
 
 def set_instance_note_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, note: str | None) -> None:
