@@ -49,7 +49,7 @@ class InstanceRecord:
     """The current (latest) execution."""
     output: Any = None
     error: str | None = None
-    """The one-line failure, cancel reason, or why a Pending instance is not running."""
+    """The one-line failure, cancel reason, or why a Pending instance is not running (a hold is in ``held``)."""
     failure: FailureDetails | None = None
     custom_status: Any = None
     parent_instance_id: str | None = None
@@ -57,6 +57,8 @@ class InstanceRecord:
     updated_at_ms: int = 0
     incarnation: str = ""
     """The opaque token made when this row was created; a new one for an id deleted and started again."""
+    held: str | None = None
+    """Why ``duroxide run --reload`` holds this instance back (None: it is not held); see ``set_instance_held``."""
 
 
 class KnownHistory(NamedTuple):
@@ -232,9 +234,10 @@ class Provider(Protocol):
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
         """Commit each turn atomically and independently (one savepoint each): append its
-        events, write the instance row, enqueue its activities, messages and starts, remove
-        cancelled activity work and the consumed messages, and release the lock. A turn whose
-        lease has moved on is refused ("lock_lost") and writes nothing.
+        events, write the instance row (clearing ``held``: a dispatched instance is not held
+        back), enqueue its activities, messages and starts, remove cancelled activity work and
+        the consumed messages, and release the lock. A turn whose lease has moved on is refused
+        ("lock_lost") and writes nothing.
 
         A turn that ends its execution (a terminal status, or ``next_execution_id``) also
         removes what is still queued for that execution or an earlier one: activity work, and
@@ -246,17 +249,20 @@ class Provider(Protocol):
         self, instance_id: str, lock_token: str, delay_ms: int = 0, reason: str | None = None, count_delivery: bool = True
     ) -> None:
         """Release the lock without a turn. ``delay_ms`` keeps the instance from being fetched
-        that long; ``reason`` is shown as the instance's error while it is Pending; with
-        ``count_delivery=False`` (clean shutdown) the fetch does not count."""
+        that long; ``reason`` (why it cannot run here, such as code no process that fetched it
+        has) becomes its ``error``, and without one the current ``error`` is kept; ``held`` is
+        left alone. With ``count_delivery=False`` (clean shutdown) the fetch does not count."""
 
     async def drop_messages(self, instance_id: str, lock_token: str, message_ids: Sequence[int]) -> bool:
         """Delete the given messages of a locked instance and release its lock, leaving the
         instance row (status, output, ``updated_at_ms``) as it is: how messages that arrive for
         a finished instance are dropped. False (and nothing written) when the lease has moved on."""
 
-    async def set_instance_note(self, instance_id: str, note: str | None) -> None:
-        """Show ``note`` as the ``error`` of a Pending or Running instance without a turn (None
-        clears it); a finished or unknown instance is left as it is."""
+    async def set_instance_held(self, instance_id: str, reason: str | None) -> None:
+        """Mark a Pending or Running instance as held back, ``reason`` shown as its ``held``
+        (None releases it), without a turn; its ``error`` is left alone. A finished or unknown
+        instance is left as it is. Holding is only shown here: the runtime that holds an
+        instance back is the one that does not dispatch it."""
 
     # -- activities ---------------------------------------------------------------------------
     async def fetch_activity_work(self, limit: int, lock_timeout_ms: int, owner: str) -> list[ActivityWork]:

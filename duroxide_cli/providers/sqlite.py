@@ -138,8 +138,8 @@ class SqliteProvider:
             "drop_messages", orchestrations.drop_messages_txn, instance_id, lock_token, list(message_ids)
         )
 
-    async def set_instance_note(self, instance_id: str, note: str | None) -> None:
-        await self._write("set_instance_note", orchestrations.set_instance_note_txn, instance_id, note)
+    async def set_instance_held(self, instance_id: str, reason: str | None) -> None:
+        await self._write("set_instance_held", orchestrations.set_instance_held_txn, instance_id, reason)
 
     # -- activities -----------------------------------------------------------------------------
 

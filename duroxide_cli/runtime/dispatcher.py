@@ -69,6 +69,7 @@ class OrchestrationDispatcher:
         self._cancel_local_activities = cancel_local_activities
         self.cache = GeneratorCache(options.cache_size)
         self.excluded: dict[str, str] = {}
+        """Instances held back (id -> why): never dispatched, abandoned whenever fetched."""
         self._committer: Batcher[TurnCommit, CommitOutcome] = Batcher(provider.commit_turns)
         self._turn_threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
@@ -149,9 +150,8 @@ class OrchestrationDispatcher:
             await self._fail_poisoned(work, poisoned[0].delivery_count)
             return
         if instance.instance_id in self.excluded:
-            await self._provider.abandon_orchestration(
-                instance.instance_id, work.lock_token, 1000, self.excluded[instance.instance_id], count_delivery=False
-            )
+            # held back: the hold shows as the instance's ``held`` (Runtime.hold_back), not its error
+            await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, 1000, count_delivery=False)
             return
 
         replayer = self.cache.take(instance.instance_id, instance.incarnation, instance.execution_id, work.history_after)

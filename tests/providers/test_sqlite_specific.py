@@ -208,6 +208,9 @@ async def test_a_version_one_store_is_migrated_in_place(tmp_path):
         held, failed = await provider.get_instance("held"), await provider.get_instance("failed")
         assert held is not None and failed is not None
         assert held.incarnation and failed.incarnation and held.incarnation != failed.incarnation
+        reason = "held back by `duroxide run --reload`: the current code diverges from its history at app.py:3"
+        assert (held.status, held.error, held.held) == ("Running", None, reason)
+        assert (failed.error, failed.held) == ("ValueError: bad", None)
         await create(provider, "new")
         assert "new" in await fetch_all(provider)
     finally:

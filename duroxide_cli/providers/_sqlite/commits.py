@@ -93,11 +93,11 @@ def _record_executions_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnComm
 
 
 def _update_instance_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
-    """Write the instance row and release its lock (and any back-off)."""
+    """Write the instance row and release its lock (and any back-off); a dispatched instance is not held."""
     update = turn.instance
     conn.execute(
         "UPDATE instances SET status = ?, version = ?, output = ?, error = ?, failure = ?, custom_status = ?,"
-        " updated_at_ms = ?, execution_id = COALESCE(?, execution_id),"
+        " updated_at_ms = ?, execution_id = COALESCE(?, execution_id), held = NULL,"
         " lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL"
         " WHERE id = ?",
         (

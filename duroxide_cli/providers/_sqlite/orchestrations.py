@@ -210,9 +210,11 @@ def drop_messages_txn(
     return True
 
 
-def set_instance_note_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, note: str | None) -> None:
-    """Set the error shown for an unfinished instance; finished ones keep theirs."""
+def set_instance_held_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, reason: str | None
+) -> None:
+    """Set (or with None clear) why an unfinished instance is held back; finished ones are left alone."""
     conn.execute(
-        "UPDATE instances SET error = ?, updated_at_ms = ? WHERE id = ? AND status IN ('Pending', 'Running')",
-        (note, now_ms, instance_id),
+        "UPDATE instances SET held = ?, updated_at_ms = ? WHERE id = ? AND status IN ('Pending', 'Running')",
+        (reason, now_ms, instance_id),
     )

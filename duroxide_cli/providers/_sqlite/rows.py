@@ -13,7 +13,7 @@ from ..base import InstanceRecord
 
 INSTANCE_COLUMNS = (
     "id, name, version, status, execution_id, output, error, failure, custom_status,"
-    " parent_instance_id, created_at_ms, updated_at_ms, incarnation"
+    " parent_instance_id, created_at_ms, updated_at_ms, incarnation, held"
 )
 """The columns ``instance_from_row`` reads, in its order."""
 
@@ -63,6 +63,7 @@ def instance_from_row(row: sqlite3.Row | tuple) -> InstanceRecord:
         created_at_ms=row[10],
         updated_at_ms=row[11],
         incarnation=row[12],
+        held=row[13],
     )
 
 
