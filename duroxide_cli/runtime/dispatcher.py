@@ -150,7 +150,11 @@ class OrchestrationDispatcher:
             await self._fail_poisoned(work, poisoned[0].delivery_count)
             return
         if instance.instance_id in self.excluded:
-            # held back: the hold shows as the instance's ``held`` (Runtime.hold_back), not its error
+            # held back: its code would diverge, so it runs none; cancelling needs no code. The
+            # hold shows as the instance's ``held`` (Runtime.hold_back), not as its error.
+            cancel = _cancel_requested(work)
+            if cancel is not None:
+                return await self._cancel_without_code(work, cancel.reason)
             await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, 1000, count_delivery=False)
             return
 
@@ -161,9 +165,9 @@ class OrchestrationDispatcher:
                 recorded = await self._provider.read_history(instance.instance_id, instance.execution_id)
             resolved = self._resolve(work, recorded)
             if resolved is None:
-                cancels = [q.message.body for q in work.messages if isinstance(q.message.body, CancelRequested)]
-                if cancels and _start_of(work, recorded) is not None:
-                    return await self._cancel_without_code(work, cancels[0].reason)
+                cancel = _cancel_requested(work)
+                if cancel is not None and _start_of(work, recorded) is not None:
+                    return await self._cancel_without_code(work, cancel.reason)
                 return await self._abandon_unregistered(work, recorded)
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
@@ -311,7 +315,8 @@ class OrchestrationDispatcher:
         await self._end_without_code(work, Failed(failure), [OrchestrationFailed(failure)])
 
     async def _cancel_without_code(self, work: OrchestrationWork, reason: str | None) -> None:
-        """Cancel an instance whose code no process has: cancelling runs no user code."""
+        """Cancel an instance whose code cannot run here (none registered, or held back):
+        cancelling runs no user code."""
         await self._end_without_code(work, Cancelled(reason), [CancelRequested(reason), OrchestrationCancelled(reason)])
 
     async def _end_without_code(self, work: OrchestrationWork, outcome: Failed | Cancelled, endings: list[EventBody]) -> None:
@@ -352,6 +357,12 @@ def _start_of(work: OrchestrationWork, history: list[HistoryEvent]) -> Orchestra
         return started
     starts = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
     return starts[0] if starts else None
+
+
+def _cancel_requested(work: OrchestrationWork) -> CancelRequested | None:
+    """The first cancel among the instance's messages, if any."""
+    cancels = [q.message.body for q in work.messages if isinstance(q.message.body, CancelRequested)]
+    return cancels[0] if cancels else None
 
 
 def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted:
