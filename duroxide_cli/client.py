@@ -29,7 +29,8 @@ class OrchestrationState:
     output: Any = None
     """The parsed JSON output once Completed."""
     error: str | None = None
-    """A one-line message: the failure, the cancel reason, or why a Pending instance waits."""
+    """A one-line message: the failure, the cancel reason, or why a Pending instance waits; None
+    while a Running instance is held back (see ``held``)."""
     failure: FailureDetails | None = None
     """Type, message and details of a failure."""
     execution_id: int = 1
@@ -37,7 +38,12 @@ class OrchestrationState:
     custom_status: Any = None
     """The last value passed to ``ctx.set_custom_status``."""
     created_at_ms: int = 0
+    """When the instance was created (epoch ms)."""
     updated_at_ms: int = 0
+    """When its row last changed (epoch ms): a turn, a hold, the end."""
+    held: str | None = None
+    """Why ``duroxide run --reload`` holds this Running instance back (its code would diverge), or
+    None; the instance stays Running and is not dispatched until a reload releases it."""
 
     @property
     def is_terminal(self) -> bool:
@@ -79,6 +85,7 @@ def _state(record: InstanceRecord) -> OrchestrationState:
         custom_status=record.custom_status,
         created_at_ms=record.created_at_ms,
         updated_at_ms=record.updated_at_ms,
+        held=record.held,
     )
 
 

@@ -1,11 +1,11 @@
 """The Provider protocol: what every store implements, and the values that cross it.
 
 A provider stores instances, histories and two queues (orchestrator messages and activity
-work). It generates no ids that have meaning to the runtime (lock tokens excepted), runs no
-user code and never imports it. Every method is one transaction: nothing of it is visible
-unless all of it is. The protocol is batch-shaped: fetches may return work for several
-instances and ``commit_turns`` commits several turns, each in its own savepoint, so that one
-refused turn never fails the others.
+work). It generates no ids that have meaning to the runtime (lock tokens and incarnations
+excepted), runs no user code and never imports it. Every method is one transaction: nothing of
+it is visible unless all of it is. The protocol is batch-shaped: fetches may return work for
+several instances and ``commit_turns`` commits several turns, each in its own savepoint, so that
+one refused turn never fails the others.
 
 Scope: both fetches take ``instance_ids``, the instances a caller serves (``duroxide execute``
 serves one instance and its sub-orchestrations); the store applies it in the fetch's own query,
@@ -14,13 +14,24 @@ so work outside it is never locked, counted or returned.
 Leases: a fetch locks its work with a fresh ``lock_token`` until ``now + lock_timeout_ms``.
 A commit, completion, renewal or abandon carrying a token whose lease has moved on (expired
 and taken by someone else, or the work is gone) is refused and changes nothing.
+
+Incarnations: creating an instance gives its row a fresh opaque ``incarnation`` token (made like
+a lock token). An id that is deleted and started again is a new incarnation, so whatever a
+runtime holds for the old one (a cached generator, a known event count) is never taken for the
+new one's, in this process or any other.
+
+The end of an execution: committing a turn that ends an execution (a terminal status, or
+continue-as-new) removes the work still queued for it -- its activity work and the messages
+addressed to it (delayed timers, completions) -- in the same transaction. Messages that still
+arrive for a finished instance (an event, a completion that raced the end) are dropped by the
+runtime through ``drop_messages``, which leaves the instance row as it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from ..history import FailureDetails, HistoryEvent
 from ..messages import Message, QueuedMessage
@@ -42,12 +53,26 @@ class InstanceRecord:
     """The current (latest) execution."""
     output: Any = None
     error: str | None = None
-    """The one-line failure, cancel reason, or why a Pending instance is not running."""
+    """The one-line failure, cancel reason, or why a Pending instance is not running (a hold is in ``held``)."""
     failure: FailureDetails | None = None
     custom_status: Any = None
     parent_instance_id: str | None = None
     created_at_ms: int = 0
     updated_at_ms: int = 0
+    incarnation: str = ""
+    """The opaque token made when this row was created; a new one for an id deleted and started again."""
+    held: str | None = None
+    """Why ``duroxide run --reload`` holds this instance back (None: it is not held); see ``set_instance_held``."""
+
+
+class KnownHistory(NamedTuple):
+    """What a caller already holds of an instance's history (a cached generator's position)."""
+
+    incarnation: str
+    """The instance's incarnation it was built for."""
+    execution_id: int
+    event_count: int
+    """How many events of that execution it has seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +85,7 @@ class OrchestrationWork:
     """Events of ``instance.execution_id`` after the first ``history_after``."""
     history_after: int
     """How many events the caller already holds: the count it passed in ``known`` if the
-    execution matched, else 0 (and ``history`` is the whole history)."""
+    incarnation and the execution matched, else 0 (and ``history`` is the whole history)."""
     messages: list[QueuedMessage]
     """Every visible message of the instance at fetch time, oldest first."""
 
@@ -207,32 +232,48 @@ class Provider(Protocol):
         limit: int,
         lock_timeout_ms: int,
         owner: str,
-        known: Mapping[str, tuple[int, int]],
+        known: Mapping[str, KnownHistory],
         *,
         instance_ids: Collection[str] | None = None,
     ) -> list[OrchestrationWork]:
         """Lock up to ``limit`` instances that have visible messages and no live lock (nor a
         back-off in force), oldest message first. Counts one delivery on every returned
-        message. ``known`` maps instance id to the (execution_id, event_count) the caller
-        holds; matching instances get only newer events. ``instance_ids`` limits the fetch to
-        those instances (None: any instance); others are neither locked nor counted."""
+        message. ``known`` maps instance id to what the caller holds of its history; an
+        instance whose incarnation and execution match gets only the newer events, any other
+        its whole history (``history_after`` 0). ``instance_ids`` limits the fetch to those
+        instances (None: any instance); others are neither locked nor counted."""
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
         """Commit each turn atomically and independently (one savepoint each): append its
-        events, write the instance row, enqueue its activities, messages and starts, remove
-        cancelled activity work and the consumed messages, and release the lock. A turn whose
-        lease has moved on is refused ("lock_lost") and writes nothing."""
+        events, write the instance row (clearing ``held``: a dispatched instance is not held
+        back), enqueue its activities, messages and starts, remove cancelled activity work and
+        the consumed messages, and release the lock. A turn whose lease has moved on is refused
+        ("lock_lost") and writes nothing.
+
+        A turn that ends its execution (a terminal status, or ``next_execution_id``) also
+        removes what is still queued for that execution or an earlier one: activity work, and
+        the instance's messages whose ``execution_id`` is at most the turn's (delayed timers,
+        completions, including any the turn itself sends there). Events and cancels (no
+        execution) stay, and so does the next execution's start."""
 
     async def abandon_orchestration(
         self, instance_id: str, lock_token: str, delay_ms: int = 0, reason: str | None = None, count_delivery: bool = True
     ) -> None:
         """Release the lock without a turn. ``delay_ms`` keeps the instance from being fetched
-        that long; ``reason`` is shown as the instance's error while it is Pending; with
-        ``count_delivery=False`` (clean shutdown) the fetch does not count."""
+        that long; ``reason`` (why it cannot run here, such as code no process that fetched it
+        has) becomes its ``error``, and without one the current ``error`` is kept; ``held`` is
+        left alone. With ``count_delivery=False`` (clean shutdown) the fetch does not count."""
 
-    async def set_instance_note(self, instance_id: str, note: str | None) -> None:
-        """Show ``note`` as the ``error`` of a Pending or Running instance without a turn (None
-        clears it); a finished or unknown instance is left as it is."""
+    async def drop_messages(self, instance_id: str, lock_token: str, message_ids: Sequence[int]) -> bool:
+        """Delete the given messages of a locked instance and release its lock, leaving the
+        instance row (status, output, ``updated_at_ms``) as it is: how messages that arrive for
+        a finished instance are dropped. False (and nothing written) when the lease has moved on."""
+
+    async def set_instance_held(self, instance_id: str, reason: str | None) -> None:
+        """Mark a Pending or Running instance as held back, ``reason`` shown as its ``held``
+        (None releases it), without a turn; its ``error`` is left alone. A finished or unknown
+        instance is left as it is. Holding is only shown here: the runtime that holds an
+        instance back is the one that does not dispatch it."""
 
     # -- activities ---------------------------------------------------------------------------
     async def fetch_activity_work(

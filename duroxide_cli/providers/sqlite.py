@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..history import HistoryEvent
 from ..messages import Message
-from ._sqlite import activities, admin, orchestrations
+from ._sqlite import activities, admin, commits, orchestrations
 from ._sqlite.database import Database
 from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
 from .base import (
@@ -29,6 +29,7 @@ from .base import (
     CommitOutcome,
     ExecutionInfo,
     InstanceRecord,
+    KnownHistory,
     OrchestrationWork,
     Queue,
     QueueDepths,
@@ -107,7 +108,7 @@ class SqliteProvider:
         limit: int,
         lock_timeout_ms: int,
         owner: str,
-        known: Mapping[str, tuple[int, int]],
+        known: Mapping[str, KnownHistory],
         *,
         instance_ids: Collection[str] | None = None,
     ) -> list[OrchestrationWork]:
@@ -123,7 +124,7 @@ class SqliteProvider:
         )
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
-        return await self._write("commit_turns", orchestrations.commit_turns_txn, list(turns))
+        return await self._write("commit_turns", commits.commit_turns_txn, list(turns))
 
     async def abandon_orchestration(
         self,
@@ -143,8 +144,13 @@ class SqliteProvider:
             count_delivery,
         )
 
-    async def set_instance_note(self, instance_id: str, note: str | None) -> None:
-        await self._write("set_instance_note", orchestrations.set_instance_note_txn, instance_id, note)
+    async def drop_messages(self, instance_id: str, lock_token: str, message_ids: Sequence[int]) -> bool:
+        return await self._write(
+            "drop_messages", orchestrations.drop_messages_txn, instance_id, lock_token, list(message_ids)
+        )
+
+    async def set_instance_held(self, instance_id: str, reason: str | None) -> None:
+        await self._write("set_instance_held", orchestrations.set_instance_held_txn, instance_id, reason)
 
     # -- activities -----------------------------------------------------------------------------
 

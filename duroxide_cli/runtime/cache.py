@@ -4,50 +4,62 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ..providers.base import KnownHistory
 from ..replay import Replayer
 
 
 class GeneratorCache:
-    """A bounded LRU of Replayers, each valid only at the (execution_id, event_count) it was left at."""
+    """A bounded LRU of Replayers, each valid only for the instance incarnation it was built for
+    and at the (execution_id, event_count) it was left at: an id deleted and started again is a
+    new incarnation, whose turns never reach the old generator."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
-        self._entries: OrderedDict[str, Replayer] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, Replayer]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def known(self) -> dict[str, tuple[int, int]]:
-        """What the store need not send again: instance id -> (execution_id, event_count)."""
-        return {iid: (r.execution_id, r.event_count) for iid, r in self._entries.items()}
+    def known(self) -> dict[str, KnownHistory]:
+        """What the store need not send again: instance id -> where its cached generator is."""
+        return {
+            instance_id: KnownHistory(incarnation, replayer.execution_id, replayer.event_count)
+            for instance_id, (incarnation, replayer) in self._entries.items()
+        }
 
-    def take(self, instance_id: str, execution_id: int, event_count: int) -> Replayer | None:
+    def take(self, instance_id: str, incarnation: str, execution_id: int, event_count: int) -> Replayer | None:
         """Remove and return the entry if it is valid for exactly this point; else drop it."""
-        replayer = self._entries.pop(instance_id, None)
-        if replayer is not None and replayer.execution_id == execution_id and replayer.event_count == event_count:
+        entry = self._entries.pop(instance_id, None)
+        if entry is None:
+            self.misses += 1
+            return None
+        held_incarnation, replayer = entry
+        if (held_incarnation, replayer.execution_id, replayer.event_count) == (incarnation, execution_id, event_count):
             self.hits += 1
             return replayer
-        if replayer is not None:
-            replayer.close()
+        replayer.close()
         self.misses += 1
         return None
 
-    def put(self, instance_id: str, replayer: Replayer) -> None:
+    def put(self, instance_id: str, incarnation: str, replayer: Replayer) -> None:
+        """Keep ``replayer`` for this incarnation of ``instance_id`` (closing the least recently used beyond capacity)."""
         if self.capacity <= 0:
             replayer.close()
             return
-        self._entries[instance_id] = replayer
-        self._entries.move_to_end(instance_id)
+        previous = self._entries.pop(instance_id, None)
+        if previous is not None and previous[1] is not replayer:
+            previous[1].close()
+        self._entries[instance_id] = (incarnation, replayer)
         while len(self._entries) > self.capacity:
-            _, evicted = self._entries.popitem(last=False)
+            _, (_, evicted) = self._entries.popitem(last=False)
             evicted.close()
 
     def evict(self, instance_id: str) -> None:
-        replayer = self._entries.pop(instance_id, None)
-        if replayer is not None:
-            replayer.close()
+        entry = self._entries.pop(instance_id, None)
+        if entry is not None:
+            entry[1].close()
 
     def clear(self) -> None:
-        for replayer in self._entries.values():
+        for _, replayer in self._entries.values():
             replayer.close()
         self._entries.clear()
 

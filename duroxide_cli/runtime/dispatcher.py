@@ -22,7 +22,6 @@ from ..model.registry import Registry
 from ..providers.base import (
     TERMINAL_STATUSES,
     CommitOutcome,
-    InstanceUpdate,
     OrchestrationWork,
     Provider,
     TurnCommit,
@@ -71,6 +70,7 @@ class OrchestrationDispatcher:
         self._scope = scope
         self.cache = GeneratorCache(options.cache_size)
         self.excluded: dict[str, str] = {}
+        """Instances held back (id -> why): never dispatched, abandoned whenever fetched."""
         self._committer: Batcher[TurnCommit, CommitOutcome] = Batcher(provider.commit_turns)
         self._turn_threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
@@ -155,21 +155,24 @@ class OrchestrationDispatcher:
             await self._fail_poisoned(work, poisoned[0].delivery_count)
             return
         if instance.instance_id in self.excluded:
-            await self._provider.abandon_orchestration(
-                instance.instance_id, work.lock_token, 1000, self.excluded[instance.instance_id], count_delivery=False
-            )
+            # held back: its code would diverge, so it runs none; cancelling needs no code. The
+            # hold shows as the instance's ``held`` (Runtime.hold_back), not as its error.
+            cancel = _cancel_requested(work)
+            if cancel is not None:
+                return await self._cancel_without_code(work, cancel.reason)
+            await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, 1000, count_delivery=False)
             return
 
-        replayer = self.cache.take(instance.instance_id, instance.execution_id, work.history_after)
+        replayer = self.cache.take(instance.instance_id, instance.incarnation, instance.execution_id, work.history_after)
         recorded = work.history
         if replayer is None:
             if work.history_after:
                 recorded = await self._provider.read_history(instance.instance_id, instance.execution_id)
             resolved = self._resolve(work, recorded)
             if resolved is None:
-                cancels = [q.message.body for q in work.messages if isinstance(q.message.body, CancelRequested)]
-                if cancels and _start_of(work, recorded) is not None:
-                    return await self._cancel_without_code(work, cancels[0].reason)
+                cancel = _cancel_requested(work)
+                if cancel is not None and _start_of(work, recorded) is not None:
+                    return await self._cancel_without_code(work, cancel.reason)
                 return await self._abandon_unregistered(work, recorded)
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
@@ -209,11 +212,11 @@ class OrchestrationDispatcher:
                 extra=instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version),
             )
             return
-        self._after_commit(instance.instance_id, commit, replayer)
+        self._after_commit(instance.instance_id, instance.incarnation, commit, replayer)
         if self._scope is not None and self._scope.add(await children_started(self._provider, instance.instance_id, commit)):
             self._loop.wake()
 
-    def _after_commit(self, instance_id: str, commit: TurnCommit, replayer: Replayer) -> None:
+    def _after_commit(self, instance_id: str, incarnation: str, commit: TurnCommit, replayer: Replayer) -> None:
         self._stats.turns += 1
         if commit.cancel_activities:
             self._cancel_local_activities(instance_id, list(commit.cancel_activities))
@@ -226,7 +229,7 @@ class OrchestrationDispatcher:
         if replayer.finished:
             replayer.close()
         else:
-            self.cache.put(instance_id, replayer)
+            self.cache.put(instance_id, incarnation, replayer)
 
     async def _run_turn(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message]) -> TurnResult | None:
         """Run user code on a turn thread, so the watchdog can give up on code that never yields."""
@@ -291,10 +294,12 @@ class OrchestrationDispatcher:
 
     # -- special turns ----------------------------------------------------------------------------
     async def _drop_messages_of_finished(self, work: OrchestrationWork) -> None:
+        """Delete what arrived for a finished instance, leaving its row as it ended (no turn)."""
         instance = work.instance
+        self.cache.evict(instance.instance_id)
         for queued in work.messages:
-            # an event raised too late is the user's to know of; work left running at the end
-            # (a race's losing timer, say) finishing afterwards is expected
+            # an event raised too late is the user's to know of; a completion that raced the end
+            # (an activity finishing as its instance completed, say) is expected
             level = logging.WARNING if isinstance(queued.message.body, EventRaised) else logging.DEBUG
             orchestration_log.log(
                 level,
@@ -302,13 +307,7 @@ class OrchestrationDispatcher:
                 type(queued.message.body).__name__, instance.instance_id, instance.status,
                 extra={"instance_id": instance.instance_id},
             )
-        update = InstanceUpdate(
-            instance.status, instance.version, instance.output, instance.error, instance.failure, instance.custom_status
-        )
-        commit = TurnCommit(
-            instance.instance_id, work.lock_token, instance.execution_id, [], [q.message_id for q in work.messages], update
-        )
-        await self._committer.submit(commit)
+        await self._provider.drop_messages(instance.instance_id, work.lock_token, [q.message_id for q in work.messages])
 
     async def _fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
         """Fail the instance without running its code; a parent waiting for it is told, as for any failure."""
@@ -322,7 +321,8 @@ class OrchestrationDispatcher:
         await self._end_without_code(work, Failed(failure))
 
     async def _cancel_without_code(self, work: OrchestrationWork, reason: str | None) -> None:
-        """Cancel an instance whose code no process has: cancelling runs no user code."""
+        """Cancel an instance whose code cannot run here (none registered, or held back):
+        cancelling runs no user code."""
         await self._end_without_code(work, Cancelled(reason))
 
     async def _end_without_code(self, work: OrchestrationWork, outcome: Failed | Cancelled) -> None:
@@ -362,6 +362,12 @@ def _start_of(work: OrchestrationWork, history: list[HistoryEvent]) -> Orchestra
         return started
     starts = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
     return starts[0] if starts else None
+
+
+def _cancel_requested(work: OrchestrationWork) -> CancelRequested | None:
+    """The first cancel among the instance's messages, if any."""
+    cancels = [q.message.body for q in work.messages if isinstance(q.message.body, CancelRequested)]
+    return cancels[0] if cancels else None
 
 
 def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted:

@@ -69,14 +69,14 @@ class Runtime:
 
     async def hold_back(self, reasons: Mapping[str, str], released: Iterable[str] = ()) -> None:
         """Do not dispatch the instances of ``reasons``; each reason shows at once as the
-        instance's ``error`` (its status stays). Instances in ``released`` are dispatched again
-        and their reason is cleared."""
+        instance's ``held`` (its status stays, its ``error`` stays None). Instances in
+        ``released`` are dispatched again and their ``held`` is cleared."""
         for instance_id in released:
             self._held_back.pop(instance_id, None)
-            await self.provider.set_instance_note(instance_id, None)
+            await self.provider.set_instance_held(instance_id, None)
         for instance_id, reason in reasons.items():
             self._held_back[instance_id] = reason
-            await self.provider.set_instance_note(instance_id, reason)
+            await self.provider.set_instance_held(instance_id, reason)
         if self._dispatcher is not None:
             self._dispatcher.excluded = dict(self._held_back)
 

@@ -161,7 +161,32 @@ def test_status_json_is_an_orchestration_state(cli):
     assert result.exit_code == 0
     state = json.loads(result.stdout)
     assert state["instance_id"] == "j-1" and state["status"] == "Completed" and state["output"] == 8
-    assert set(state) >= {"name", "version", "error", "failure", "execution_id", "custom_status", "created_at_ms", "updated_at_ms"}
+    assert set(state) >= {"name", "version", "error", "failure", "execution_id", "custom_status", "created_at_ms", "updated_at_ms", "held"}
+    assert state["held"] is None
+
+
+def test_a_held_back_instance_shows_its_hold_apart_from_its_error(cli, project: Project):
+    import asyncio
+
+    from duroxide_cli.providers.url import open_provider
+
+    instance_id = started_waiting(cli, "h-1")
+    reason = "held back by `duroxide run --reload`: the current code diverges at app.py:9"
+
+    async def hold() -> None:
+        provider = await open_provider(project.store_url)
+        try:
+            await provider.set_instance_held(instance_id, reason)
+        finally:
+            await provider.close()
+
+    asyncio.run(hold())
+    state = json.loads(cli("status", instance_id, "--json").stdout)
+    assert (state["status"], state["held"], state["error"]) == ("Running", reason, None)
+    shown = cli("status", instance_id).stdout
+    assert "held" in shown and "app.py:9" in shown and "waiting" not in shown
+    assert "held: held back by" in cli("list").stdout
+    assert json.loads(cli("list", "--json").stdout)[0]["held"] == reason
 
 
 def test_status_of_a_failed_instance_shows_the_error_and_exits_0(cli):

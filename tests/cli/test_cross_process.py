@@ -71,3 +71,23 @@ def test_replay_of_changed_and_unchanged_code_and_of_an_exported_file(project: P
     from_file = duroxide("replay", "--file", str(export), "--json", cwd=project.root)
     assert from_file.returncode == 1
     assert json.loads(from_file.stdout)["divergence"]["location"] == f"app.py:{line}"
+
+
+def test_an_id_deleted_and_started_again_from_another_shell_runs_the_new_instance(project: Project, background):
+    runtime = background("run")
+    runtime.wait_for_stderr("duroxide run")
+    assert duroxide("start", "WaitForGo", "--input", "1", "--id", "again", cwd=project.root).returncode == 0
+    wait_until(lambda: "EventSubscribed" in kinds(project, "again"))
+
+    deleted = duroxide("delete", "again", "--force", cwd=project.root)
+    assert deleted.returncode == 0, deleted.stderr
+    assert duroxide("start", "WaitForGo", "--input", "5", "--id", "again", cwd=project.root).returncode == 0
+    wait_until(lambda: "EventSubscribed" in kinds(project, "again"), timeout=15)
+    assert duroxide("raise", "again", "Go", "--data", '"new"', cwd=project.root).returncode == 0
+    waited = duroxide("wait", "again", "--json", "--timeout", "30000", cwd=project.root)
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert json.loads(waited.stdout)["output"] == {"first": 10, "data": "new"}
+    assert kinds(project, "again")[0] == "OrchestrationStarted"
+
+    assert runtime.stop() == 0
+    assert "duplicate start" not in runtime.stderr and "Traceback" not in runtime.stderr

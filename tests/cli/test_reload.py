@@ -33,8 +33,9 @@ def test_reload_names_diverging_instances_and_holds_them_until_the_code_is_consi
     wait_until(lambda: supervisor.stderr.count(HEADER) == 2)
 
     # the reason shows in status at once, naming the line; the new runtime does not dispatch it
-    held = wait_until(lambda: (s := status(project, parked))["error"] and s)
-    assert held["status"] == "Running" and "run --reload" in held["error"] and f"app.py:{line}" in held["error"]
+    held = wait_until(lambda: (s := status(project, parked))["held"] and s)
+    assert held["status"] == "Running" and "run --reload" in held["held"] and f"app.py:{line}" in held["held"]
+    assert held["error"] is None, "a hold is not a failure"
     assert duroxide("raise", parked, "Go", "--data", "1", cwd=project.root).returncode == 0
     assert "EventRaised" not in history_kinds(project, parked)
 
@@ -44,6 +45,7 @@ def test_reload_names_diverging_instances_and_holds_them_until_the_code_is_consi
     waited = duroxide("wait", parked, "--json", "--timeout", "30000", cwd=project.root)
     assert waited.returncode == 0, waited.stdout + waited.stderr
     assert json.loads(waited.stdout)["output"] == {"first": 2, "data": 1}
+    assert json.loads(waited.stdout)["held"] is None
 
     assert supervisor.stop() == 0
     assert "Traceback" not in supervisor.stderr

@@ -18,6 +18,7 @@ from duroxide_cli.providers.base import (
     ActivityCompletion,
     ActivityWork,
     InstanceUpdate,
+    KnownHistory,
     NewActivity,
     OrchestrationWork,
     Provider,
@@ -54,7 +55,7 @@ async def create(provider: Provider, instance_id: str, **fields: Any) -> None:
 
 
 async def fetch_all(
-    provider: Provider, lock_timeout_ms: int = LONG_LOCK_MS, known: dict[str, tuple[int, int]] | None = None
+    provider: Provider, lock_timeout_ms: int = LONG_LOCK_MS, known: dict[str, KnownHistory] | None = None
 ) -> dict[str, OrchestrationWork]:
     """Every fetchable instance's work, by instance id."""
     found = await provider.fetch_orchestration_work(100, lock_timeout_ms, "test", known or {})
@@ -62,7 +63,7 @@ async def fetch_all(
 
 
 async def fetch_one(
-    provider: Provider, instance_id: str, lock_timeout_ms: int = LONG_LOCK_MS, known: dict | None = None
+    provider: Provider, instance_id: str, lock_timeout_ms: int = LONG_LOCK_MS, known: dict[str, KnownHistory] | None = None
 ) -> OrchestrationWork:
     """The work of ``instance_id``, which must be the only fetchable instance (a fetch locks
     every instance it returns)."""

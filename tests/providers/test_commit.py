@@ -18,7 +18,7 @@ from duroxide_cli.history import (
     TimerFired,
 )
 from duroxide_cli.messages import Message
-from duroxide_cli.providers.base import InstanceStart, InstanceUpdate, OutgoingMessage
+from duroxide_cli.providers.base import InstanceStart, InstanceUpdate, KnownHistory, OutgoingMessage
 
 from .builders import activity, create, event_message, fetch_all, fetch_one, now_ms, start_message, turn
 
@@ -342,7 +342,7 @@ async def test_continue_as_new_moves_to_the_next_execution(provider):
     assert await provider.read_history("a") == []
     assert [e.kind for e in await provider.read_history("a", 1)] == ["OrchestrationStarted", "ContinuedAsNew"]
 
-    work = await fetch_one(provider, "a", known={"a": (1, 2)})
+    work = await fetch_one(provider, "a", known={"a": KnownHistory(record.incarnation, 1, 2)})
     assert (work.instance.execution_id, work.history_after, work.history) == (2, 0, [])
     assert [m.message for m in work.messages] == [fresh_start, carried]
     await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0", 2))])

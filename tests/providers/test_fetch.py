@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from duroxide_cli.history import ActivityScheduled, OrchestrationStarted, TimerCreated
+from duroxide_cli.providers.base import KnownHistory
 
 from .builders import create, event_message, fetch_all, fetch_one, now_ms, turn
 
@@ -64,7 +65,8 @@ async def test_fetch_returns_the_instance_row(provider):
     assert (work.instance.name, work.instance.version, work.instance.status) == ("Order", "3.1.0", "Pending")
 
 
-async def _instance_with_two_events(provider):
+async def _instance_with_two_events(provider) -> str:
+    """Instance "a" with two events and a message waiting; returns its incarnation."""
     await create(provider, "a")
     work = await fetch_one(provider, "a")
     committed = await provider.commit_turns(
@@ -72,6 +74,7 @@ async def _instance_with_two_events(provider):
     )
     assert committed == ["committed"]
     await provider.enqueue_message(event_message("a"))
+    return work.instance.incarnation
 
 
 async def test_unknown_instance_gets_its_whole_history(provider):
@@ -84,23 +87,47 @@ async def test_unknown_instance_gets_its_whole_history(provider):
 
 
 async def test_known_instance_gets_only_newer_events(provider):
-    await _instance_with_two_events(provider)
-    work = await fetch_one(provider, "a", known={"a": (1, 1)})
+    incarnation = await _instance_with_two_events(provider)
+    work = await fetch_one(provider, "a", known={"a": KnownHistory(incarnation, 1, 1)})
     assert work.history_after == 1
     assert [e.event_id for e in work.history] == [2]
 
 
 async def test_known_instance_holding_everything_gets_no_events(provider):
-    await _instance_with_two_events(provider)
-    work = await fetch_one(provider, "a", known={"a": (1, 2)})
+    incarnation = await _instance_with_two_events(provider)
+    work = await fetch_one(provider, "a", known={"a": KnownHistory(incarnation, 1, 2)})
     assert (work.history_after, work.history) == (2, [])
 
 
 async def test_known_other_execution_gets_the_whole_history(provider):
-    await _instance_with_two_events(provider)
-    work = await fetch_one(provider, "a", known={"a": (7, 2)})
+    incarnation = await _instance_with_two_events(provider)
+    work = await fetch_one(provider, "a", known={"a": KnownHistory(incarnation, 7, 2)})
     assert work.history_after == 0
     assert [e.event_id for e in work.history] == [1, 2]
+
+
+async def test_every_instance_gets_its_own_incarnation(provider):
+    await create(provider, "a")
+    await create(provider, "b")
+    a, b = await provider.get_instance("a"), await provider.get_instance("b")
+    assert a is not None and b is not None
+    assert a.incarnation and b.incarnation and a.incarnation != b.incarnation
+    work = await fetch_all(provider)
+    assert work["a"].instance.incarnation == a.incarnation
+
+
+async def test_an_id_started_again_after_a_delete_is_a_new_incarnation_with_its_whole_history(provider):
+    old = await _instance_with_two_events(provider)
+    assert await provider.delete_instances(["a"]) == 1
+    await create(provider, "a", input="new")
+    work = await fetch_one(provider, "a")
+    await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0", "new"), ActivityScheduled("Charge", 6))])
+    await provider.enqueue_message(event_message("a"))
+
+    work = await fetch_one(provider, "a", known={"a": KnownHistory(old, 1, 1)})
+    assert work.instance.incarnation != old
+    assert work.history_after == 0
+    assert [e.body for e in work.history] == [OrchestrationStarted("Flow", "1.0.0", "new"), ActivityScheduled("Charge", 6)]
 
 
 async def test_delayed_message_is_invisible_until_due(provider, clock):

@@ -86,22 +86,44 @@ async def test_start_message_records_its_parent(provider):
     assert record is not None and record.parent_instance_id == "parent"
 
 
-async def test_a_note_shows_as_the_error_of_an_unfinished_instance_and_can_be_cleared(provider):
+async def test_a_hold_shows_as_held_of_an_unfinished_instance_and_can_be_released(provider):
     await create(provider, "held")
-    await provider.set_instance_note("held", "held back: the code diverges at app.py:12")
+    work = await fetch_one(provider, "held")
+    await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0"))])
+    await provider.set_instance_held("held", "held back: the code diverges at app.py:12")
     record = await provider.get_instance("held")
-    assert record is not None and (record.status, record.error) == ("Pending", "held back: the code diverges at app.py:12")
-    await provider.set_instance_note("held", None)
+    assert record is not None
+    assert (record.status, record.held, record.error) == ("Running", "held back: the code diverges at app.py:12", None)
+    await provider.set_instance_held("held", None)
     record = await provider.get_instance("held")
-    assert record is not None and record.error is None
-    await provider.set_instance_note("nobody", "ignored")  # an unknown id is not an error
+    assert record is not None and record.held is None
+    await provider.set_instance_held("nobody", "ignored")  # an unknown id is not an error
 
 
-async def test_a_note_leaves_a_finished_instance_alone(provider):
+async def test_a_hold_leaves_the_error_of_a_pending_instance_alone(provider):
+    await create(provider, "waiting")
+    work = await fetch_one(provider, "waiting", lock_timeout_ms=30_000)
+    await provider.abandon_orchestration("waiting", work.lock_token, reason="orchestration 'Flow' is not registered")
+    await provider.set_instance_held("waiting", "held back")
+    record = await provider.get_instance("waiting")
+    assert record is not None
+    assert (record.status, record.error, record.held) == ("Pending", "orchestration 'Flow' is not registered", "held back")
+
+
+async def test_a_hold_leaves_a_finished_instance_alone(provider):
     await create(provider, "done")
     work = await fetch_one(provider, "done")
     failed = InstanceUpdate("Failed", "1.0.0", error="boom")
     await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0"), update=failed)])
-    await provider.set_instance_note("done", "late note")
+    await provider.set_instance_held("done", "late hold")
     record = await provider.get_instance("done")
-    assert record is not None and (record.status, record.error) == ("Failed", "boom")
+    assert record is not None and (record.status, record.error, record.held) == ("Failed", "boom", None)
+
+
+async def test_a_committed_turn_releases_a_hold(provider):
+    await create(provider, "a")
+    await provider.set_instance_held("a", "held back")
+    work = await fetch_one(provider, "a")
+    await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0"))])
+    record = await provider.get_instance("a")
+    assert record is not None and (record.status, record.held) == ("Running", None)

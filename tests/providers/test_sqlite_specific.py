@@ -179,3 +179,41 @@ async def test_unusable_path_is_a_provider_error(tmp_path):
     with pytest.raises(ProviderError) as raised:
         await SqliteProvider.open(tmp_path / "file" / "s.db")
     assert raised.value.operation == "open" and "s.db" in str(raised.value)
+
+
+def _version_one_store(path: Path) -> None:
+    """A store as duroxide wrote it before migration 2: one running instance held back (its
+    reason in ``error``), one failed."""
+    conn = sqlite3.connect(path)
+    first = load_migrations()[0]
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)")
+    conn.executescript(first.sql)
+    conn.execute("INSERT INTO schema_version VALUES (1, ?, 0)", (first.name,))
+    held = "held back by `duroxide run --reload`: the current code diverges from its history at app.py:3"
+    for instance_id, status, error in (("held", "Running", held), ("failed", "Failed", "ValueError: bad")):
+        conn.execute(
+            "INSERT INTO instances (id, name, version, status, execution_id, error, created_at_ms, updated_at_ms)"
+            " VALUES (?, 'Flow', '1.0.0', ?, 1, ?, 0, 0)",
+            (instance_id, status, error),
+        )
+    conn.commit()
+    conn.close()
+
+
+async def test_a_version_one_store_is_migrated_in_place(tmp_path):
+    path = tmp_path / "old.db"
+    _version_one_store(path)
+    provider = await SqliteProvider.open(path)
+    try:
+        held, failed = await provider.get_instance("held"), await provider.get_instance("failed")
+        assert held is not None and failed is not None
+        assert held.incarnation and failed.incarnation and held.incarnation != failed.incarnation
+        reason = "held back by `duroxide run --reload`: the current code diverges from its history at app.py:3"
+        assert (held.status, held.error, held.held) == ("Running", None, reason)
+        assert (failed.error, failed.held) == ("ValueError: bad", None)
+        await create(provider, "new")
+        assert "new" in await fetch_all(provider)
+    finally:
+        await provider.close()
+    versions = [row[0] for row in _query(path, "SELECT version FROM schema_version ORDER BY version")]
+    assert versions == [m.version for m in load_migrations()]

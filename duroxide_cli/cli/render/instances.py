@@ -39,6 +39,8 @@ def instance_state(state: Any, as_json: bool) -> None:
         table.add_row("custom status", escape(timeline.pretty(state.custom_status)))
     if state.status == "Completed":
         table.add_row("output", escape(timeline.pretty(state.output)))
+    if state.held:
+        table.add_row("held", Text(state.held, style="yellow"))
     if state.error:
         label = "waiting" if state.status in ("Pending", "Running") else "error"
         table.add_row(label, Text(state.error, style="red" if label == "error" else "yellow"))
@@ -70,9 +72,16 @@ def instance_list(states: Sequence[Any], as_json: bool) -> None:
             str(s.execution_id),
             line_cell(format_time(s.created_at_ms)),
             line_cell(format_time(s.updated_at_ms)),
-            line_cell(s.error or ""),
+            line_cell(_note(s)),
         )
     out().print(table)
+
+
+def _note(state: Any) -> str:
+    """The ``list`` table's note: why the instance is held back, else its error."""
+    if state.held:
+        return f"held: {state.held}"
+    return state.error or ""
 
 
 def final_state_line(state: Any) -> None:

@@ -1,8 +1,8 @@
-"""Instances and their turns: create, enqueue, fetch (lock), commit, abandon."""
+"""Instances: create, enqueue, fetch (lock), and release without a turn (abandon, drop messages);
+their turns are committed in ``commits``."""
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
@@ -10,24 +10,18 @@ from collections.abc import Mapping, Sequence
 from ...errors import InstanceAlreadyExistsError, InstanceNotFoundError
 from ...history import HistoryEvent, OrchestrationStarted
 from ...messages import Message
-from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, OrchestrationWork, TurnCommit
-from .activities import insert_activity_txn
-from .orchestrator_queue import enqueue_txn, instance_exists_txn, send_txn
+from ..base import KnownHistory, OrchestrationWork
+from .orchestrator_queue import enqueue_txn, holds_lock_txn, instance_exists_txn, release_messages_txn
 from .rows import (
     HISTORY_COLUMNS,
     INSTANCE_COLUMNS,
     MESSAGE_COLUMNS,
-    dump_body,
-    dump_failure,
-    dump_json,
     event_from_row,
     first_distinct,
     instance_from_row,
     message_from_row,
 )
 from .wakeups import Wake
-
-_log = logging.getLogger("duroxide.provider")
 
 _FETCHABLE = """
 SELECT q.instance_id FROM orchestrator_queue AS q
@@ -60,15 +54,6 @@ SELECT MIN(due) FROM (
 """No later than the moment a message, lock or back-off next comes due (a cheap lower bound:
 waking early costs one query)."""
 
-_UPSERT_EXECUTION = """
-INSERT INTO executions (instance_id, execution_id, status, started_at_ms, ended_at_ms) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (instance_id, execution_id) DO UPDATE SET
-  status = excluded.status,
-  ended_at_ms = CASE WHEN excluded.ended_at_ms IS NULL THEN NULL
-                     ELSE COALESCE(executions.ended_at_ms, excluded.ended_at_ms) END
-"""
-
-
 # -- creating instances and enqueuing messages ------------------------------------------------
 
 
@@ -76,17 +61,18 @@ def create_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start
     """Insert a Pending instance and queue its start; InstanceAlreadyExistsError on a taken id."""
     if instance_exists_txn(conn, start.instance_id):
         raise InstanceAlreadyExistsError(start.instance_id)
-    _insert_instance_txn(conn, now_ms, wake, start)
+    insert_instance_txn(conn, now_ms, wake, start)
 
 
-def _insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
+def insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
     body = start.body
     if not isinstance(body, OrchestrationStarted):
         raise ValueError(f"an instance starts with an OrchestrationStarted message, not {type(body).__name__}")
     conn.execute(
-        "INSERT INTO instances (id, name, version, status, execution_id, parent_instance_id, created_at_ms, updated_at_ms)"
-        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?)",
-        (start.instance_id, body.name, body.version, body.parent_instance_id, now_ms, now_ms),
+        "INSERT INTO instances"
+        " (id, name, version, status, execution_id, parent_instance_id, created_at_ms, updated_at_ms, incarnation)"
+        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?, ?)",
+        (start.instance_id, body.name, body.version, body.parent_instance_id, now_ms, now_ms, uuid.uuid4().hex),
     )
     conn.execute(
         "INSERT INTO executions (instance_id, execution_id, status, started_at_ms) VALUES (?, 1, 'Pending', ?)",
@@ -114,7 +100,7 @@ def fetch_orchestration_txn(
     limit: int,
     lock_timeout_ms: int,
     owner: str,
-    known: Mapping[str, tuple[int, int]],
+    known: Mapping[str, KnownHistory],
     scope: str | None,
 ) -> list[OrchestrationWork]:
     """Lock up to ``limit`` fetchable instances, the one whose message has waited longest first;
@@ -142,7 +128,7 @@ def _lock_instance_txn(
     instance_id: str,
     lock_timeout_ms: int,
     owner: str,
-    held: tuple[int, int] | None,
+    known: KnownHistory | None,
 ) -> OrchestrationWork:
     token = uuid.uuid4().hex
     conn.execute(
@@ -164,7 +150,11 @@ def _lock_instance_txn(
     instance = instance_from_row(
         conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)).fetchone()
     )
-    after = held[1] if held is not None and held[0] == instance.execution_id else 0
+    after = 0
+    if known is not None:
+        incarnation, execution_id, event_count = known
+        if (incarnation, execution_id) == (instance.incarnation, instance.execution_id):
+            after = event_count
     history = read_events_txn(conn, instance_id, instance.execution_id, after)
     return OrchestrationWork(instance, token, history, after, messages)
 
@@ -181,151 +171,7 @@ def read_events_txn(
     return [event_from_row(row) for row in rows]
 
 
-# -- committing turns -------------------------------------------------------------------------
-
-
-def commit_turns_txn(
-    conn: sqlite3.Connection, now_ms: int, wake: Wake, turns: Sequence[TurnCommit]
-) -> list[CommitOutcome]:
-    """Commit each turn independently (see ``commit_turn_txn``)."""
-    return [commit_turn_txn(conn, now_ms, wake, turn) for turn in turns]
-
-
-def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
-    """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease has
-    moved on. A history row that already exists means another process wrote this turn's events,
-    which is a lost lease too."""
-    turn_wake = Wake()
-    conn.execute("SAVEPOINT turn")
-    try:
-        outcome = _apply_turn_txn(conn, now_ms, turn_wake, turn)
-    except sqlite3.IntegrityError as error:
-        conn.execute("ROLLBACK TO turn")
-        conn.execute("RELEASE turn")
-        _log.warning("refused the turn of %r: %s", turn.instance_id, error)
-        return "lock_lost"
-    except BaseException:
-        conn.execute("ROLLBACK TO turn")
-        conn.execute("RELEASE turn")
-        raise
-    conn.execute("RELEASE turn")
-    wake.merge(turn_wake)
-    return outcome
-
-
-def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
-    if not _holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
-        return "lock_lost"
-    _append_events_txn(conn, turn)
-    _record_executions_txn(conn, now_ms, turn)
-    _update_instance_txn(conn, now_ms, turn)
-    for activity in turn.activities:
-        insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
-    for start in turn.starts:
-        _start_instance_txn(conn, now_ms, wake, start, turn.instance_id)
-    for outgoing in turn.messages:
-        send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
-    _remove_unwanted_work_txn(conn, turn)
-    _release_messages_txn(conn, now_ms, wake, turn)
-    return "committed"
-
-
-def _holds_lock_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str, lock_token: str) -> bool:
-    row = conn.execute("SELECT lock_token, locked_until_ms FROM instances WHERE id = ?", (instance_id,)).fetchone()
-    return row is not None and row[0] == lock_token and row[1] is not None and row[1] > now_ms
-
-
-def _append_events_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
-    rows = []
-    for event in turn.new_events:
-        kind, body = dump_body(event.body)
-        rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
-    conn.executemany(
-        "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-
-
-def _record_executions_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
-    """The turn's execution row; on continue-as-new it ends Completed and the next one begins."""
-    status = turn.instance.status
-    if turn.next_execution_id is not None:
-        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.execution_id, "Completed", now_ms, now_ms))
-        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.next_execution_id, status, now_ms, None))
-    else:
-        ended = now_ms if status in TERMINAL_STATUSES else None
-        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.execution_id, status, now_ms, ended))
-
-
-def _update_instance_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
-    """Write the instance row and release its lock (and any back-off)."""
-    update = turn.instance
-    conn.execute(
-        "UPDATE instances SET status = ?, version = ?, output = ?, error = ?, failure = ?, custom_status = ?,"
-        " updated_at_ms = ?, execution_id = COALESCE(?, execution_id),"
-        " lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL"
-        " WHERE id = ?",
-        (
-            update.status,
-            update.version,
-            dump_json(update.output),
-            update.error,
-            dump_failure(update.failure),
-            dump_json(update.custom_status),
-            now_ms,
-            turn.next_execution_id,
-            turn.instance_id,
-        ),
-    )
-
-
-def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: InstanceStart, starter: str) -> None:
-    """Create the new instance, or when its id is taken send ``on_conflict`` instead (without
-    one, the start is ignored with a warning)."""
-    if not instance_exists_txn(conn, start.start.instance_id):
-        _insert_instance_txn(conn, now_ms, wake, start.start)
-    elif start.on_conflict is not None:
-        send_txn(conn, now_ms, wake, start.on_conflict, None)
-    else:
-        _log.warning(
-            "instance %r already exists: its start by %r (ctx.start_orchestration) was ignored",
-            start.start.instance_id, starter, extra={"instance_id": starter},
-        )
-
-
-def _remove_unwanted_work_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
-    """Drop activity work nobody will use: cancelled ids, a finished execution's, a finished instance's."""
-    conn.executemany(
-        "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
-        [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
-    )
-    if turn.next_execution_id is not None:
-        conn.execute(
-            "DELETE FROM worker_queue WHERE instance_id = ? AND execution_id < ?",
-            (turn.instance_id, turn.next_execution_id),
-        )
-    if turn.instance.status in TERMINAL_STATUSES:
-        conn.execute("DELETE FROM worker_queue WHERE instance_id = ?", (turn.instance_id,))
-
-
-def _release_messages_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> None:
-    """Delete the consumed messages and unlock the rest, which wake a dispatcher when visible."""
-    conn.executemany(
-        "DELETE FROM orchestrator_queue WHERE id = ? AND instance_id = ?",
-        [(message_id, turn.instance_id) for message_id in turn.consumed_message_ids],
-    )
-    conn.execute(
-        "UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = ? AND lock_token = ?",
-        (turn.instance_id, turn.lock_token),
-    )
-    (earliest,) = conn.execute(
-        "SELECT MIN(visible_at_ms) FROM orchestrator_queue WHERE instance_id = ?", (turn.instance_id,)
-    ).fetchone()
-    if earliest is not None:
-        wake.work_at("orchestrator", earliest, now_ms)
-
-
-# -- abandoning -------------------------------------------------------------------------------
+# -- releasing without a turn -----------------------------------------------------------------
 
 
 def abandon_orchestration_txn(
@@ -366,9 +212,25 @@ def abandon_orchestration_txn(
         wake.work_at("orchestrator", max(earliest, backoff or 0), now_ms)
 
 
-def set_instance_note_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, note: str | None) -> None:
-    """Set the error shown for an unfinished instance; finished ones keep theirs."""
+def drop_messages_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, lock_token: str, message_ids: Sequence[int]
+) -> bool:
+    """Delete ``message_ids`` and unlock the instance if ``lock_token`` holds its lease, leaving the
+    rest of its row (status, output, updated_at_ms) as it is; False (nothing written) otherwise."""
+    if not holds_lock_txn(conn, now_ms, instance_id, lock_token):
+        return False
     conn.execute(
-        "UPDATE instances SET error = ?, updated_at_ms = ? WHERE id = ? AND status IN ('Pending', 'Running')",
-        (note, now_ms, instance_id),
+        "UPDATE instances SET lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL WHERE id = ?", (instance_id,)
+    )
+    release_messages_txn(conn, now_ms, wake, instance_id, lock_token, message_ids)
+    return True
+
+
+def set_instance_held_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, reason: str | None
+) -> None:
+    """Set (or with None clear) why an unfinished instance is held back; finished ones are left alone."""
+    conn.execute(
+        "UPDATE instances SET held = ?, updated_at_ms = ? WHERE id = ? AND status IN ('Pending', 'Running')",
+        (reason, now_ms, instance_id),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Sequence
 
 from ...messages import Message
 from .rows import dump_body
@@ -14,6 +15,12 @@ _log = logging.getLogger("duroxide.provider")
 
 def instance_exists_txn(conn: sqlite3.Connection, instance_id: str) -> bool:
     return conn.execute("SELECT 1 FROM instances WHERE id = ?", (instance_id,)).fetchone() is not None
+
+
+def holds_lock_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str, lock_token: str) -> bool:
+    """Whether ``lock_token`` holds the instance's lease and it has not expired."""
+    row = conn.execute("SELECT lock_token, locked_until_ms FROM instances WHERE id = ?", (instance_id,)).fetchone()
+    return row is not None and row[0] == lock_token and row[1] is not None and row[1] > now_ms
 
 
 def enqueue_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, message: Message, visible_at_ms: int | None) -> None:
@@ -37,3 +44,23 @@ def send_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, message: Message
         enqueue_txn(conn, now_ms, wake, message, visible_at_ms)
     else:
         _log.debug("dropped a %s message for the unknown instance %r", type(message.body).__name__, message.instance_id)
+
+
+def release_messages_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, lock_token: str, consumed: Sequence[int]
+) -> None:
+    """Delete the ``consumed`` messages of the instance and unlock the rest of those ``lock_token``
+    fetched, which wake a dispatcher when visible."""
+    conn.executemany(
+        "DELETE FROM orchestrator_queue WHERE id = ? AND instance_id = ?",
+        [(message_id, instance_id) for message_id in consumed],
+    )
+    conn.execute(
+        "UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = ? AND lock_token = ?",
+        (instance_id, lock_token),
+    )
+    (earliest,) = conn.execute(
+        "SELECT MIN(visible_at_ms) FROM orchestrator_queue WHERE instance_id = ?", (instance_id,)
+    ).fetchone()
+    if earliest is not None:
+        wake.work_at("orchestrator", earliest, now_ms)

@@ -13,7 +13,7 @@ from ..base import InstanceRecord
 
 INSTANCE_COLUMNS = (
     "id, name, version, status, execution_id, output, error, failure, custom_status,"
-    " parent_instance_id, created_at_ms, updated_at_ms"
+    " parent_instance_id, created_at_ms, updated_at_ms, incarnation, held"
 )
 """The columns ``instance_from_row`` reads, in its order."""
 
@@ -62,6 +62,8 @@ def instance_from_row(row: sqlite3.Row | tuple) -> InstanceRecord:
         parent_instance_id=row[9],
         created_at_ms=row[10],
         updated_at_ms=row[11],
+        incarnation=row[12],
+        held=row[13],
     )
 
 

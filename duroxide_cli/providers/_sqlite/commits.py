@@ -1,0 +1,143 @@
+"""Committing turns: each turn of a batch in its own savepoint, refused when its lease has moved on."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+
+from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, TurnCommit
+from .activities import insert_activity_txn
+from .orchestrations import insert_instance_txn
+from .orchestrator_queue import holds_lock_txn, instance_exists_txn, release_messages_txn, send_txn
+from .rows import dump_body, dump_failure, dump_json
+from .wakeups import Wake
+
+_log = logging.getLogger("duroxide.provider")
+
+_UPSERT_EXECUTION = """
+INSERT INTO executions (instance_id, execution_id, status, started_at_ms, ended_at_ms) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (instance_id, execution_id) DO UPDATE SET
+  status = excluded.status,
+  ended_at_ms = CASE WHEN excluded.ended_at_ms IS NULL THEN NULL
+                     ELSE COALESCE(executions.ended_at_ms, excluded.ended_at_ms) END
+"""
+
+
+def commit_turns_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, turns: Sequence[TurnCommit]
+) -> list[CommitOutcome]:
+    """Commit each turn independently (see ``commit_turn_txn``)."""
+    return [commit_turn_txn(conn, now_ms, wake, turn) for turn in turns]
+
+
+def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
+    """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease has
+    moved on. A history row that already exists means another process wrote this turn's events,
+    which is a lost lease too."""
+    turn_wake = Wake()
+    conn.execute("SAVEPOINT turn")
+    try:
+        outcome = _apply_turn_txn(conn, now_ms, turn_wake, turn)
+    except sqlite3.IntegrityError as error:
+        conn.execute("ROLLBACK TO turn")
+        conn.execute("RELEASE turn")
+        _log.warning("refused the turn of %r: %s", turn.instance_id, error)
+        return "lock_lost"
+    except BaseException:
+        conn.execute("ROLLBACK TO turn")
+        conn.execute("RELEASE turn")
+        raise
+    conn.execute("RELEASE turn")
+    wake.merge(turn_wake)
+    return outcome
+
+
+def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
+    if not holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
+        return "lock_lost"
+    _append_events_txn(conn, turn)
+    _record_executions_txn(conn, now_ms, turn)
+    _update_instance_txn(conn, now_ms, turn)
+    for activity in turn.activities:
+        insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
+    for start in turn.starts:
+        _start_instance_txn(conn, now_ms, wake, start, turn.instance_id)
+    for outgoing in turn.messages:
+        send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
+    _remove_unwanted_work_txn(conn, turn)
+    release_messages_txn(conn, now_ms, wake, turn.instance_id, turn.lock_token, turn.consumed_message_ids)
+    return "committed"
+
+
+def _append_events_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
+    rows = []
+    for event in turn.new_events:
+        kind, body = dump_body(event.body)
+        rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
+    conn.executemany(
+        "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _record_executions_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
+    """The turn's execution row; on continue-as-new it ends Completed and the next one begins."""
+    status = turn.instance.status
+    if turn.next_execution_id is not None:
+        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.execution_id, "Completed", now_ms, now_ms))
+        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.next_execution_id, status, now_ms, None))
+    else:
+        ended = now_ms if status in TERMINAL_STATUSES else None
+        conn.execute(_UPSERT_EXECUTION, (turn.instance_id, turn.execution_id, status, now_ms, ended))
+
+
+def _update_instance_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
+    """Write the instance row and release its lock (and any back-off); a dispatched instance is not held."""
+    update = turn.instance
+    conn.execute(
+        "UPDATE instances SET status = ?, version = ?, output = ?, error = ?, failure = ?, custom_status = ?,"
+        " updated_at_ms = ?, execution_id = COALESCE(?, execution_id), held = NULL,"
+        " lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL"
+        " WHERE id = ?",
+        (
+            update.status,
+            update.version,
+            dump_json(update.output),
+            update.error,
+            dump_failure(update.failure),
+            dump_json(update.custom_status),
+            now_ms,
+            turn.next_execution_id,
+            turn.instance_id,
+        ),
+    )
+
+
+def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: InstanceStart, starter: str) -> None:
+    """Create the new instance, or when its id is taken send ``on_conflict`` instead (without
+    one, the start is ignored with a warning)."""
+    if not instance_exists_txn(conn, start.start.instance_id):
+        insert_instance_txn(conn, now_ms, wake, start.start)
+    elif start.on_conflict is not None:
+        send_txn(conn, now_ms, wake, start.on_conflict, None)
+    else:
+        _log.warning(
+            "instance %r already exists: its start by %r (ctx.start_orchestration) was ignored",
+            start.start.instance_id, starter, extra={"instance_id": starter},
+        )
+
+
+def _remove_unwanted_work_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
+    """Drop work nobody will use: cancelled activity ids and, when the turn ends its execution,
+    everything still queued for that execution or an earlier one (activity work, timers,
+    completions); events and cancels carry no execution and stay."""
+    conn.executemany(
+        "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
+        [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
+    )
+    if turn.next_execution_id is None and turn.instance.status not in TERMINAL_STATUSES:
+        return
+    ended = (turn.instance_id, turn.execution_id)
+    conn.execute("DELETE FROM worker_queue WHERE instance_id = ? AND execution_id <= ?", ended)
+    conn.execute("DELETE FROM orchestrator_queue WHERE instance_id = ? AND execution_id <= ?", ended)
