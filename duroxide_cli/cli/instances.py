@@ -116,7 +116,7 @@ def raise_event(
 @app.command()
 def cancel(
     instance_id: options.InstanceId,
-    reason: Annotated[Optional[str], typer.Option("--reason", "-r", metavar="TEXT", help="Why; shown in its status.")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", "-r", metavar="REASON", help="Why; shown in its status.")] = None,
     store: options.Store = None,
     verbose: options.Verbose = False,
 ) -> None:
