@@ -4,7 +4,7 @@ Orchestrations are generator functions that ``yield`` durable tasks; activities 
 functions that do the I/O. Everything public is exported here.
 """
 
-from .client import Client, InstanceInfo, InstanceTree, OrchestrationState
+from .client import Client, InstanceInfo, InstancePage, InstanceTree, OrchestrationState
 from .errors import (
     ActivityError,
     ConfigError,
@@ -23,7 +23,7 @@ from .model.context import ActivityContext, OrchestrationContext
 from .model.options import RetryPolicy, RuntimeOptions
 from .model.registry import Registry
 from .model.tasks import RaceResult
-from .providers.base import ExecutionInfo, Provider, QueueDepths, SystemMetrics
+from .providers.base import ExecutionInfo, InstanceFilter, Provider, QueueDepths, SystemMetrics
 from .providers.sqlite import SqliteProvider
 from .providers.url import open_provider
 from .runtime import Runtime
@@ -40,8 +40,10 @@ __all__ = [
     "FailureDetails",
     "HistoryEvent",
     "InstanceAlreadyExistsError",
+    "InstanceFilter",
     "InstanceInfo",
     "InstanceNotFoundError",
+    "InstancePage",
     "InstanceRunningError",
     "InstanceTree",
     "NondeterminismError",

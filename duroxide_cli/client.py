@@ -11,7 +11,15 @@ from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutErro
 from .history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
 from .messages import Message
 from .payloads import check_instance_id, normalize
-from .providers.base import TERMINAL_STATUSES, ExecutionInfo, InstanceRecord, Provider, QueueDepths, SystemMetrics
+from .providers.base import (
+    TERMINAL_STATUSES,
+    ExecutionInfo,
+    InstanceFilter,
+    InstanceRecord,
+    Provider,
+    QueueDepths,
+    SystemMetrics,
+)
 from .replay.endings import deletion_notice
 
 
@@ -70,6 +78,21 @@ class InstanceTree:
 
     state: OrchestrationState
     children: tuple[InstanceTree, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InstancePage:
+    """One page of ``Client.list_instances_page``."""
+
+    instances: list[OrchestrationState]
+    """Newest first."""
+    next_cursor: str | None
+    """The cursor of the next page; None when there are no more matches."""
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a positive integer, got {limit!r}")
 
 
 def _state(record: InstanceRecord) -> OrchestrationState:
@@ -157,9 +180,26 @@ class Client:
             await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 1.5, 0.1)
 
-    async def list_instances(self, status: str | None = None, name: str | None = None, limit: int = 100) -> list[OrchestrationState]:
-        """Newest first, optionally filtered by status and name."""
-        return [_state(r) for r in await self.provider.list_instances(status, name, limit)]
+    async def list_instances(
+        self, status: str | None = None, name: str | None = None, limit: int = 100, *, filter: InstanceFilter | None = None
+    ) -> list[OrchestrationState]:
+        """Up to ``limit`` instances, newest first; ``status`` and ``name`` hold together with ``filter``."""
+        _check_limit(limit)
+        return [_state(r) for r in await self.provider.list_instances(status, name, limit, filter)]
+
+    async def list_instances_page(
+        self, filter: InstanceFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> InstancePage:
+        """One page of the matching instances, newest first, after ``cursor`` (the ``next_cursor``
+        of the previous page; None: the first page). Instances created while you page through
+        never make a page repeat or skip a row. A cursor the store cannot read raises ValueError."""
+        _check_limit(limit)
+        page = await self.provider.list_instances_page(filter, limit, cursor)
+        return InstancePage([_state(r) for r in page.records], page.next_cursor)
+
+    async def count_instances(self, filter: InstanceFilter | None = None) -> int:
+        """How many instances match ``filter`` (all of them when None)."""
+        return await self.provider.count_instances(filter)
 
     async def get_instance_info(self, instance_id: str) -> InstanceInfo:
         record = await self._record(instance_id)

@@ -10,7 +10,7 @@ DOCUMENTED = {
     "Provider", "SqliteProvider", "open_provider",
     # results
     "OrchestrationState", "FailureDetails", "HistoryEvent", "InstanceInfo", "ExecutionInfo",
-    "InstanceTree", "SystemMetrics", "QueueDepths",
+    "InstanceTree", "SystemMetrics", "QueueDepths", "InstanceFilter", "InstancePage",
     # errors
     "DuroxideError", "ActivityError", "SubOrchestrationError", "NondeterminismError",
     "InstanceAlreadyExistsError", "InstanceNotFoundError", "InstanceRunningError", "WaitTimeoutError",

@@ -64,6 +64,8 @@ class Settings:
     """Where ``log`` came from, for error messages."""
     config_path: Path | None = None
     """The ``duroxide.toml`` that was read, if any."""
+    verbose: bool = False
+    """``-v``: say on stderr which store (and app) the command uses."""
 
     def runtime_options(self, **overrides: Any) -> RuntimeOptions:
         """The RuntimeOptions these settings describe; a bad value is a ConfigError."""

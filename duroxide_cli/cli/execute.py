@@ -12,24 +12,26 @@ from ..errors import WaitTimeoutError
 from . import options, render
 from .exits import code_for_status, run_command, usage_error
 from .follow import HistoryFollower
+from .group import CommandGroup
 from .instances import new_instance_id, start_instance
 from .session import open_store, parse_json_argument, prepare, require_app
 
-app = typer.Typer()
+app = CommandGroup()
 
 
 @app.command()
 def execute(
-    name: Annotated[str, typer.Argument(help="The orchestration to run.")],
+    name: options.OrchestrationName,
     input: Annotated[Optional[str], typer.Option("--input", "-i", metavar="JSON|@FILE", help="Input as JSON, or @file.json.")] = None,
     instance_id: Annotated[Optional[str], typer.Option("--id", metavar="ID", help="Instance id (default: NAME-<random>).")] = None,
-    version: Annotated[Optional[str], typer.Option("--version", "-v", metavar="V", help="Run this version (default: the highest).")] = None,
+    version: Annotated[Optional[str], typer.Option("--version", metavar="V", help="Run this version (default: the highest).")] = None,
     timeout: Annotated[
         Optional[int], typer.Option("--timeout", metavar="MS", min=1, help="Give up after this many milliseconds (exit 4).", show_default=False)
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not show the history as it happens.")] = False,
     app_ref: options.App = None,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Run one instance to completion with an in-process runtime on the configured store.
 
@@ -40,7 +42,7 @@ def execute(
         from ..client import Client
         from ..runtime import Runtime
 
-        settings = prepare(app=app_ref, store=store)
+        settings = prepare(app=app_ref, store=store, verbose=verbose)
         registry = require_app(settings).registry
         versions = registry.orchestration_versions(name)
         if not versions:
@@ -50,7 +52,7 @@ def execute(
             raise usage_error(f"orchestration '{name}' has no version {version} (registered: {', '.join(versions)})")
         value = parse_json_argument(input, "--input")
         iid = new_instance_id(name) if instance_id is None else instance_id
-        async with open_store(settings) as provider:
+        async with open_store(settings, create=True) as provider:
             client = Client(provider)
             # only this instance's tree: other instances in the store are not this command's to run
             runtime = Runtime(provider, registry=registry, options=settings.runtime_options(), root_instance_id=iid)

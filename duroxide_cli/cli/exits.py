@@ -47,9 +47,11 @@ class ExitCode(IntEnum):
 class CommandError(Exception):
     """A failure the command explains in one line and exits with ``code`` for."""
 
-    def __init__(self, message: str, code: ExitCode = ExitCode.FAILED):
+    def __init__(self, message: str, code: ExitCode = ExitCode.FAILED, hint: str | None = None):
         self.message = message
         self.code = code
+        self.hint = hint
+        """What to do about it, printed on a second line."""
         super().__init__(message)
 
 
@@ -107,6 +109,8 @@ def fail(error: BaseException) -> typer.Exit:
     if isinstance(error, AppImportError):
         render.user_traceback(error.user_traceback)
     render.error(str(error))
+    if isinstance(error, CommandError) and error.hint:
+        render.note(f"hint: {error.hint}")
     return typer.Exit(int(code_for_error(error)))
 
 

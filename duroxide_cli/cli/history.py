@@ -12,57 +12,72 @@ from ..errors import InstanceNotFoundError
 from . import options, render
 from .exits import CommandError, run_command
 from .follow import HistoryFollower
+from .group import CommandGroup
 from .session import open_client, prepare
 
-app = typer.Typer(help="Show, follow, inspect or export an instance's history.", no_args_is_help=True)
-
-InstanceId = Annotated[str, typer.Argument(metavar="ID", help="The instance.")]
+app = CommandGroup(help="Show, follow, inspect or export an instance's history.", no_args_is_help=True)
 
 
 @app.command()
-def show(instance_id: InstanceId, execution: options.Execution = None, json_output: options.Json = False, store: options.Store = None) -> None:
-    """The events of one execution as a table: time, kind, name, details, which event completed which."""
+def show(
+    instance_id: options.InstanceId,
+    execution: options.Execution = None,
+    output: options.Output = None,
+    json_output: options.Json = False,
+    store: options.Store = None,
+    verbose: options.Verbose = False,
+) -> None:
+    """The events of one execution as a table: time, kind, name, details, which event completed which.
+    --output json prints the `export` document, jsonl one event per line."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
+        shape = options.resolve_output(output, json_output)
         async with open_client(settings) as client:
             execution_id, events = await _read(client, instance_id, execution)
-        render.history_table(instance_id, execution_id, events, json_output)
+        render.history_table(instance_id, execution_id, events, shape)
 
     run_command(main)
 
 
 @app.command()
 def export(
-    instance_id: InstanceId,
+    instance_id: options.InstanceId,
     execution: options.Execution = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Accepted for symmetry: the output is always JSON.")] = False,
+    output: options.Output = None,
+    json_output: options.Json = False,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
-    """The history as JSON ({"instance_id", "execution_id", "events"}), for `duroxide replay --file`."""
+    """The history as one JSON document, {"instance_id", "execution_id", "events"}, for `duroxide
+    replay --file`. It is JSON whatever --output says; jsonl prints it on one line."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
+        shape = options.resolve_output(output, json_output)
         async with open_client(settings) as client:
             execution_id, events = await _read(client, instance_id, execution)
-        render.history_table(instance_id, execution_id, events, as_json=True)
+        render.history_export(instance_id, execution_id, events, shape)
 
     run_command(main)
 
 
 @app.command()
 def inspect(
-    instance_id: InstanceId,
+    instance_id: options.InstanceId,
     event: Annotated[Optional[int], typer.Option("--event", metavar="N", min=1, help="Only this event.")] = None,
     execution: options.Execution = None,
+    output: options.Output = None,
     json_output: options.Json = False,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Events in depth: full payloads, time from scheduling to completion, and pending work
     (running activities, open timers with their fire time, awaited events)."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
+        shape = options.resolve_output(output, json_output)
         async with open_client(settings) as client:
             execution_id, events = await _read(client, instance_id, execution)
         selected = events
@@ -70,24 +85,28 @@ def inspect(
             selected = [e for e in events if e.event_id == event]
             if not selected:
                 raise CommandError(f"execution {execution_id} of '{instance_id}' has no event {event} (it has {len(events)})")
-        render.history_inspect(instance_id, execution_id, events, selected, int(time.time() * 1000), json_output)
+        render.history_inspect(instance_id, execution_id, events, selected, int(time.time() * 1000), shape)
 
     run_command(main)
 
 
 @app.command()
 def tail(
-    instance_id: InstanceId,
-    json_output: Annotated[bool, typer.Option("--json", help="Print each event as a JSON line.")] = False,
+    instance_id: options.InstanceId,
+    output: options.Output = None,
+    json_output: options.Json = False,
     interval: Annotated[int, typer.Option("--interval", metavar="MS", min=10, help="How often to look for new events.")] = 200,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
-    """Follow the history live until the instance ends (or Ctrl-C), across continue-as-new."""
+    """Follow the history live until the instance ends (or Ctrl-C), across continue-as-new.
+    --output json and jsonl both print one event per line, with its execution_id."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
+        shape = options.resolve_output(output, json_output)
         async with open_client(settings) as client:
-            await _follow(client, instance_id, interval / 1000, json_output)
+            await _follow(client, instance_id, interval / 1000, shape != "table")
 
     run_command(main, interrupted=0)
 

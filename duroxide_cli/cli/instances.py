@@ -1,4 +1,4 @@
-"""Instances: start, raise, cancel, status, wait, list, delete."""
+"""Instances: start, raise, cancel, status, wait, delete."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from ..errors import ConfigError, InstanceNotFoundError, InstanceRunningError
 from . import options, render
 from .config import Settings
 from .exits import CommandError, ExitCode, code_for_status, run_command, usage_error
+from .group import CommandGroup
 from .session import open_client, parse_json_argument, prepare, require_app
 
-app = typer.Typer()
-
-STATUSES = ("Pending", "Running", "Completed", "Failed", "Cancelled")
-
+app = CommandGroup()
 
 def new_instance_id(name: str) -> str:
     """A fresh id for an instance of ``name``."""
@@ -58,25 +56,26 @@ def check_orchestration(settings: Settings, name: str, version: str | None) -> N
 
 @app.command()
 def start(
-    name: Annotated[str, typer.Argument(help="The orchestration to start.")],
+    name: options.OrchestrationName,
     input: Annotated[Optional[str], typer.Option("--input", "-i", metavar="JSON|@FILE", help="Input as JSON, or @file.json.")] = None,
     instance_id: Annotated[Optional[str], typer.Option("--id", metavar="ID", help="Instance id (default: NAME-<random>).")] = None,
-    version: Annotated[Optional[str], typer.Option("--version", "-v", metavar="V", help="Run this version (default: the highest registered).")] = None,
+    version: Annotated[Optional[str], typer.Option("--version", metavar="V", help="Run this version (default: the highest registered).")] = None,
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait until it ends; exit 0 Completed, 1 Failed, 5 Cancelled, 4 timed out.")] = False,
     timeout: options.Timeout = 30000,
     no_check: Annotated[bool, typer.Option("--no-check", help="Do not check the name against the configured app.")] = False,
     app_ref: options.App = None,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
-    """Start an instance in the configured store; prints its id."""
+    """Start an instance in the configured store (created if missing); prints its id."""
 
     async def main() -> int:
-        settings = prepare(app=app_ref, store=store)
+        settings = prepare(app=app_ref, store=store, verbose=verbose)
         value = parse_json_argument(input, "--input")
         if not no_check:
             check_orchestration(settings, name, version)
         iid = new_instance_id(name) if instance_id is None else instance_id
-        async with open_client(settings) as client:
+        async with open_client(settings, create=True) as client:
             await start_instance(client, iid, name, value, version)
             render.result_line(iid)
             if not wait:
@@ -90,15 +89,16 @@ def start(
 
 @app.command("raise")
 def raise_event(
-    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
-    event: Annotated[str, typer.Argument(help="The event name the orchestration waits for.")],
+    instance_id: options.InstanceId,
+    event: Annotated[str, typer.Argument(metavar="EVENT", help="The event name the orchestration waits for.")],
     data: Annotated[Optional[str], typer.Option("--data", "-d", metavar="JSON|@FILE", help="Event data as JSON, or @file.json.")] = None,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Raise an event for an instance (buffered until it waits for it)."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
         value = parse_json_argument(data, "--data")
         async with open_client(settings) as client:
             state = await client.get_status(instance_id)
@@ -115,14 +115,15 @@ def raise_event(
 
 @app.command()
 def cancel(
-    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
-    reason: Annotated[Optional[str], typer.Option("--reason", "-r", help="Why; shown in its status.")] = None,
+    instance_id: options.InstanceId,
+    reason: Annotated[Optional[str], typer.Option("--reason", "-r", metavar="REASON", help="Why; shown in its status.")] = None,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Cancel an instance and its sub-orchestrations (a finished one is left alone)."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
         async with open_client(settings) as client:
             state = await client.get_status(instance_id)
             if state is None:
@@ -138,74 +139,59 @@ def cancel(
 
 @app.command()
 def status(
-    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
+    instance_id: options.InstanceId,
+    output: options.Output = None,
     json_output: options.Json = False,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Show an instance's status, output or error, and custom status."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
+        shape = options.resolve_output(output, json_output)
         async with open_client(settings) as client:
             state = await client.get_status(instance_id)
         if state is None:
             raise InstanceNotFoundError(instance_id)
-        render.instance_state(state, json_output)
+        render.instance_state(state, shape)
 
     run_command(main)
 
 
 @app.command("wait")
 def wait_command(
-    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
+    instance_id: options.InstanceId,
     timeout: options.Timeout = 30000,
+    output: options.Output = None,
     json_output: options.Json = False,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Wait until an instance ends; exit 0 Completed, 1 Failed, 5 Cancelled, 4 timed out."""
 
     async def main() -> int:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
+        shape = options.resolve_output(output, json_output)
         async with open_client(settings) as client:
             state = await client.wait_for_orchestration(instance_id, timeout_ms=timeout)
-        render.instance_state(state, json_output)
+        render.instance_state(state, shape)
         return code_for_status(state.status)
 
     raise typer.Exit(run_command(main))
 
 
-@app.command("list")
-def list_command(
-    status_filter: Annotated[
-        Optional[str], typer.Option("--status", "-s", metavar="STATUS", help=f"Only this status ({', '.join(STATUSES)}).")
-    ] = None,
-    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Only this orchestration.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 100,
-    json_output: options.Json = False,
-    store: options.Store = None,
-) -> None:
-    """List instances, newest first."""
-
-    async def main() -> None:
-        settings = prepare(store=store)
-        wanted = _status(status_filter)
-        async with open_client(settings) as client:
-            states = await client.list_instances(status=wanted, name=name, limit=limit)
-        render.instance_list(states, json_output)
-
-    run_command(main)
-
-
 @app.command()
 def delete(
-    instance_id: Annotated[str, typer.Argument(metavar="ID", help="The instance.")],
+    instance_id: options.InstanceId,
     force: Annotated[bool, typer.Option("--force", "-f", help="Delete even if it is still running.")] = False,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Delete an instance, its sub-orchestrations and their histories."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
         async with open_client(settings) as client:
             try:
                 await client.delete_instance(instance_id, force=force)
@@ -214,12 +200,3 @@ def delete(
         render.note(f"deleted {instance_id}")
 
     run_command(main)
-
-
-def _status(value: str | None) -> str | None:
-    if value is None:
-        return None
-    for status in STATUSES:
-        if status.lower() == value.lower():
-            return status
-    raise usage_error(f"--status must be one of {', '.join(STATUSES)}, got {value!r}")

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import typer
-
 from . import options, render
 from .exits import run_command
+from .group import CommandGroup
 from .session import open_client, prepare
 
-app = typer.Typer()
+app = CommandGroup()
 
 
 @app.command()
-def metrics(json_output: options.Json = False, store: options.Store = None) -> None:
+def metrics(
+    output: options.Output = None,
+    json_output: options.Json = False,
+    store: options.Store = None,
+    verbose: options.Verbose = False,
+) -> None:
     """Show instances by status and the depth of each queue."""
 
     async def main() -> None:
-        settings = prepare(store=store)
+        settings = prepare(store=store, verbose=verbose)
+        shape = options.resolve_output(output, json_output)
         async with open_client(settings) as client:
             system = await client.get_system_metrics()
             depths = await client.get_queue_depths()
-        render.metrics(system, depths, json_output)
+        render.metrics(system, depths, shape)
 
     run_command(main)

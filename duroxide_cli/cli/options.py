@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
+
+from .completion import complete_instance_id, complete_orchestration_name
+from .exits import usage_error
 
 Store = Annotated[
     Optional[str],
@@ -27,7 +31,36 @@ App = Annotated[
     ),
 ]
 
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of a table.")]
+InstanceId = Annotated[str, typer.Argument(metavar="ID", help="The instance.", autocompletion=complete_instance_id, show_default=False)]
+
+OrchestrationName = Annotated[
+    str, typer.Argument(metavar="NAME", help="The orchestration.", autocompletion=complete_orchestration_name, show_default=False)
+]
+
+Json = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
+
+
+class OutputFormat(str, Enum):
+    """How a read command prints its result."""
+
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+Output = Annotated[
+    Optional[OutputFormat],
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="table|json|jsonl",
+        case_sensitive=False,
+        help="table (default), json (one document) or jsonl (one object per line).",
+        show_default=False,
+    ),
+]
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Print the store URL (and the app) on stderr.")]
 
 Execution = Annotated[
     Optional[int],
@@ -35,3 +68,11 @@ Execution = Annotated[
 ]
 
 Timeout = Annotated[int, typer.Option("--timeout", metavar="MS", min=1, help="Give up after this many milliseconds (exit 4).")]
+
+
+def resolve_output(output: OutputFormat | None, json_flag: bool) -> OutputFormat:
+    """The format ``--output`` and its synonym ``--json`` ask for (table when neither is given)."""
+    if json_flag and output not in (None, OutputFormat.JSON):
+        assert output is not None
+        raise usage_error(f"--json means --output json; it does not go with --output {output.value}")
+    return OutputFormat.JSON if json_flag else (output or OutputFormat.TABLE)

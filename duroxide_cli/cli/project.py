@@ -8,19 +8,23 @@ from typing import Annotated
 
 import typer
 
-from . import render
-from .config import CONFIG_FILE
+from ..errors import ConfigError
+from . import options, render
+from .config import CONFIG_FILE, load_settings
 from .exits import CommandError, fail
+from .group import CommandGroup
+from .session import describe_store
 
-app = typer.Typer()
+app = CommandGroup()
 
 _FILES = ((CONFIG_FILE, "duroxide.toml.tmpl"), ("app.py", "app.py.tmpl"))
 
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(metavar="[DIR]", help="Where to write the files (created if missing).")] = Path("."),
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Where to write the files (created if missing).")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
+    verbose: options.Verbose = False,
 ) -> None:
     """Write a duroxide.toml and an example app (app.py) into DIR; prints the files written."""
     targets = [(directory / name, template) for name, template in _FILES]
@@ -35,5 +39,10 @@ def init(
         raise fail(CommandError(f"cannot write into {str(directory)!r}: {error.strerror}")) from None
     for path, _ in targets:
         render.result_line(str(path))
+    if verbose:
+        try:
+            render.note(f"store: {describe_store(load_settings(cwd=directory.resolve()))} (created by the first run, start or execute)")
+        except ConfigError as error:
+            render.warning(str(error))
     where = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "
     render.note(f"next: {where}duroxide execute Greeting --input '{{\"names\": [\"Ada\", \"Grace\"]}}'")

@@ -135,6 +135,8 @@ class Supervisor:
         result = subprocess.run(argv, stdout=subprocess.PIPE, check=False)
         if result.returncode == ExitCode.USAGE:
             return None
+        if result.returncode == ExitCode.NOT_FOUND:
+            return {"instances": []}  # no store yet: nothing runs, and the runtime creates it
         try:
             return json.loads(result.stdout or b"{}")
         except json.JSONDecodeError:

@@ -14,15 +14,20 @@ from ..history import HistoryEvent
 from ..replay.check import check_history, orchestration_for
 from ..replay.report import USUAL_CAUSES, ReplayReport
 from . import options, render
+from .completion import complete_instance_id
 from .exits import ExitCode, run_command, usage_error
+from .group import CommandGroup
 from .session import open_client, prepare, require_app
 
-app = typer.Typer()
+app = CommandGroup()
 
 
 @app.command()
 def replay(
-    instance_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="The instance whose history to replay.", show_default=False)] = None,
+    instance_id: Annotated[
+        Optional[str],
+        typer.Argument(metavar="ID", help="The instance whose history to replay.", autocompletion=complete_instance_id, show_default=False),
+    ] = None,
     file: Annotated[
         Optional[Path], typer.Option("--file", "-f", metavar="FILE", help="Replay a history from `duroxide history export` instead.")
     ] = None,
@@ -32,9 +37,11 @@ def replay(
     break_at: Annotated[
         Optional[int], typer.Option("--break-at", metavar="N", min=1, help="Open the debugger when replay reaches event N.")
     ] = None,
+    output: options.Output = None,
     json_output: options.Json = False,
     app_ref: options.App = None,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Replay a history against the current code, step by step; report the first divergence
     with the line of code. Exit 0 when consistent, 1 when not."""
@@ -45,12 +52,13 @@ def replay(
         raise _usage("--pdb, --break-at and --execution replay one history; they do not go with --running")
 
     async def main() -> int:
-        settings = prepare(app=app_ref, store=store)
+        settings = prepare(app=app_ref, store=store, verbose=verbose)
+        shape = options.resolve_output(output, json_output)
         registry = require_app(settings).registry
         if running:
             async with open_client(settings) as client:
                 reports = await _check_running(client, registry)
-            render.replay_summary(reports, json_output)
+            render.replay_summary(reports, shape)
             return ExitCode.OK if all(r.consistent for r in reports) else ExitCode.FAILED
         if file is not None:
             iid, execution_id, events = _read_file(file)
@@ -60,7 +68,7 @@ def replay(
                 iid, execution_id, events = await _read_instance(client, instance_id, execution)
         debugged: list[bool] = []
         report = _check(registry, iid, execution_id, events, break_at, debugged if use_pdb else None)
-        render.replay_report(report, USUAL_CAUSES, json_output)
+        render.replay_report(report, USUAL_CAUSES, shape)
         if use_pdb and report.divergence is not None and not debugged:
             # the code raised instead of diverging: its frame is kept, though no longer running
             _debug(report.frame, f"the divergence at {report.divergence.location} (the code has stopped; inspect its variables)")

@@ -14,17 +14,18 @@ import typer
 
 from . import options, render
 from .exits import ExitCode, fail, run_command, usage_error
+from .group import CommandGroup
 from .logging_setup import configure_logging
 from .session import open_store, prepare, require_app
 
-app = typer.Typer()
+app = CommandGroup()
 
 
 @app.command()
 def run(
     app_arg: Annotated[
         Optional[str],
-        typer.Argument(metavar="[APP]", help="The app: path/to/app.py, pkg.module or module:attr (default: from duroxide.toml).", show_default=False),
+        typer.Argument(metavar="APP", help="The app: path/to/app.py, pkg.module or module:attr (default: from duroxide.toml).", show_default=False),
     ] = None,
     reload: Annotated[
         bool, typer.Option("--reload", help="Restart when the app's code changes, after replaying running instances against it.")
@@ -42,6 +43,7 @@ def run(
     exclude_file: Annotated[Optional[Path], typer.Option("--exclude-file", hidden=True)] = None,
     app_ref: options.App = None,
     store: options.Store = None,
+    verbose: options.Verbose = False,
 ) -> None:
     """Run the app's orchestrations and activities until Ctrl-C or SIGTERM (then shut down gracefully)."""
     if app_arg is not None and app_ref is not None and app_arg != app_ref:
@@ -61,12 +63,14 @@ def run(
         ):
             if value is not None:
                 flags += [flag, str(value)]
+        if verbose:
+            flags.append("--verbose")
         raise typer.Exit(Supervisor(app_ref=app_arg, store=store, run_flags=flags, shutdown_timeout_ms=shutdown_timeout).run())
 
     async def main() -> int:
         from ..runtime import Runtime
 
-        settings = prepare(app=app_arg, store=store, log_default="info")
+        settings = prepare(app=app_arg, store=store, log_default="info", verbose=verbose)
         loaded = require_app(settings)
         runtime_options = settings.runtime_options(
             orchestration_concurrency=orchestration_concurrency, activity_concurrency=activity_concurrency, worker_id=worker_id
@@ -74,7 +78,7 @@ def run(
         if render.stderr_is_terminal():
             configure_logging(settings.log, default="info", handler=render.ConsoleLogHandler(), source=settings.log_source)
         held_back, released = _read_exclusions(exclude_file)
-        async with open_store(settings) as provider:
+        async with open_store(settings, create=True) as provider:
             runtime = Runtime(provider, registry=loaded.registry, options=runtime_options)
             await runtime.hold_back(held_back, released)
             await runtime.start()

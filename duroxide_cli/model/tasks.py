@@ -8,6 +8,7 @@ events and work.
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -30,7 +31,7 @@ class ActivityTask(Task):
     input: Any = None
 
     def describe(self) -> str:
-        return f"scheduled activity '{self.name}' with input {short_repr(self.input)}"
+        return f"scheduled activity '{self.name}' with input {payload_text(self.input)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class RetryActivityTask(Task):
     retry: RetryPolicy
 
     def describe(self) -> str:
-        return f"scheduled activity '{self.name}' (with retry) with input {short_repr(self.input)}"
+        return f"scheduled activity '{self.name}' (with retry) with input {payload_text(self.input)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class SubOrchestrationTask(Task):
     version: str | None = None
 
     def describe(self) -> str:
-        return f"scheduled sub-orchestration '{self.name}' with input {short_repr(self.input)}"
+        return f"scheduled sub-orchestration '{self.name}' with input {payload_text(self.input)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,16 @@ class RaceResult(NamedTuple):
 
     index: int  # type: ignore[assignment]  # shadows tuple.index, as the documented name requires
     value: Any
+
+
+def payload_text(value: Any) -> str:
+    """A payload as compact JSON, whole: descriptions of what the code did (``duroxide replay``,
+    nondeterminism errors) show it as the history stores it. A value JSON cannot encode (the
+    turn fails on it anyway) falls back to ``short_repr``."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return short_repr(value)
 
 
 def short_repr(value: Any, limit: int = 60) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, get_args
 
 from ..history import FailureDetails, HistoryEvent
 from ..messages import Message, QueuedMessage
@@ -212,6 +212,45 @@ class SystemMetrics:
     total: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceFilter:
+    """Which instances a listing or count matches: every field that is set must hold (AND).
+
+    The default matches every instance."""
+
+    statuses: tuple[InstanceStatus, ...] = ()
+    """Any of these statuses; empty: any status."""
+    name: str | None = None
+    """This orchestration name, exactly."""
+    id_prefix: str | None = None
+    """Instance ids that start with this text (case-sensitive)."""
+    created_since_ms: int | None = None
+    """Created at or after this time (epoch milliseconds)."""
+    created_until_ms: int | None = None
+    """Created before this time (epoch milliseconds)."""
+    top_level: bool = False
+    """Only instances that are not sub-orchestrations (no parent instance)."""
+
+    def __post_init__(self) -> None:
+        statuses = (self.statuses,) if isinstance(self.statuses, str) else tuple(self.statuses)
+        unknown = [s for s in statuses if s not in _STATUS_NAMES]
+        if unknown:
+            raise ValueError(f"unknown status {unknown[0]!r}; the statuses are {', '.join(_STATUS_NAMES)}")
+        object.__setattr__(self, "statuses", statuses)
+
+
+_STATUS_NAMES: tuple[str, ...] = get_args(InstanceStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecordPage:
+    """One page of a keyset-paginated listing, newest first."""
+
+    records: list[InstanceRecord]
+    next_cursor: str | None
+    """Pass it back to get the next page; None when this page is the last."""
+
+
 Queue = Literal["orchestrator", "worker"]
 
 
@@ -296,8 +335,24 @@ class Provider(Protocol):
     # -- reads, admin and metrics -------------------------------------------------------------
     async def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
 
-    async def list_instances(self, status: str | None = None, name: str | None = None, limit: int = 100) -> list[InstanceRecord]:
-        """Newest first."""
+    async def list_instances(
+        self, status: str | None = None, name: str | None = None, limit: int = 100, filter: InstanceFilter | None = None
+    ) -> list[InstanceRecord]:
+        """Up to ``limit`` instances, newest first (by creation time, then by insertion for equal
+        times). ``status`` and ``name`` are shorthands that hold together with ``filter``."""
+
+    async def list_instances_page(
+        self, filter: InstanceFilter | None = None, limit: int = 50, cursor: str | None = None
+    ) -> InstanceRecordPage:
+        """Up to ``limit`` matching instances, in ``list_instances``' order, after ``cursor`` (a
+        ``next_cursor`` this store returned for the same filter; None: from the newest).
+
+        Pagination is by key, not offset: instances created while a client pages through do not
+        shift, repeat or hide the rows still to come. The cursor is opaque text the store
+        chooses; one it cannot read raises ValueError."""
+
+    async def count_instances(self, filter: InstanceFilter | None = None) -> int:
+        """How many instances match ``filter`` (all of them when None)."""
 
     async def list_children(self, instance_id: str) -> list[str]:
         """Ids of the instances whose parent is ``instance_id``."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..history import HistoryEvent
 from ..messages import Message
-from ._sqlite import activities, admin, commits, orchestrations
+from ._sqlite import activities, admin, commits, listing, orchestrations
 from ._sqlite.database import Database
 from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
 from .base import (
@@ -28,7 +28,9 @@ from .base import (
     ActivityWork,
     CommitOutcome,
     ExecutionInfo,
+    InstanceFilter,
     InstanceRecord,
+    InstanceRecordPage,
     KnownHistory,
     OrchestrationWork,
     Queue,
@@ -188,9 +190,19 @@ class SqliteProvider:
         return await self._read("get_instance", admin.get_instance_txn, instance_id)
 
     async def list_instances(
-        self, status: str | None = None, name: str | None = None, limit: int = 100
+        self, status: str | None = None, name: str | None = None, limit: int = 100, filter: InstanceFilter | None = None
     ) -> list[InstanceRecord]:
-        return await self._read("list_instances", admin.list_instances_txn, status, name, limit)
+        return await self._read("list_instances", listing.list_instances_txn, status, name, limit, filter)
+
+    async def list_instances_page(
+        self, filter: InstanceFilter | None = None, limit: int = 50, cursor: str | None = None
+    ) -> InstanceRecordPage:
+        if cursor is not None:
+            listing.decode_cursor(cursor)  # a bad cursor is the caller's ValueError, not a store failure
+        return await self._read("list_instances_page", listing.list_instances_page_txn, filter, limit, cursor)
+
+    async def count_instances(self, filter: InstanceFilter | None = None) -> int:
+        return await self._read("count_instances", listing.count_instances_txn, filter)
 
     async def list_children(self, instance_id: str) -> list[str]:
         return await self._read("list_children", admin.list_children_txn, instance_id)

@@ -14,7 +14,7 @@ from ..history import (
     SystemCall,
     TimerCreated,
 )
-from ..model.tasks import short_repr
+from ..model.tasks import payload_text, short_repr
 
 
 def same_action(recorded: EventBody, new: EventBody) -> bool:
@@ -45,7 +45,7 @@ def describe_event(event: HistoryEvent) -> str:
     name = getattr(body, "name", None) or getattr(body, "op", None)
     detail = f" '{name}'" if name else ""
     if isinstance(body, ActivityScheduled):
-        detail += f" with input {short_repr(body.input)}"
+        detail += f" with input {payload_text(body.input)}"
     return f"{event.kind}{detail} (event {event.event_id})"
 
 

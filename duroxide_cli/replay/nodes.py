@@ -22,7 +22,7 @@ from ..history import (
     SubOrchestrationScheduled,
     TimerCreated,
 )
-from ..model.tasks import RaceResult, short_repr
+from ..model.tasks import RaceResult, payload_text
 from .actions import CancelActivity, CancelSubOrchestration, ScheduleActivity, StartSubOrchestration, StartTimer
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Activity(Primitive):
     __slots__ = ("name",)
 
     def __init__(self, engine: Scheduler, name: str, input: Any, attempt: int = 1, retrying: bool = False) -> None:
-        what = f"scheduled activity '{name}' with input {short_repr(input)}" + (f" (attempt {attempt})" if retrying else "")
+        what = f"scheduled activity '{name}' with input {payload_text(input)}" + (f" (attempt {attempt})" if retrying else "")
         event = engine.claim(ActivityScheduled(name, input, attempt), what)
         super().__init__(event.event_id)
         self.name = name
@@ -169,7 +169,7 @@ class SubOrchestration(Primitive):
     def __init__(self, engine: Scheduler, name: str, instance_id: str | None, input: Any, version: str | None) -> None:
         # instance_id None: the engine derives it from the new event's id (a recorded one keeps its id)
         body = SubOrchestrationScheduled(name, instance_id, input, version)  # type: ignore[arg-type]
-        event = engine.claim(body, f"scheduled sub-orchestration '{name}' with input {short_repr(input)}")
+        event = engine.claim(body, f"scheduled sub-orchestration '{name}' with input {payload_text(input)}")
         super().__init__(event.event_id)
         assert isinstance(event.body, SubOrchestrationScheduled)
         self.name = name

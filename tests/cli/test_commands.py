@@ -199,6 +199,7 @@ def test_status_of_a_failed_instance_shows_the_error_and_exits_0(cli):
 
 
 def test_an_unknown_instance_exits_3(cli):
+    assert cli("start", "Doubler", "--id", "known").exit_code == 0  # the store exists; the instance does not
     for args in (["status", "ghost"], ["wait", "ghost"], ["raise", "ghost", "Go"], ["cancel", "ghost"], ["history", "show", "ghost"], ["delete", "ghost"]):
         result = cli(*args)
         assert result.exit_code == 3, args

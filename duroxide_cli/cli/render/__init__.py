@@ -10,6 +10,7 @@ from .console import (
     error,
     json_document,
     json_line,
+    json_result,
     note,
     out,
     result_line,
@@ -17,26 +18,32 @@ from .console import (
     user_traceback,
     warning,
 )
-from .history import history_event_json, history_event_line, history_inspect, history_table
-from .instances import final_state_line, instance_list, instance_state, metrics, state_document
+from .history import history_event_json, history_event_line, history_export, history_inspect, history_table
+from .instances import final_state_line, instance_count, instance_list, instance_state, metrics, state_document
 from .live import RunView
 from .replay import divergence_list, replay_report, replay_summary
+from .tree import TreeFollowView, instance_tree, tree_document
 
 __all__ = [
     "ConsoleLogHandler",
     "RunView",
+    "TreeFollowView",
     "divergence_list",
     "err",
     "error",
     "final_state_line",
     "history_event_json",
     "history_event_line",
+    "history_export",
     "history_inspect",
     "history_table",
+    "instance_count",
     "instance_list",
     "instance_state",
+    "instance_tree",
     "json_document",
     "json_line",
+    "json_result",
     "metrics",
     "note",
     "out",
@@ -45,6 +52,7 @@ __all__ = [
     "result_line",
     "state_document",
     "stderr_is_terminal",
+    "tree_document",
     "user_traceback",
     "warning",
 ]

@@ -111,6 +111,14 @@ def json_line(document: Any) -> None:
     sys.stdout.flush()
 
 
+def json_result(document: Any, output: str) -> None:
+    """A single-document result: indented for ``--output json``, one line for ``jsonl``."""
+    if output == "jsonl":
+        json_line(document)
+    else:
+        json_document(document)
+
+
 def error(message: str) -> None:
     err().print(Text.assemble(("error: ", "bold red"), message))
 

@@ -13,13 +13,18 @@ from rich.text import Text
 
 from ...history import HistoryEvent
 from .. import timeline
-from .console import clip, duration, err, format_time, json_document, json_line, kind_style, line_cell, out
+from .console import clip, duration, err, format_time, json_line, json_result, kind_style, line_cell, out
 
 
-def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryEvent], as_json: bool) -> None:
-    """``history show``: the events of one execution."""
-    if as_json:
-        json_document(timeline.export_document(instance_id, execution_id, events))
+def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryEvent], output: str) -> None:
+    """``history show``: the events of one execution; json is the ``export`` document, jsonl one
+    event per line (with its ``execution_id``, as ``history tail`` prints them)."""
+    if output == "json":
+        history_export(instance_id, execution_id, events, output)
+        return
+    if output == "jsonl":
+        for event in events:
+            history_event_json(event, execution_id)
         return
     console = out()
     start = events[0].timestamp_ms if events else 0
@@ -76,27 +81,31 @@ def history_event_line(
     console.print(line)
 
 
+def history_export(instance_id: str, execution_id: int, events: Sequence[HistoryEvent], output: str) -> None:
+    """``history export``: ``{"instance_id", "execution_id", "events"}``, indented or on one line (jsonl)."""
+    json_result(timeline.export_document(instance_id, execution_id, events), output)
+
+
 def history_event_json(event: HistoryEvent, execution_id: int) -> None:
     """One event as a JSON Lines record (``history tail --json``)."""
     json_line({**event.to_json(), "execution_id": execution_id})
 
 
 def history_inspect(
-    instance_id: str, execution_id: int, events: Sequence[HistoryEvent], selected: Sequence[HistoryEvent], now_ms: int, as_json: bool
+    instance_id: str, execution_id: int, events: Sequence[HistoryEvent], selected: Sequence[HistoryEvent], now_ms: int, output: str
 ) -> None:
     """``history inspect``: events in depth, with timings and the work still pending."""
     completions = timeline.completed_by(events)
     by_id = {e.event_id: e for e in events}
     pending = timeline.pending_work(events)
-    if as_json:
-        json_document(
-            {
-                "instance_id": instance_id,
-                "execution_id": execution_id,
-                "events": [_inspect_record(e, by_id, completions) for e in selected],
-                "pending": [dataclasses.asdict(p) for p in pending],
-            }
-        )
+    if output != "table":
+        document = {
+            "instance_id": instance_id,
+            "execution_id": execution_id,
+            "events": [_inspect_record(e, by_id, completions) for e in selected],
+            "pending": [dataclasses.asdict(p) for p in pending],
+        }
+        json_result(document, output)
         return
     console = out()
     start = events[0].timestamp_ms if events else 0

@@ -13,7 +13,19 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import timeline
-from .console import _STATUS_STYLE, err, format_time, json_document, line_cell, note, out, status_text
+from .console import (
+    _STATUS_STYLE,
+    err,
+    format_time,
+    json_document,
+    json_line,
+    json_result,
+    line_cell,
+    note,
+    out,
+    result_line,
+    status_text,
+)
 
 
 def state_document(state: Any) -> dict[str, Any]:
@@ -21,10 +33,10 @@ def state_document(state: Any) -> dict[str, Any]:
     return dataclasses.asdict(state)
 
 
-def instance_state(state: Any, as_json: bool) -> None:
-    """``status`` / ``wait``: one instance."""
-    if as_json:
-        json_document(state_document(state))
+def instance_state(state: Any, output: str) -> None:
+    """``status`` / ``wait``: one instance (``output``: table, json or jsonl)."""
+    if output != "table":
+        json_result(state_document(state), output)
         return
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold")
@@ -50,14 +62,33 @@ def instance_state(state: Any, as_json: bool) -> None:
     out().print(table)
 
 
-def instance_list(states: Sequence[Any], as_json: bool) -> None:
-    """``list``: instances, newest first."""
-    if as_json:
+def instance_list(states: Sequence[Any], output: str, next_cursor: str | None = None) -> None:
+    """``list``: instances, newest first; when more match, the cursor of the next page goes to
+    stderr (and, for jsonl, into a last ``{"next_cursor"}`` record)."""
+    if output == "json":
         json_document([state_document(s) for s in states])
-        return
-    if not states:
+    elif output == "jsonl":
+        for s in states:
+            json_line(state_document(s))
+        if next_cursor is not None:
+            json_line({"next_cursor": next_cursor})
+    elif not states:
         note("no instances")
-        return
+    else:
+        _instance_table(states)
+    if next_cursor is not None:
+        note(f"next cursor: {next_cursor}")
+
+
+def instance_count(count: int, output: str) -> None:
+    """``list --count``: the number alone, or ``{"count": n}``."""
+    if output == "table":
+        result_line(str(count))
+    else:
+        json_result({"count": count}, output)
+
+
+def _instance_table(states: Sequence[Any]) -> None:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("instance", "orchestration", "version", "status", "exec"):
         table.add_column(column, no_wrap=True)
@@ -92,11 +123,11 @@ def final_state_line(state: Any) -> None:
     err().print(line)
 
 
-def metrics(metrics: Any, depths: Any, as_json: bool) -> None:
+def metrics(metrics: Any, depths: Any, output: str) -> None:
     """``metrics``: instances by status and queue depths."""
     queues = {"orchestrator": depths.orchestrator, "worker": depths.worker, "timer": depths.timer}
-    if as_json:
-        json_document({"by_status": dict(metrics.by_status), "total": metrics.total, "queues": queues})
+    if output != "table":
+        json_result({"by_status": dict(metrics.by_status), "total": metrics.total, "queues": queues}, output)
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("instances")

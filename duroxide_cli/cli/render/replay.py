@@ -11,13 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import timeline
-from .console import err, json_document, kind_style, line_cell, note, out
+from .console import err, json_result, kind_style, line_cell, note, out
 
 
-def replay_report(report: Any, causes: Iterable[str], as_json: bool) -> None:
+def replay_report(report: Any, causes: Iterable[str], output: str) -> None:
     """``replay``: each recorded event with what the code did, and the first divergence."""
-    if as_json:
-        json_document(report.to_json())
+    if output != "table":
+        json_result(report.to_json(), output)
         return
     console = out()
     console.print(
@@ -63,10 +63,10 @@ def replay_report(report: Any, causes: Iterable[str], as_json: bool) -> None:
         console.print(Text(f"  - {cause}"))
 
 
-def replay_summary(reports: Sequence[Any], as_json: bool) -> None:
+def replay_summary(reports: Sequence[Any], output: str) -> None:
     """``replay --running``: one line per instance."""
-    if as_json:
-        json_document(
+    if output != "table":
+        json_result(
             {
                 "consistent": all(r.consistent for r in reports),
                 "instances": [
@@ -79,7 +79,8 @@ def replay_summary(reports: Sequence[Any], as_json: bool) -> None:
                     }
                     for r in reports
                 ],
-            }
+            },
+            output,
         )
         return
     if not reports:

@@ -23,19 +23,6 @@ def get_instance_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str) ->
     return None if row is None else instance_from_row(row)
 
 
-def list_instances_txn(
-    conn: sqlite3.Connection, now_ms: int, status: str | None, name: str | None, limit: int
-) -> list[InstanceRecord]:
-    """Newest first (by creation, then by insertion for equal times), optionally filtered."""
-    rows = conn.execute(
-        f"SELECT {INSTANCE_COLUMNS} FROM instances"
-        " WHERE (:status IS NULL OR status = :status) AND (:name IS NULL OR name = :name)"
-        " ORDER BY created_at_ms DESC, rowid DESC LIMIT :limit",
-        {"status": status, "name": name, "limit": limit},
-    )
-    return [instance_from_row(row) for row in rows]
-
-
 def list_children_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str) -> list[str]:
     """Child ids in creation order."""
     rows = conn.execute(

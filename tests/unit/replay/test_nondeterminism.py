@@ -76,7 +76,7 @@ def test_activity_where_a_timer_was_recorded_is_a_mismatch():
 
     error = diverged(activity_instead, h.events)
     assert error.recorded == "TimerCreated (event 2)"
-    assert error.action == "scheduled activity 'Charge' with input None"
+    assert error.action == "scheduled activity 'Charge' with input null"
 
 
 def test_timer_with_another_delay_still_matches():
@@ -118,7 +118,7 @@ def test_renamed_sub_orchestration_is_a_mismatch():
 
     error = diverged(renamed, sub_history().events)
     assert error.recorded == "SubOrchestrationScheduled 'Payment' (event 2)"
-    assert error.action == "scheduled sub-orchestration 'Billing' with input {'amount': 5}"
+    assert error.action == """scheduled sub-orchestration 'Billing' with input {"amount":5}"""
     assert error.location == line_of(renamed, "# <- diverges")
 
 
@@ -127,7 +127,7 @@ def test_changed_sub_orchestration_input_is_a_mismatch():
         yield ctx.schedule_sub_orchestration("Payment", {"amount": 6})
 
     error = diverged(changed, sub_history().events)
-    assert error.action == "scheduled sub-orchestration 'Payment' with input {'amount': 6}"
+    assert error.action == """scheduled sub-orchestration 'Payment' with input {"amount":6}"""
 
 
 def chained_history():
@@ -180,7 +180,7 @@ def test_code_that_schedules_more_than_was_recorded_is_a_mismatch():
 
     error = diverged(more, h.events)
     assert error.recorded == "no further scheduling event"
-    assert error.action == "scheduled activity 'Ship' with input None"
+    assert error.action == "scheduled activity 'Ship' with input null"
     assert error.hint == "the code schedules more than it did before"
     assert error.location == line_of(more, "# <- diverges")
 
@@ -197,7 +197,7 @@ def test_code_that_no_longer_schedules_a_recorded_event_is_a_mismatch():
         return paid
 
     error = diverged(less, h.events)
-    assert error.recorded == "ActivityScheduled 'Ship' with input None (event 4)"
+    assert error.recorded == "ActivityScheduled 'Ship' with input null (event 4)"
     assert error.action == "did not schedule it (it ended with Completed)"
     assert error.location == line_of(less, "# <- last yield")
 
@@ -212,7 +212,7 @@ def test_code_that_no_longer_schedules_while_waiting_is_a_mismatch():
         yield ctx.schedule_activity("A")  # <- waiting here
 
     error = diverged(only_a, h.events)
-    assert error.recorded == "ActivityScheduled 'B' with input None (event 3)"
+    assert error.recorded == "ActivityScheduled 'B' with input null (event 3)"
     assert error.action == "did not schedule it (waiting for an earlier task)"
     assert error.location == line_of(only_a, "# <- waiting here")
 
@@ -231,7 +231,7 @@ def test_recorded_completion_the_code_no_longer_waits_for_is_a_mismatch():
         return [value]
 
     error = diverged(race_instead_of_all, h.events)
-    assert error.recorded == "ActivityCompleted (event 5) of ActivityScheduled 'B' with input None (event 3)"
+    assert error.recorded == "ActivityCompleted (event 5) of ActivityScheduled 'B' with input null (event 3)"
     assert error.action == "does not wait for it (it ended with Completed)"
     assert error.location == line_of(race_instead_of_all, "# <- race")
 

@@ -1,0 +1,95 @@
+"""The instance filters of ``list`` (and of any command that acts on many instances).
+
+``--status`` (repeatable), ``--name``, ``--id-prefix``, ``--since``/``--until`` (an age such as
+``30s``, ``15m``, ``2h``, ``7d`` meaning that long ago, or an ISO-8601 time; on the creation
+time) and ``--top-level``, turned into the public ``InstanceFilter``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from typing import Annotated, Optional
+
+import typer
+
+from ..providers.base import InstanceFilter, InstanceStatus
+from .completion import complete_orchestration_name, complete_status
+from .exits import usage_error
+
+STATUSES: tuple[InstanceStatus, ...] = ("Pending", "Running", "Completed", "Failed", "Cancelled")
+
+Statuses = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--status",
+        "-s",
+        metavar="STATUS",
+        help=f"Only this status ({', '.join(STATUSES)}); repeat it, or separate with commas, for several.",
+        autocompletion=complete_status,
+        show_default=False,
+    ),
+]
+Name = Annotated[
+    Optional[str],
+    typer.Option("--name", "-n", metavar="NAME", help="Only this orchestration.", autocompletion=complete_orchestration_name),
+]
+IdPrefix = Annotated[Optional[str], typer.Option("--id-prefix", metavar="PREFIX", help="Only ids that start with PREFIX.")]
+Since = Annotated[
+    Optional[str],
+    typer.Option("--since", metavar="AGE|TIME", help="Created at or after: an age (30s, 15m, 2h, 7d ago) or an ISO-8601 time."),
+]
+Until = Annotated[
+    Optional[str],
+    typer.Option("--until", metavar="AGE|TIME", help="Created before: an age (30s, 15m, 2h, 7d ago) or an ISO-8601 time."),
+]
+TopLevel = Annotated[bool, typer.Option("--top-level", help="Leave out sub-orchestrations.")]
+
+_AGE = re.compile(r"(\d+)(s|m|h|d)")
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def instance_filter(
+    statuses: list[str] | None,
+    name: str | None,
+    id_prefix: str | None,
+    since: str | None,
+    until: str | None,
+    top_level: bool,
+    now_ms: int | None = None,
+) -> InstanceFilter:
+    """The filter the options describe; a bad status, age or time is a usage error (exit 2)."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return InstanceFilter(
+        statuses=tuple(dict.fromkeys(parse_status(s) for text in statuses or () for s in text.split(",") if s.strip())),
+        name=name,
+        id_prefix=id_prefix or None,
+        created_since_ms=None if since is None else parse_time(since, "--since", now_ms),
+        created_until_ms=None if until is None else parse_time(until, "--until", now_ms),
+        top_level=top_level,
+    )
+
+
+def parse_status(text: str) -> InstanceStatus:
+    """A status name, in any case."""
+    for status in STATUSES:
+        if status.lower() == text.strip().lower():
+            return status
+    raise usage_error(f"--status must be one of {', '.join(STATUSES)}, got {text.strip()!r}")
+
+
+def parse_time(text: str, option: str, now_ms: int) -> int:
+    """Epoch milliseconds from an age (``2h``: two hours before ``now_ms``) or an ISO-8601 time
+    (``2024-05-01``, ``2024-05-01T12:00:00Z``, ``...+02:00``; without an offset, local time)."""
+    value = text.strip()
+    age = _AGE.fullmatch(value)
+    if age:
+        return now_ms - int(age.group(1)) * _UNIT_MS[age.group(2)]
+    try:
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value)
+    except ValueError:
+        raise usage_error(
+            f"{option} {text!r} is neither an age (30s, 15m, 2h, 7d) nor an ISO-8601 time (2024-05-01T12:00:00Z)"
+        ) from None
+    return int(moment.timestamp() * 1000)  # a naive time is taken as local time
