@@ -149,11 +149,24 @@ class Client:
         await self.provider.enqueue_message(Message(instance_id, EventRaised(name, value)))
 
     async def cancel_instance(self, instance_id: str, reason: str | None = None) -> None:
-        """Cancel a running instance and its sub-orchestrations; a finished one is left alone."""
+        """Ask a running instance to cancel: its pending yield raises ``OrchestrationCancelled``
+        (``reason`` on its ``reason`` attribute), so ``except``/``finally`` can compensate; it ends
+        Cancelled when that exception leaves the code. Sub-orchestrations it waits for are
+        cancelled the same way. A finished instance is left alone; an unknown id raises
+        InstanceNotFoundError."""
+        await self._request_cancel(instance_id, CancelRequested(reason))
+
+    async def terminate_instance(self, instance_id: str, reason: str | None = None) -> None:
+        """Stop a running instance at once, no user code running (also one compensating after a
+        cancel): it ends Cancelled with ``failure.error_type`` "Terminated". A finished instance is
+        left alone; an unknown id raises InstanceNotFoundError."""
+        await self._request_cancel(instance_id, CancelRequested(reason, terminate=True))
+
+    async def _request_cancel(self, instance_id: str, request: CancelRequested) -> None:
         record = await self._record(instance_id)
         if record.status in TERMINAL_STATUSES:
             return
-        await self.provider.enqueue_message(Message(instance_id, CancelRequested(reason)))
+        await self.provider.enqueue_message(Message(instance_id, request))
 
     # -- reading ------------------------------------------------------------------------------------
     async def get_status(self, instance_id: str) -> OrchestrationState | None:

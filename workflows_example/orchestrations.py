@@ -3,7 +3,9 @@
 ``ProcessOrder`` validates an order, asks for approval when it is large (an ``Approval``
 event raced against a timer), reserves every line item at once (fan-out), charges the card
 with retries, ships through the ``ShipOrder`` sub-orchestration and, if a step fails after
-something was done, undoes the finished steps in reverse order (a saga) before failing.
+something was done, undoes the finished steps in reverse order (a saga) before failing. A
+cancel (``duroxide cancel``) is compensated the same way: the pending step raises
+``OrchestrationCancelled``, the finished steps are undone, and the order ends Cancelled.
 ``InventoryMonitor`` runs forever, one short execution per check (continue-as-new).
 
 Orchestrations are generators: every ``yield`` is a durable step recorded in the history, and
@@ -13,7 +15,7 @@ decisions on replay: it reads only its input and the results of earlier steps.
 
 from __future__ import annotations
 
-from duroxide_cli import ActivityError, Registry, RetryPolicy, SubOrchestrationError
+from duroxide_cli import ActivityError, OrchestrationCancelled, Registry, RetryPolicy, SubOrchestrationError
 
 registry = Registry()
 
@@ -33,7 +35,7 @@ class OrderFailed(Exception):
 
 @registry.orchestration("ProcessOrder")
 def process_order(ctx, order):
-    """Validate, approve, reserve, charge, ship -- or compensate and fail."""
+    """Validate, approve, reserve, charge, ship -- or compensate and fail (or, on a cancel, end cancelled)."""
     ctx.set_custom_status({"stage": "validating"})
     validated = yield ctx.schedule_activity("ValidateOrder", order)
     order_id, email = validated["order_id"], validated["customer"]["email"]
@@ -81,11 +83,14 @@ def process_order(ctx, order):
                 "pickup_delay_ms": shipping.get("pickup_delay_ms", 1000),
             },
         )
-    except (ActivityError, SubOrchestrationError) as error:
+    except (ActivityError, SubOrchestrationError, OrchestrationCancelled) as error:
+        # a cancel lands on the step in progress (its work is cancelled too); the finished ones are undone
         ctx.set_custom_status({"stage": "compensating", "error": str(error)})
         for activity, data in reversed(undo):
             yield ctx.schedule_activity(activity, data)
         yield ctx.schedule_activity("NotifyCustomer", {"email": email, "text": f"order {order_id} failed: {error}"})
+        if isinstance(error, OrchestrationCancelled):
+            raise error  # the order ends Cancelled, with the reason it was given
         undone = ", ".join(activity for activity, _ in reversed(undo)) or "nothing to undo"
         raise OrderFailed(f"order {order_id} failed: {error} (compensated: {undone})") from None
 

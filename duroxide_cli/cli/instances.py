@@ -120,7 +120,25 @@ def cancel(
     store: options.Store = None,
     verbose: options.Verbose = False,
 ) -> None:
-    """Cancel an instance and its sub-orchestrations (a finished one is left alone)."""
+    """Cancel an instance: its code's pending step raises OrchestrationCancelled, so it can
+    compensate; sub-orchestrations it waits for are cancelled too (a finished one is left alone)."""
+    _stop(instance_id, reason, store, verbose, terminate=False)
+
+
+@app.command()
+def terminate(
+    instance_id: options.InstanceId,
+    reason: Annotated[Optional[str], typer.Option("--reason", "-r", metavar="REASON", help="Why; shown in its status.")] = None,
+    store: options.Store = None,
+    verbose: options.Verbose = False,
+) -> None:
+    """Stop an instance at once, running none of its code (also one compensating after a cancel);
+    it ends Cancelled with the failure type Terminated."""
+    _stop(instance_id, reason, store, verbose, terminate=True)
+
+
+def _stop(instance_id: str, reason: str | None, store: str | None, verbose: bool, *, terminate: bool) -> None:
+    what = "terminate" if terminate else "cancel"
 
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
@@ -128,11 +146,14 @@ def cancel(
             state = await client.get_status(instance_id)
             if state is None:
                 raise InstanceNotFoundError(instance_id)
-            await client.cancel_instance(instance_id, reason)
+            if terminate:
+                await client.terminate_instance(instance_id, reason)
+            else:
+                await client.cancel_instance(instance_id, reason)
         if state.is_terminal:
-            render.note(f"instance '{instance_id}' is already {state.status}; nothing to cancel")
+            render.note(f"instance '{instance_id}' is already {state.status}; nothing to {what}")
         else:
-            render.note(f"cancel requested for {instance_id}")
+            render.note(f"{what} requested for {instance_id}")
 
     run_command(main)
 

@@ -24,6 +24,14 @@ from ..messages import Message
 from .actions import Cancelled, Failed, TurnResult
 
 
+def cancelled_by(request: CancelRequested) -> Cancelled:
+    """The outcome a cancel request ends an execution with when no user code runs: a terminate's
+    ``Terminated`` failure, else a plain cancel."""
+    if request.terminate:
+        return Cancelled(request.reason, FailureDetails("Terminated", request.reason or "terminated"))
+    return Cancelled(request.reason)
+
+
 def end_without_code(
     recorded_count: int, started: OrchestrationStarted | None, outcome: Failed | Cancelled, now_ms: int, custom_status: Any
 ) -> TurnResult:

@@ -56,6 +56,7 @@ from .actions import (
     outcome_name,
 )
 from .code import Advance, OrchestrationFunction, Returned, Step, UserCode, Yielded
+from .endings import cancelled_by
 from .inbox import EventInbox
 from .intake import accept, first_turn_order
 from .journal import Journal
@@ -282,8 +283,8 @@ class Replayer:
         """Terminate at once, or raise ``OrchestrationCancelled`` at the code's pending yield (once:
         a second cancel while the code compensates changes nothing)."""
         if request.terminate:
-            failure = FailureDetails("Terminated", request.reason or "terminated")
-            self._finish(Cancelled(request.reason, failure), OrchestrationCancelled(request.reason, failure))
+            outcome = cancelled_by(request)
+            self._finish(outcome, OrchestrationCancelled(request.reason, outcome.failure))
             return
         node = self._awaiting
         if self._cancel_requested or node is None:

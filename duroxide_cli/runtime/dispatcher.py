@@ -28,7 +28,7 @@ from ..providers.base import (
 )
 from ..replay import Replayer, TurnResult
 from ..replay.actions import Cancelled, Failed
-from ..replay.endings import end_without_code
+from ..replay.endings import cancelled_by, end_without_code
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .clock import Clock
@@ -159,7 +159,7 @@ class OrchestrationDispatcher:
             # hold shows as the instance's ``held`` (Runtime.hold_back), not as its error.
             cancel = _cancel_requested(work)
             if cancel is not None:
-                return await self._cancel_without_code(work, cancel.reason)
+                return await self._end_without_code(work, cancelled_by(cancel))
             await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, 1000, count_delivery=False)
             return
 
@@ -172,7 +172,7 @@ class OrchestrationDispatcher:
             if resolved is None:
                 cancel = _cancel_requested(work)
                 if cancel is not None and _start_of(work, recorded) is not None:
-                    return await self._cancel_without_code(work, cancel.reason)
+                    return await self._end_without_code(work, cancelled_by(cancel))
                 return await self._abandon_unregistered(work, recorded)
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
@@ -320,11 +320,6 @@ class OrchestrationDispatcher:
         orchestration_log.error(failure.message, extra={"instance_id": instance.instance_id})
         await self._end_without_code(work, Failed(failure))
 
-    async def _cancel_without_code(self, work: OrchestrationWork, reason: str | None) -> None:
-        """Cancel an instance whose code cannot run here (none registered, or held back):
-        cancelling runs no user code."""
-        await self._end_without_code(work, Cancelled(reason))
-
     async def _end_without_code(self, work: OrchestrationWork, outcome: Failed | Cancelled) -> None:
         instance = work.instance
         self.cache.evict(instance.instance_id)
@@ -365,9 +360,10 @@ def _start_of(work: OrchestrationWork, history: list[HistoryEvent]) -> Orchestra
 
 
 def _cancel_requested(work: OrchestrationWork) -> CancelRequested | None:
-    """The first cancel among the instance's messages, if any."""
+    """The cancel among the instance's messages (a terminate before a plain cancel), if any: it
+    ends an instance whose code cannot run here without running any."""
     cancels = [q.message.body for q in work.messages if isinstance(q.message.body, CancelRequested)]
-    return cancels[0] if cancels else None
+    return next((c for c in cancels if c.terminate), cancels[0] if cancels else None)
 
 
 def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted:

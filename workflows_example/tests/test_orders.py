@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -100,6 +101,41 @@ async def test_a_shipping_failure_refunds_and_releases_in_reverse_order(client: 
     names = await activity_names(client, "o-7")
     compensations = [n for n in names if n in ("RefundPayment", "ReleaseInventory")]
     assert compensations == ["RefundPayment", "ReleaseInventory", "ReleaseInventory", "ReleaseInventory"]
+
+
+async def test_a_cancelled_order_refunds_releases_and_cancels_its_shipment(client: Client):
+    order = sample()
+    order["shipping"]["pickup_delay_ms"] = 60_000
+    await client.start_orchestration("o-10", "ProcessOrder", order)
+    for _ in range(400):
+        state = await client.get_status("o-10")
+        if (state.custom_status or {}).get("stage") == "shipping":
+            break
+        await asyncio.sleep(0.025)
+    await client.cancel_instance("o-10", "customer changed their mind")
+    state = await client.wait_for_orchestration("o-10", timeout_ms=20_000)
+    assert state.status == "Cancelled" and state.error == "customer changed their mind"
+    assert state.failure.error_type == "OrchestrationCancelled"
+    names = await activity_names(client, "o-10")
+    compensations = [n for n in names if n in ("RefundPayment", "ReleaseInventory")]
+    assert compensations == ["RefundPayment", "ReleaseInventory", "ReleaseInventory", "ReleaseInventory"]
+    assert names[-1] == "NotifyCustomer"
+    (shipment,) = (await client.get_instance_tree("o-10")).children
+    assert shipment.state.status == "Cancelled"
+
+
+async def test_a_terminated_order_compensates_nothing(client: Client):
+    order = sample()
+    order["shipping"]["pickup_delay_ms"] = 60_000
+    await client.start_orchestration("o-11", "ProcessOrder", order)
+    for _ in range(400):
+        if ((await client.get_status("o-11")).custom_status or {}).get("stage") == "shipping":
+            break
+        await asyncio.sleep(0.025)
+    await client.terminate_instance("o-11", "runaway")
+    state = await client.wait_for_orchestration("o-11", timeout_ms=20_000)
+    assert state.status == "Cancelled" and state.failure.error_type == "Terminated"
+    assert "RefundPayment" not in await activity_names(client, "o-11")
 
 
 async def test_an_invalid_order_fails_without_compensation(client: Client):
