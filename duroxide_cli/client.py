@@ -21,6 +21,7 @@ from .providers.base import (
     SystemMetrics,
 )
 from .replay.endings import deletion_notice
+from .replay.reset import plan_restart, reset_point
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,50 @@ class Client:
         if record.status in TERMINAL_STATUSES:
             return
         await self.provider.enqueue_message(Message(instance_id, request))
+
+    # -- recovering ---------------------------------------------------------------------------------
+    async def reset_instance(self, instance_id: str, event_id: int | None = None, reason: str | None = None) -> int:
+        """Start a new execution of the instance that keeps events 1..``event_id`` of the latest one
+        and re-runs the rest with the current code; returns the new execution id. Activities
+        completed by then are not run again; activities and timers scheduled by then but not
+        finished are scheduled again; events raised after it are delivered again, in order. The
+        old execution stays readable. Without ``event_id``: the last event before the failing
+        turn (a Failed instance), before the ending (any other finished one), or the last event
+        (a running one); ``duroxide reset`` first looks for a divergence of the current code.
+
+        Raises InstanceNotFoundError, or ValueError for an event id outside the history."""
+        record = await self._record(instance_id)
+        events = await self.provider.read_history(instance_id)
+        point = reset_point(events) if event_id is None else event_id
+        restart = plan_restart(
+            events, point, instance_id=instance_id, from_execution_id=record.execution_id,
+            execution_id=record.execution_id + 1, reason=reason,
+        )
+        await self.provider.reset_execution(instance_id, record.execution_id, restart.history, restart.messages)
+        return record.execution_id + 1
+
+    async def fork_instance(self, instance_id: str, event_id: int, new_id: str | None = None) -> str:
+        """Like ``reset_instance``, into a new top-level instance (``new_id``, by default
+        ``{instance_id}-fork-{n}`` with the first free n); the original is untouched. Returns the
+        new id. Raises InstanceNotFoundError, InstanceAlreadyExistsError for a taken ``new_id``,
+        or ValueError for an event outside the history or inside a sub-orchestration still running."""
+        record = await self._record(instance_id)
+        if new_id is None:
+            new_id = await self._free_fork_id(instance_id)
+        check_instance_id(new_id)
+        events = await self.provider.read_history(instance_id)
+        restart = plan_restart(
+            events, event_id, instance_id=new_id, from_execution_id=record.execution_id, execution_id=1,
+            reason=f"forked from '{instance_id}'", fork=True,
+        )
+        await self.provider.fork_instance(new_id, restart.history, restart.messages)
+        return new_id
+
+    async def _free_fork_id(self, instance_id: str) -> str:
+        n = 1
+        while await self.provider.get_instance(f"{instance_id}-fork-{n}") is not None:
+            n += 1
+        return f"{instance_id}-fork-{n}"
 
     # -- reading ------------------------------------------------------------------------------------
     async def get_status(self, instance_id: str) -> OrchestrationState | None:

@@ -158,6 +158,18 @@ class CancelRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class ExecutionReset:
+    """This execution goes on from event ``from_event_id`` of execution ``from_execution_id`` (a
+    reset, or a fork into a new instance): the events before this one were copied from there, the
+    ones after it are new. Replay applies it as a marker; matching ignores it. (The event id is
+    ``from_event_id`` because the flat JSON of an event already has its own ``event_id``.)"""
+
+    from_execution_id: int
+    from_event_id: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ContinuedAsNew:
     input: Any = None
     version: str | None = None
@@ -198,6 +210,7 @@ EventBody = Union[
     SystemCall,
     CustomStatusSet,
     CancelRequested,
+    ExecutionReset,
     ContinuedAsNew,
     OrchestrationCompleted,
     OrchestrationFailed,

@@ -362,6 +362,24 @@ class Provider(Protocol):
     async def read_history(self, instance_id: str, execution_id: int | None = None) -> list[HistoryEvent]:
         """The events of one execution (the latest when None), in order."""
 
+    async def reset_execution(
+        self, instance_id: str, from_execution_id: int, history: Sequence[HistoryEvent], messages: Sequence[Message]
+    ) -> None:
+        """Begin execution ``from_execution_id + 1`` of the instance with ``history`` (events copied
+        from the current one), atomically: the instance row moves to it (status Running; output,
+        error, failure, custom status and ``held`` cleared; lock and back-off released, so a turn
+        still in flight is refused at its commit); the old execution's row ends, Cancelled if it
+        was still running; the instance's activity work goes, and so do the timers and activity
+        results queued for earlier executions (the new execution schedules that work again), while
+        other messages stay; ``messages`` (the ``ExecutionReset`` marker first) are enqueued.
+        Raises InstanceNotFoundError for an unknown id, and ProviderError (not retryable) when the
+        instance is no longer at ``from_execution_id``."""
+
+    async def fork_instance(self, instance_id: str, history: Sequence[HistoryEvent], messages: Sequence[Message]) -> None:
+        """Create instance ``instance_id`` (Running, execution 1, top level, a fresh incarnation;
+        name and version from ``history``'s OrchestrationStarted) with ``history`` and enqueue
+        ``messages``, atomically. Raises InstanceAlreadyExistsError if the id is taken."""
+
     async def delete_instances(self, instance_ids: Sequence[str]) -> int:
         """Remove the instances with their histories, messages and work. Returns how many existed."""
 

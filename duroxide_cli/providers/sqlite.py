@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..history import HistoryEvent
 from ..messages import Message
-from ._sqlite import activities, admin, commits, listing, orchestrations
+from ._sqlite import activities, admin, commits, listing, orchestrations, restarts
 from ._sqlite.database import Database
 from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
 from .base import (
@@ -212,6 +212,16 @@ class SqliteProvider:
 
     async def read_history(self, instance_id: str, execution_id: int | None = None) -> list[HistoryEvent]:
         return await self._read("read_history", admin.read_history_txn, instance_id, execution_id)
+
+    async def reset_execution(
+        self, instance_id: str, from_execution_id: int, history: Sequence[HistoryEvent], messages: Sequence[Message]
+    ) -> None:
+        await self._write(
+            "reset_execution", restarts.reset_execution_txn, instance_id, from_execution_id, list(history), list(messages)
+        )
+
+    async def fork_instance(self, instance_id: str, history: Sequence[HistoryEvent], messages: Sequence[Message]) -> None:
+        await self._write("fork_instance", restarts.fork_instance_txn, instance_id, list(history), list(messages))
 
     async def delete_instances(self, instance_ids: Sequence[str]) -> int:
         return await self._write("delete_instances", admin.delete_instances_txn, list(instance_ids))

@@ -32,6 +32,7 @@ from ..history import (
     CustomStatusSet,
     EventBody,
     EventRaised,
+    ExecutionReset,
     FailureDetails,
     HistoryEvent,
     OrchestrationCancelled,
@@ -58,7 +59,7 @@ from .actions import (
 from .code import Advance, OrchestrationFunction, Returned, Step, UserCode, Yielded
 from .endings import cancelled_by
 from .inbox import EventInbox
-from .intake import accept, first_turn_order
+from .intake import accept, first_turn_order, take_reset
 from .journal import Journal
 from .matching import describe_value
 from .scheduler import TaskScheduler
@@ -91,7 +92,6 @@ class Replayer:
         self._cancel_requested = False
         self._custom_status: Any = None
         self._result = TurnResult()
-        self._turn_now_ms = 0
         self._current: HistoryEvent | None = None  # the event being applied
         self.outcome: Outcome = Continue()
         self.divergence: NondeterminismError | None = None
@@ -138,20 +138,24 @@ class Replayer:
     ) -> TurnResult:
         """Apply ``recorded`` (events after those already held) as replay, then ``messages``."""
         self._result = result = TurnResult()
-        self._turn_now_ms = now_ms
         first_turn = not self.journal.events and not recorded
-        self.journal.begin_turn(result.new_events, recorded)
+        self.journal.begin_turn(result.new_events, recorded, now_ms)
         self.scheduler.begin_turn(recorded, result.actions, new_guid)
+        reset, messages = take_reset(messages, self.journal.events)
+        if reset is not None:
+            self._begin_reset(reset)
         for event in recorded:
-            self.journal.now_ms = event.timestamp_ms
+            if self.journal.replaying:
+                self.journal.now_ms = event.timestamp_ms
             self._apply_event(event)
             if self.divergence is not None:
                 break
-        self.journal.replaying = False
-        self.journal.now_ms = now_ms
+        if reset is not None and not self.finished:
+            self.scheduler.reissue_pending()
+        self.journal.go_live()
         if recorded and self.finished and self.journal.events[-1].kind not in TERMINAL_KINDS:
             self._record_replayed_ending()
-        if first_turn:
+        if first_turn or reset is not None:
             messages = first_turn_order(messages, self.execution_id)
         for message in messages:  # after a divergence the execution has ended: each one is dropped
             body, self.outcome, dropped = accept(message, self.outcome, bool(self.journal.events), self.scheduler)
@@ -162,6 +166,13 @@ class Replayer:
         result.custom_status = self._custom_status
         result.outcome = self.outcome
         return result
+
+    def _begin_reset(self, reset: ExecutionReset) -> None:
+        """The first turn of an execution made by a reset or a fork: the marker follows the copied
+        events, and the code, replayed over them, goes on past them with new steps."""
+        self.journal.now_ms = self.journal.turn_now_ms
+        self._apply_event(self.journal.append(reset))
+        self.scheduler.continue_past_history()
 
     def _apply_event(self, event: HistoryEvent) -> None:
         """Apply one event; the one place a divergence ends the execution."""
@@ -174,8 +185,7 @@ class Replayer:
     def _diverged(self, error: NondeterminismError) -> None:
         if self._current is not None:  # the code is still suspended where it diverged: a debugger can look
             self._observe("diverged", self._current, str(error))
-        self.journal.replaying = False
-        self.journal.now_ms = self._turn_now_ms
+        self.journal.go_live()
         self.divergence = error
         # The code may have ended during replay before the history showed it diverged; that
         # ending was never recorded, and the divergence is what the instance fails with.
@@ -212,6 +222,8 @@ class Replayer:
             self._cancel(body)
         elif isinstance(body, CustomStatusSet):
             pass  # the code sets it again as it replays
+        elif isinstance(body, ExecutionReset):
+            self.scheduler.reset_from(body)
         elif not self.scheduler.complete(event):
             if not isinstance(self.outcome, Failed):
                 source = event.source_event_id or 0

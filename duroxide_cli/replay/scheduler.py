@@ -14,11 +14,14 @@ from collections.abc import Callable, Sequence
 from ..history import (
     COMPLETES,
     SCHEDULING_KINDS,
+    ActivityScheduled,
     EventBody,
+    ExecutionReset,
     HistoryEvent,
     OrchestrationChained,
     SubOrchestrationScheduled,
     SystemCall,
+    TimerCreated,
 )
 from ..messages import Message
 from ..model.tasks import (
@@ -35,7 +38,7 @@ from ..model.tasks import (
 )
 from ..payloads import a_type_name
 from . import divergence, nodes
-from .actions import Action, StartOrchestration
+from .actions import Action, ScheduleActivity, StartOrchestration, StartTimer
 from .inbox import EventInbox
 from .journal import Journal
 from .matching import same_action
@@ -65,6 +68,8 @@ class TaskScheduler:
         self._forgotten: set[int] = set()
         self._actions: list[Action] = []
         self._new_guid: Callable[[], str] = lambda: ""
+        self._past_history_is_new = False
+        self._reset: ExecutionReset | None = None
 
     @property
     def now_ms(self) -> int:
@@ -74,6 +79,31 @@ class TaskScheduler:
         self._recorded.extend(e for e in recorded if e.kind in SCHEDULING_KINDS)
         self._actions = actions
         self._new_guid = new_guid
+        self._past_history_is_new = False
+
+    # -- resets -----------------------------------------------------------------------------------
+    def reset_from(self, reset: ExecutionReset) -> None:
+        """This execution was copied from ``reset.from_execution_id`` up to ``reset.from_event_id``:
+        results the children of that execution send it are taken here (see ``screen``)."""
+        self._reset = reset
+
+    def continue_past_history(self) -> None:
+        """A reset's first turn: the copied history may end in the middle of what the code does, so
+        once the recorded scheduling events are used up, what it schedules is new, not a divergence."""
+        self._past_history_is_new = True
+
+    def reissue_pending(self) -> None:
+        """A reset's first turn: activities and timers the copied history scheduled but never saw
+        finish are scheduled again (their old work went with the old execution)."""
+        assert self._reset is not None
+        for event_id in sorted(self._pending):
+            body = self.journal.event(event_id).body
+            if event_id > self._reset.from_event_id:
+                continue  # scheduled in this turn, already emitted
+            if isinstance(body, ActivityScheduled):
+                self._actions.append(ScheduleActivity(event_id, body.name, body.input, body.attempt))
+            elif isinstance(body, TimerCreated):
+                self._actions.append(StartTimer(event_id, body.fire_at_ms))
 
     # -- tasks to nodes -----------------------------------------------------------------------
     def node_for(self, task: Task) -> nodes.Node:
@@ -123,7 +153,9 @@ class TaskScheduler:
             self._observe("matched", event, description)
             return event
         if self.journal.replaying:
-            raise divergence.beyond_history(description, self._location())
+            if not self._past_history_is_new:
+                raise divergence.beyond_history(description, self._location())
+            self.journal.go_live()
         if isinstance(body, SubOrchestrationScheduled) and body.instance_id is None:
             child_id = f"{self.instance_id}::{self.execution_id}::{len(self.journal) + 1}"
             body = SubOrchestrationScheduled(body.name, child_id, body.input, body.version)
@@ -171,7 +203,7 @@ class TaskScheduler:
         when it completes something this execution waits for."""
         body = message.body
         source = getattr(body, "source_event_id", None)
-        if message.execution_id not in (None, self.execution_id):
+        if message.execution_id not in (None, self.execution_id) and not self._copied_from(message.execution_id, source):
             # work left running by an earlier execution (continue_as_new) finishing late is expected
             earlier = message.execution_id is not None and message.execution_id < self.execution_id
             return f"a completion for execution {message.execution_id}, not {self.execution_id}", not earlier
@@ -185,6 +217,12 @@ class TaskScheduler:
         if COMPLETES.get(type(body).__name__) != scheduled:
             return f"{a_type_name(body)} for event {source}, which is {scheduled}", True
         return None
+
+    def _copied_from(self, execution_id: int | None, source: int | None) -> bool:
+        """A completion for the execution this one was reset from, of an event it copied (a child
+        started before the reset point reports to the execution that started it)."""
+        reset = self._reset
+        return reset is not None and execution_id == reset.from_execution_id and source is not None and source <= reset.from_event_id
 
     def was_given_up(self, message: Message) -> bool:
         """A late completion of work this execution stopped waiting for (expected, not a warning)."""

@@ -19,6 +19,7 @@ from duroxide_cli.history import (
     CustomStatusSet,
     EventRaised,
     EventSubscribed,
+    ExecutionReset,
     FailureDetails,
     HistoryEvent,
     OrchestrationCancelled,
@@ -55,10 +56,13 @@ SAMPLES = [
     SystemCall("new_guid", "6f1c0a34-0000-4000-8000-000000000000"),
     CustomStatusSet({"step": "shipping"}),
     CancelRequested("customer asked"),
+    CancelRequested("runaway", terminate=True),
+    ExecutionReset(1, 4, "fixed the bug"),
     ContinuedAsNew({"n": 2}, "1.1.0"),
     OrchestrationCompleted(["done", 1]),
     OrchestrationFailed(FAILURE),
     OrchestrationCancelled(None),
+    OrchestrationCancelled("stop", FAILURE),
 ]
 
 

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 
+from ...history import HistoryEvent
 from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, TurnCommit
 from .activities import insert_activity_txn
 from .orchestrations import insert_instance_txn
@@ -71,10 +72,15 @@ def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
 
 
 def _append_events_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
+    append_history_txn(conn, turn.instance_id, turn.execution_id, turn.new_events)
+
+
+def append_history_txn(conn: sqlite3.Connection, instance_id: str, execution_id: int, events: Sequence[HistoryEvent]) -> None:
+    """Insert ``events`` into the history of one execution (an existing event id is an IntegrityError)."""
     rows = []
-    for event in turn.new_events:
+    for event in events:
         kind, body = dump_body(event.body)
-        rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
+        rows.append((instance_id, execution_id, event.event_id, kind, event.timestamp_ms, body))
     conn.executemany(
         "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
         rows,
