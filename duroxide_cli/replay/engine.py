@@ -150,19 +150,24 @@ class Replayer:
             self._apply_event(event)
             if self.divergence is not None:
                 break
-        if reset is not None and not self.finished:
+        if reset is not None and not self.finished and self.divergence is None:
             self.scheduler.reissue_pending()
         self.journal.go_live()
-        if recorded and self.finished and self.journal.events[-1].kind not in TERMINAL_KINDS:
+        if self.divergence is None and recorded and self.finished and self.journal.events[-1].kind not in TERMINAL_KINDS:
             self._record_replayed_ending()
+        if self.divergence is not None:
+            self._fail_diverged(messages)
+            messages = []
         if first_turn or reset is not None:
             messages = first_turn_order(messages, self.execution_id)
-        for message in messages:  # after a divergence the execution has ended: each one is dropped
+        for message in messages:
             body, self.outcome, dropped = accept(message, self.outcome, bool(self.journal.events), self.scheduler)
             if dropped is not None:
                 result.dropped.append(dropped)
             if body is not None:
                 self._apply_event(self.journal.append(body))
+                if self.divergence is not None and not self.finished:
+                    self._fail_diverged([])
         result.custom_status = self._custom_status
         result.outcome = self.outcome
         return result
@@ -185,12 +190,25 @@ class Replayer:
     def _diverged(self, error: NondeterminismError) -> None:
         if self._current is not None:  # the code is still suspended where it diverged: a debugger can look
             self._observe("diverged", self._current, str(error))
-        self.journal.go_live()
         self.divergence = error
+
+    def _fail_diverged(self, messages: Sequence[Message]) -> None:
+        """End the execution with its divergence. The turn's events are recorded first (events are
+        always recorded: a reset delivers them again); its other messages are dropped."""
+        assert self.divergence is not None
+        self.journal.go_live()
+        for message in messages:
+            if isinstance(message.body, EventRaised):
+                self.journal.append(message.body)
         # The code may have ended during replay before the history showed it diverged; that
         # ending was never recorded, and the divergence is what the instance fails with.
         self.outcome = Continue()
-        self._fail(FailureDetails("NondeterminismError", str(error), ""))
+        self._fail(FailureDetails("NondeterminismError", str(self.divergence), ""))
+        for message in messages:
+            if not isinstance(message.body, EventRaised):
+                _, _, dropped = accept(message, self.outcome, True, self.scheduler)
+                if dropped is not None:
+                    self._result.dropped.append(dropped)
 
     def _record_replayed_ending(self) -> None:
         """The code ended while replaying, where the history shows the execution still running."""
@@ -316,6 +334,8 @@ class Replayer:
             return
         self.outcome = outcome
         self.scheduler.drop_all()
+        if self.journal.replaying and self.scheduler.past_history_is_new:
+            self.journal.go_live()  # a reset's new code ends within the copied history: a new ending
         if not self.journal.replaying:
             self.journal.append(event)
         self.close()

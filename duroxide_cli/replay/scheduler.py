@@ -68,7 +68,7 @@ class TaskScheduler:
         self._forgotten: set[int] = set()
         self._actions: list[Action] = []
         self._new_guid: Callable[[], str] = lambda: ""
-        self._past_history_is_new = False
+        self.past_history_is_new = False
         self._reset: ExecutionReset | None = None
 
     @property
@@ -79,7 +79,7 @@ class TaskScheduler:
         self._recorded.extend(e for e in recorded if e.kind in SCHEDULING_KINDS)
         self._actions = actions
         self._new_guid = new_guid
-        self._past_history_is_new = False
+        self.past_history_is_new = False
 
     # -- resets -----------------------------------------------------------------------------------
     def reset_from(self, reset: ExecutionReset) -> None:
@@ -90,7 +90,7 @@ class TaskScheduler:
     def continue_past_history(self) -> None:
         """A reset's first turn: the copied history may end in the middle of what the code does, so
         once the recorded scheduling events are used up, what it schedules is new, not a divergence."""
-        self._past_history_is_new = True
+        self.past_history_is_new = True
 
     def reissue_pending(self) -> None:
         """A reset's first turn: activities and timers the copied history scheduled but never saw
@@ -153,7 +153,7 @@ class TaskScheduler:
             self._observe("matched", event, description)
             return event
         if self.journal.replaying:
-            if not self._past_history_is_new:
+            if not self.past_history_is_new:
                 raise divergence.beyond_history(description, self._location())
             self.journal.go_live()
         if isinstance(body, SubOrchestrationScheduled) and body.instance_id is None:

@@ -8,7 +8,7 @@ import pytest
 from duroxide_cli.errors import NondeterminismError
 from duroxide_cli.replay.actions import CancelActivity, Failed
 
-from .builders import HistoryBuilder, activity_done
+from .builders import HistoryBuilder, activity_done, raised
 from .harness import line_of, replay
 
 
@@ -286,6 +286,16 @@ def test_divergence_ends_the_execution_so_later_messages_are_dropped():
     replayer, result = replay(renamed, one_activity_history().events, messages=[activity_done(2, "x")])
     assert isinstance(result.outcome, Failed)
     assert [d.reason for d in result.dropped] == ["the execution has already ended (Failed)"]
+
+
+def test_events_of_the_diverging_turn_are_recorded_before_the_failure():
+    def renamed(ctx):
+        yield ctx.schedule_activity("Bill", 1)
+
+    messages = [raised("Go", 1), activity_done(2, "x"), raised("Go", 2)]
+    _, result = replay(renamed, one_activity_history().events, messages=messages)
+    assert [e.kind for e in result.new_events] == ["EventRaised", "EventRaised", "OrchestrationFailed"]
+    assert [e.body.data for e in result.new_events[:2]] == [1, 2], "a reset delivers them again"
 
 
 def test_code_that_fails_during_replay_reports_its_own_error():
