@@ -179,3 +179,18 @@ async def test_unusable_path_is_a_provider_error(tmp_path):
     with pytest.raises(ProviderError) as raised:
         await SqliteProvider.open(tmp_path / "file" / "s.db")
     assert raised.value.operation == "open" and "s.db" in str(raised.value)
+
+
+async def test_open_is_fully_synchronous_unless_told_otherwise(tmp_path):
+    durable = await SqliteProvider.open(tmp_path / "a.db")
+    faster = await SqliteProvider.open(tmp_path / "b.db", synchronous="normal")
+    try:
+        assert (durable.synchronous, faster.synchronous) == ("full", "normal")
+    finally:
+        await durable.close()
+        await faster.close()
+
+
+async def test_open_refuses_an_unknown_synchronous_level(tmp_path):
+    with pytest.raises(ValueError, match="full or normal"):
+        await SqliteProvider.open(tmp_path / "a.db", synchronous="off")  # type: ignore[arg-type]
