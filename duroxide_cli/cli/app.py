@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import execute, history, instances, metrics, project, replay, serve
+from . import bench, execute, history, instances, metrics, project, replay, serve
 
 app = typer.Typer(
     name="duroxide",
@@ -41,7 +41,7 @@ def root(
     """
 
 
-for group in (project, serve, execute, instances, metrics, replay):
+for group in (project, serve, execute, instances, metrics, replay, bench):
     app.add_typer(group.app)
 app.add_typer(history.app, name="history")
 
