@@ -62,6 +62,7 @@ class BenchStore:
             finally:
                 await provider.close()
             return
+        created = _missing_directories(self.directory)
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".duroxide-bench-", dir=self.directory))
@@ -73,3 +74,17 @@ class BenchStore:
                 await provider.close()
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            for directory in created:  # deepest first; only the ones this made, and only if empty
+                try:
+                    directory.rmdir()
+                except OSError:
+                    break
+
+
+def _missing_directories(directory: Path | None) -> list[Path]:
+    """``directory`` and those of its parents that do not exist yet, deepest first."""
+    missing: list[Path] = []
+    while directory is not None and not directory.exists():
+        missing.append(directory)
+        directory = directory.parent if directory.parent != directory else None
+    return missing

@@ -56,6 +56,12 @@ def test_a_named_store_is_left_untouched_and_its_scratch_file_removed(project: P
     assert json.loads(status.stdout)["status"] == "Pending"
 
 
+def test_a_store_in_a_missing_directory_leaves_no_directory_behind(project: Project):
+    result = duroxide("bench", "-w", "chain", "-n", "2", "-o", "jsonl", "--store", "sqlite:///new/dir/b.db", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert not (project.root / "new").exists()
+
+
 def test_without_store_the_configured_store_is_not_created(project: Project):
     result = duroxide("bench", "-w", "events", "-n", "2", "-o", "jsonl", cwd=project.root)
     assert result.returncode == 0, result.stderr
