@@ -62,6 +62,12 @@ def test_a_store_in_a_missing_directory_leaves_no_directory_behind(project: Proj
     assert not (project.root / "new").exists()
 
 
+def test_an_in_memory_store_is_named_as_such(project: Project):
+    result = duroxide("bench", "-w", "chain", "-n", "2", "-o", "jsonl", "--store", "sqlite://:memory:", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["store"] == "sqlite (:memory:)"
+
+
 def test_without_store_the_configured_store_is_not_created(project: Project):
     result = duroxide("bench", "-w", "events", "-n", "2", "-o", "jsonl", cwd=project.root)
     assert result.returncode == 0, result.stderr
