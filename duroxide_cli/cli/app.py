@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import execute, history, instances, listing, metrics, project, recover, replay, serve, tree
+from . import bench, execute, history, instances, listing, metrics, project, recover, replay, serve, tree
 
 app = typer.Typer(
     name="duroxide",
@@ -41,7 +41,7 @@ def root(
     """
 
 
-for group in (project, serve, execute, instances, recover, listing, tree, metrics, replay):
+for group in (project, serve, execute, instances, recover, listing, tree, metrics, replay, bench):
     app.add_typer(group.app)
 app.add_typer(history.app, name="history")
 

@@ -4,6 +4,9 @@ The connection lives on one dedicated thread and every provider method runs its 
 transaction there as a single call, so a method costs one thread hop however many statements
 it runs. Files use WAL mode, ``BEGIN IMMEDIATE`` for writes and a busy timeout, so several
 processes can share one file (a ``duroxide run`` and a ``duroxide start`` in another shell).
+Commits are durable by default (``synchronous=FULL``: each survives power loss once
+acknowledged); ``synchronous="normal"`` trades the last acknowledged commits on power loss for
+speed.
 
 Waking: this provider's own writes wake its ``wait_for_work`` callers at once, and a wait also
 ends when the earliest delayed message (a timer) it knows of comes due. Other processes' writes
@@ -21,7 +24,7 @@ from pathlib import Path
 from ..history import HistoryEvent
 from ..messages import Message
 from ._sqlite import activities, admin, commits, listing, orchestrations, restarts
-from ._sqlite.database import Database
+from ._sqlite.database import Database, Synchronous
 from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
 from .base import (
     ActivityCompletion,
@@ -59,12 +62,17 @@ class SqliteProvider:
         self._signals = {queue: QueueSignal() for queue in QUEUES}
 
     @classmethod
-    async def open(cls, path: str | Path, *, clock: Clock = wall_clock_ms) -> SqliteProvider:
+    async def open(
+        cls, path: str | Path, *, synchronous: Synchronous = "full", clock: Clock = wall_clock_ms
+    ) -> SqliteProvider:
         """Open (creating it and its parent directory if needed) the database file at ``path``.
 
-        Raises ConfigError if the file was written by a newer duroxide's schema.
+        ``synchronous="full"`` (the default) syncs every commit to disk before acknowledging it,
+        so no acknowledged step is lost on power loss; ``"normal"`` is faster but a power loss
+        (not a process crash) may undo the last acknowledged commits. Raises ValueError for
+        another value, ConfigError if the file was written by a newer duroxide's schema.
         """
-        return cls(await Database.connect(Path(path), clock), clock)
+        return cls(await Database.connect(Path(path), clock, synchronous), clock)
 
     @classmethod
     async def in_memory(cls, *, clock: Clock = wall_clock_ms) -> SqliteProvider:
@@ -73,6 +81,11 @@ class SqliteProvider:
 
     def __repr__(self) -> str:
         return f"SqliteProvider({self._db.where!r})"
+
+    @property
+    def synchronous(self) -> Synchronous | None:
+        """The ``PRAGMA synchronous`` in force on the connection: ``"full"`` or ``"normal"``."""
+        return self._db.synchronous
 
     async def _write(self, operation: str, fn: Callable, *args):
         """Run a write transaction, then wake whoever its writes concern."""

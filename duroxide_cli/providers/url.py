@@ -2,22 +2,36 @@
 
 sqlite:///relative/path.db     relative to ``base_dir`` (the duroxide.toml's directory), else the cwd
 sqlite:////absolute/path.db    absolute
+sqlite:///path.db?synchronous=normal   the faster, weaker durability (default ``full``)
 sqlite://:memory:              a private in-memory database
 postgresql://user@host:5432/db?schema=duroxide   (also postgres://); ``schema`` is ours
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigError
+from ._sqlite.database import SYNCHRONOUS_MODES, Synchronous
 from .base import Provider
 
 ACCEPTED_FORMS = (
-    "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite://:memory: "
-    "or postgresql://user@host:5432/db?schema=duroxide"
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db (optionally ?synchronous=normal), "
+    "sqlite://:memory: or postgresql://user@host:5432/db?schema=duroxide"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteUrl:
+    """What a ``sqlite:///`` URL names."""
+
+    path: Path
+    """The database file."""
+    synchronous: Synchronous = "full"
+    """The durability of each commit (``?synchronous=``)."""
 
 
 async def open_provider(url: str, *, base_dir: Path | None = None) -> Provider:
@@ -29,7 +43,8 @@ async def open_provider(url: str, *, base_dir: Path | None = None) -> Provider:
     if url.startswith("sqlite:///"):
         from .sqlite import SqliteProvider
 
-        return await SqliteProvider.open(sqlite_path(url, base_dir))
+        target = parse_sqlite_url(url, base_dir)
+        return await SqliteProvider.open(target.path, synchronous=target.synchronous)
     if url.startswith(("postgresql://", "postgres://")):
         return await _open_postgres(url)
     raise ConfigError(f"unsupported store URL {url!r}; use {ACCEPTED_FORMS}")
@@ -37,13 +52,28 @@ async def open_provider(url: str, *, base_dir: Path | None = None) -> Provider:
 
 def sqlite_path(url: str, base_dir: Path | None = None) -> Path:
     """The file a ``sqlite:///`` URL names: three slashes relative, four absolute."""
-    rest = unquote(url[len("sqlite:///") :])
-    if not rest.strip("/") or "?" in rest or "#" in rest:
+    return parse_sqlite_url(url, base_dir).path
+
+
+def parse_sqlite_url(url: str, base_dir: Path | None = None) -> SqliteUrl:
+    """The file and the settings a ``sqlite:///`` URL names. Raises ConfigError for a URL that
+    names no file, or for a query other than ``?synchronous=full|normal``."""
+    location, _, query = url[len("sqlite:///") :].partition("?")
+    rest = unquote(location)
+    if not rest.strip("/") or "#" in rest or "#" in query:
         raise ConfigError(f"store URL {url!r} names no database file; use {ACCEPTED_FORMS}")
+    synchronous: Synchronous = "full"
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key != "synchronous":
+            raise ConfigError(f"store URL {url!r} has an unknown parameter {key!r}: a SQLite store takes only ?synchronous=; use {ACCEPTED_FORMS}")
+        if value.lower() not in SYNCHRONOUS_MODES:
+            allowed = " or ".join(SYNCHRONOUS_MODES)
+            raise ConfigError(f"store URL {url!r}: synchronous must be {allowed}, got {value!r}")
+        synchronous = cast(Synchronous, value.lower())
     path = Path(rest)
-    if path.is_absolute():
-        return path
-    return (base_dir if base_dir is not None else Path.cwd()) / path
+    if not path.is_absolute():
+        path = (base_dir if base_dir is not None else Path.cwd()) / path
+    return SqliteUrl(path, synchronous)
 
 
 def split_schema(url: str) -> tuple[str, str | None]:

@@ -217,3 +217,18 @@ async def test_a_version_one_store_is_migrated_in_place(tmp_path):
         await provider.close()
     versions = [row[0] for row in _query(path, "SELECT version FROM schema_version ORDER BY version")]
     assert versions == [m.version for m in load_migrations()]
+
+
+async def test_open_is_fully_synchronous_unless_told_otherwise(tmp_path):
+    durable = await SqliteProvider.open(tmp_path / "a.db")
+    faster = await SqliteProvider.open(tmp_path / "b.db", synchronous="normal")
+    try:
+        assert (durable.synchronous, faster.synchronous) == ("full", "normal")
+    finally:
+        await durable.close()
+        await faster.close()
+
+
+async def test_open_refuses_an_unknown_synchronous_level(tmp_path):
+    with pytest.raises(ValueError, match="full or normal"):
+        await SqliteProvider.open(tmp_path / "a.db", synchronous="off")  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Store URLs: sqlite relative, absolute and in-memory forms; PostgreSQL; anything else refused."""
+"""Store URLs: sqlite relative, absolute and in-memory forms, ?synchronous=; PostgreSQL; anything else refused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from duroxide_cli.errors import ConfigError
 from duroxide_cli.providers.sqlite import SqliteProvider
-from duroxide_cli.providers.url import open_provider, split_schema, sqlite_path
+from duroxide_cli.providers.url import open_provider, parse_sqlite_url, split_schema, sqlite_path
 
 from .builders import create
 
@@ -84,3 +84,35 @@ def test_schema_parameter_is_ours_and_removed():
         "app",
     )
     assert split_schema("postgres://u@h/db") == ("postgres://u@h/db", None)
+
+
+async def _synchronous_in_force(url: str) -> str | None:
+    provider = await open_provider(url)
+    try:
+        assert isinstance(provider, SqliteProvider)
+        return provider.synchronous
+    finally:
+        await provider.close()
+
+
+async def test_a_sqlite_file_is_fully_synchronous_by_default(tmp_path):
+    assert await _synchronous_in_force(f"sqlite:///{tmp_path}/app.db") == "full"
+
+
+@pytest.mark.parametrize(("query", "expected"), [("normal", "normal"), ("NORMAL", "normal"), ("full", "full")])
+async def test_the_url_chooses_the_synchronous_level_in_force(tmp_path, query, expected):
+    assert await _synchronous_in_force(f"sqlite:///{tmp_path}/app.db?synchronous={query}") == expected
+
+
+def test_the_synchronous_parameter_does_not_change_the_file(tmp_path):
+    target = parse_sqlite_url("sqlite:///data/app.db?synchronous=normal", tmp_path)
+    assert (target.path, target.synchronous) == (tmp_path / "data" / "app.db", "normal")
+    assert sqlite_path("sqlite:///data/app.db?synchronous=normal", tmp_path) == tmp_path / "data" / "app.db"
+
+
+@pytest.mark.parametrize("value", ["off", "extra", "", "2"])
+async def test_another_synchronous_level_is_refused_naming_the_allowed_ones(tmp_path, value):
+    with pytest.raises(ConfigError) as raised:
+        await open_provider(f"sqlite:///{tmp_path}/app.db?synchronous={value}")
+    assert "full or normal" in str(raised.value) and "\n" not in str(raised.value)
+    assert not (tmp_path / "app.db").exists()

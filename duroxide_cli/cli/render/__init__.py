@@ -4,6 +4,7 @@ stdout carries only the result (an id, a JSON document, a table); progress, logs
 to stderr, through the two consoles of ``console.py``.
 """
 
+from .bench import bench_progress, bench_record, bench_table
 from .console import (
     ConsoleLogHandler,
     err,
@@ -28,6 +29,9 @@ __all__ = [
     "ConsoleLogHandler",
     "RunView",
     "TreeFollowView",
+    "bench_progress",
+    "bench_record",
+    "bench_table",
     "divergence_list",
     "err",
     "error",

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from ...errors import ProviderError
 from .schema import migrate
@@ -22,33 +22,55 @@ from .wakeups import QUEUES, PollState, Wake
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
+
+Synchronous = Literal["full", "normal"]
+"""SQLite's ``PRAGMA synchronous`` for a file: ``full`` (the default) syncs the WAL at every
+commit, so every acknowledged commit survives power loss; ``normal`` syncs only at checkpoints,
+so a power loss may undo the last acknowledged commits (a process crash never does)."""
+
+SYNCHRONOUS_MODES: tuple[Synchronous, ...] = get_args(Synchronous)
+_PRAGMA_LEVELS: dict[int, Synchronous] = {2: "full", 1: "normal"}
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
 class Database:
     """The connection, its thread, and the thread-side state of idle polls."""
 
-    def __init__(self, executor: ThreadPoolExecutor, conn: sqlite3.Connection, clock: Callable[[], int], where: str):
+    def __init__(
+        self,
+        executor: ThreadPoolExecutor,
+        conn: sqlite3.Connection,
+        clock: Callable[[], int],
+        where: str,
+        synchronous: Synchronous | None = None,
+    ):
         self._executor = executor
         self._conn = conn
         self._clock = clock
         self.where = where
         """The database, as error messages name it."""
+        self.synchronous = synchronous
+        """The ``PRAGMA synchronous`` in force, as the connection reported it after opening
+        (None: a level other than full or normal)."""
         self._writes = 0
         self._polls = {queue: PollState() for queue in QUEUES}
         self._closed = False
 
     @classmethod
-    async def connect(cls, path: Path | None, clock: Callable[[], int]) -> Database:
+    async def connect(cls, path: Path | None, clock: Callable[[], int], synchronous: Synchronous = "full") -> Database:
         """Open ``path`` (None: a private in-memory database) and bring its schema up to date."""
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be {' or '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}")
         where = ":memory:" if path is None else str(path)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duroxide-sqlite")
         try:
-            conn = await asyncio.get_running_loop().run_in_executor(executor, _open_connection, path, clock, where)
+            conn, in_force = await asyncio.get_running_loop().run_in_executor(
+                executor, _open_connection, path, clock, where, synchronous
+            )
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(executor, conn, clock, where)
+        return cls(executor, conn, clock, where, in_force)
 
     # -- the event loop side --------------------------------------------------------------------
 
@@ -116,8 +138,11 @@ class Database:
             raise ProviderError(operation, f"{error} ({self.where})", retryable=_is_busy(error)) from error
 
 
-def _open_connection(path: Path | None, clock: Callable[[], int], where: str) -> sqlite3.Connection:
-    """Connect (on the database thread), set the pragmas, migrate."""
+def _open_connection(
+    path: Path | None, clock: Callable[[], int], where: str, synchronous: Synchronous
+) -> tuple[sqlite3.Connection, Synchronous | None]:
+    """Connect (on the database thread), set the pragmas, migrate; also the synchronous level
+    the connection reports once set."""
     try:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +153,8 @@ def _open_connection(path: Path | None, clock: Callable[[], int], where: str) ->
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if path is not None:
             _retry_while_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        (level,) = conn.execute("PRAGMA synchronous").fetchone()
         migrate(conn, clock(), where)
     except sqlite3.Error as error:
         conn.close()
@@ -136,7 +162,7 @@ def _open_connection(path: Path | None, clock: Callable[[], int], where: str) ->
     except BaseException:
         conn.close()
         raise
-    return conn
+    return conn, _PRAGMA_LEVELS.get(level)
 
 
 def _retry_while_busy(statement: Callable[[], object]) -> None:
