@@ -93,8 +93,8 @@ class InstancePage:
 
 
 NO_RUNTIME_REASON = (
-    "no runtime is serving this store: none has been seen in the last "
-    f"{RUNTIME_LIVE_WITHIN_MS // 1000} s; start one (`duroxide run`) to run this instance"
+    f"no runtime is serving this store (none seen in the last {RUNTIME_LIVE_WITHIN_MS // 1000} s); "
+    "start one (`duroxide run`) to run this instance"
 )
 """A Pending instance's ``error`` while no runtime is live (it takes precedence over the stored reason)."""
 
