@@ -23,7 +23,7 @@ from .model.context import ActivityContext, OrchestrationContext
 from .model.options import RetryPolicy, RuntimeOptions
 from .model.registry import Registry
 from .model.tasks import RaceResult
-from .providers.base import ExecutionInfo, InstanceFilter, Provider, QueueDepths, SystemMetrics
+from .providers.base import ExecutionInfo, InstanceFilter, Provider, QueueDepths, RuntimeInfo, SystemMetrics
 from .providers.sqlite import SqliteProvider
 from .providers.url import open_provider
 from .runtime import Runtime
@@ -57,6 +57,7 @@ __all__ = [
     "Registry",
     "RetryPolicy",
     "Runtime",
+    "RuntimeInfo",
     "RuntimeOptions",
     "SqliteProvider",
     "SubOrchestrationError",

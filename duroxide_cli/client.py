@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutError
@@ -12,12 +12,14 @@ from .history import CancelRequested, EventRaised, FailureDetails, HistoryEvent,
 from .messages import Message
 from .payloads import check_instance_id, normalize
 from .providers.base import (
+    RUNTIME_LIVE_WITHIN_MS,
     TERMINAL_STATUSES,
     ExecutionInfo,
     InstanceFilter,
     InstanceRecord,
     Provider,
     QueueDepths,
+    RuntimeInfo,
     SystemMetrics,
 )
 from .replay.endings import deletion_notice
@@ -89,6 +91,17 @@ class InstancePage:
     """Newest first."""
     next_cursor: str | None
     """The cursor of the next page; None when there are no more matches."""
+
+
+NO_RUNTIME_REASON = (
+    f"no runtime is serving this store (none seen in the last {RUNTIME_LIVE_WITHIN_MS // 1000} s); "
+    "start one (`duroxide run`) to run this instance"
+)
+"""A Pending instance's ``error`` while no runtime is live (it takes precedence over the stored reason)."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _check_limit(limit: int) -> None:
@@ -215,9 +228,12 @@ class Client:
 
     # -- reading ------------------------------------------------------------------------------------
     async def get_status(self, instance_id: str) -> OrchestrationState | None:
-        """The instance's state, or None if there is no such instance."""
+        """The instance's state, or None if there is no such instance.
+
+        A Pending instance's ``error`` is ``NO_RUNTIME_REASON`` while no runtime is live (see
+        ``list_runtimes``), whatever the store recorded."""
         record = await self.provider.get_instance(instance_id)
-        return _state(record) if record is not None else None
+        return None if record is None else (await self._states([record]))[0]
 
     async def wait_for_orchestration(self, instance_id: str, timeout_ms: int = 30000) -> OrchestrationState:
         """The state once Completed, Failed or Cancelled (never raises for those).
@@ -227,9 +243,10 @@ class Client:
         deadline = time.monotonic() + timeout_ms / 1000
         delay = 0.005
         while True:
-            state = await self.get_status(instance_id)
-            if state is None:
+            record = await self.provider.get_instance(instance_id)
+            if record is None:
                 raise InstanceNotFoundError(instance_id)
+            state = _state(record)
             if state.is_terminal:
                 return state
             remaining = deadline - time.monotonic()
@@ -243,7 +260,7 @@ class Client:
     ) -> list[OrchestrationState]:
         """Up to ``limit`` instances, newest first; ``status`` and ``name`` hold together with ``filter``."""
         _check_limit(limit)
-        return [_state(r) for r in await self.provider.list_instances(status, name, limit, filter)]
+        return await self._states(await self.provider.list_instances(status, name, limit, filter))
 
     async def list_instances_page(
         self, filter: InstanceFilter | None = None, *, limit: int = 50, cursor: str | None = None
@@ -253,7 +270,19 @@ class Client:
         never make a page repeat or skip a row. A cursor the store cannot read raises ValueError."""
         _check_limit(limit)
         page = await self.provider.list_instances_page(filter, limit, cursor)
-        return InstancePage([_state(r) for r in page.records], page.next_cursor)
+        return InstancePage(await self._states(page.records), page.next_cursor)
+
+    async def list_runtimes(self) -> list[RuntimeInfo]:
+        """The live runtimes serving this store (seen in the last 15 s), earliest started first."""
+        return await self.provider.list_runtimes(seen_since_ms=_now_ms() - RUNTIME_LIVE_WITHIN_MS)
+
+    async def _states(self, records: list[InstanceRecord]) -> list[OrchestrationState]:
+        """The states of ``records``; Pending ones say so when no runtime is live (the store's
+        rows are not rewritten: liveness is a fact about now, read from the runtimes' rows)."""
+        states = [_state(r) for r in records]
+        if not any(s.status == "Pending" for s in states) or await self.list_runtimes():
+            return states
+        return [replace(s, error=NO_RUNTIME_REASON) if s.status == "Pending" else s for s in states]
 
     async def count_instances(self, filter: InstanceFilter | None = None) -> int:
         """How many instances match ``filter`` (all of them when None)."""
@@ -264,8 +293,9 @@ class Client:
         executions = await self.provider.list_executions(instance_id)
         children = await self.provider.list_children(instance_id)
         current = next((e for e in executions if e.execution_id == record.execution_id), None)
+        (state,) = await self._states([record])
         return InstanceInfo(
-            _state(record), record.parent_instance_id, tuple(children), len(executions), current.event_count if current else 0
+            state, record.parent_instance_id, tuple(children), len(executions), current.event_count if current else 0
         )
 
     async def list_executions(self, instance_id: str) -> list[ExecutionInfo]:

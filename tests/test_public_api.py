@@ -10,7 +10,7 @@ DOCUMENTED = {
     "Provider", "SqliteProvider", "open_provider",
     # results
     "OrchestrationState", "FailureDetails", "HistoryEvent", "InstanceInfo", "ExecutionInfo",
-    "InstanceTree", "SystemMetrics", "QueueDepths", "InstanceFilter", "InstancePage",
+    "InstanceTree", "SystemMetrics", "QueueDepths", "InstanceFilter", "InstancePage", "RuntimeInfo",
     # errors
     "DuroxideError", "ActivityError", "SubOrchestrationError", "NondeterminismError",
     "InstanceAlreadyExistsError", "InstanceNotFoundError", "InstanceRunningError", "WaitTimeoutError",

@@ -55,7 +55,7 @@ def execute(
         async with open_store(settings, create=True) as provider:
             client = Client(provider)
             # only this instance's tree: other instances in the store are not this command's to run
-            runtime = Runtime(provider, registry=registry, options=settings.runtime_options(), root_instance_id=iid)
+            runtime = Runtime(provider, registry=registry, options=settings.runtime_options(), root_instance_id=iid, app=settings.app)
             await runtime.start()
             try:
                 await start_instance(client, iid, name, value, version)

@@ -13,6 +13,7 @@ from .config import Settings
 from .exits import CommandError, ExitCode, code_for_status, run_command, usage_error
 from .group import CommandGroup
 from .session import open_client, parse_json_argument, prepare, require_app
+from .waiting import wait_with_hint
 
 app = CommandGroup()
 
@@ -80,7 +81,7 @@ def start(
             render.result_line(iid)
             if not wait:
                 return ExitCode.OK
-            state = await client.wait_for_orchestration(iid, timeout_ms=timeout)
+            state = await wait_with_hint(client, iid, timeout)
         render.final_state_line(state)
         return code_for_status(state.status)
 
@@ -195,7 +196,7 @@ def wait_command(
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
         async with open_client(settings) as client:
-            state = await client.wait_for_orchestration(instance_id, timeout_ms=timeout)
+            state = await wait_with_hint(client, instance_id, timeout)
         render.instance_state(state, shape)
         return code_for_status(state.status)
 

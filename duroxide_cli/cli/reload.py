@@ -24,17 +24,7 @@ from . import render
 from .app_loader import watch_roots
 from .config import load_settings
 from .exits import ExitCode, fail
-
-
-def held_back_reason(item: dict[str, Any]) -> str:
-    """What ``status`` shows for an instance ``run --reload`` does not dispatch."""
-    divergence = item.get("divergence") or {}
-    where = divergence.get("location") or "an unknown line"
-    recorded = divergence.get("recorded") or "its history"
-    return (
-        f"held back by `duroxide run --reload`: the current code diverges from {recorded} at {where}; "
-        "fix the code or cancel the instance"
-    )
+from .preflight import held_back_reason
 
 _CLI = [sys.executable, "-m", "duroxide_cli.cli.app"]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..errors import ConfigError, InstanceNotFoundError
+from ..errors import InstanceNotFoundError
 from ..history import HistoryEvent
 from ..replay.check import check_history, orchestration_for
 from ..replay.report import USUAL_CAUSES, ReplayReport
@@ -17,6 +17,7 @@ from . import options, render
 from .completion import complete_instance_id
 from .exits import ExitCode, run_command, usage_error
 from .group import CommandGroup
+from .preflight import check_running
 from .session import open_client, prepare, require_app
 
 app = CommandGroup()
@@ -57,7 +58,7 @@ def replay(
         registry = require_app(settings).registry
         if running:
             async with open_client(settings) as client:
-                reports = await _check_running(client, registry)
+                reports = await check_running(client, registry)
             render.replay_summary(reports, shape)
             return ExitCode.OK if all(r.consistent for r in reports) else ExitCode.FAILED
         if file is not None:
@@ -102,21 +103,6 @@ def _check(
             _debug(replayer.frame(), f"the divergence at {replayer.location()}: {description}")
 
     return check_history(fn, events, instance_id=instance_id, execution_id=execution_id, on_step=hook)
-
-
-async def _check_running(client: Any, registry: Any) -> list[ReplayReport]:
-    reports = []
-    for state in await client.list_instances(status="Running", limit=1_000_000):
-        events = await client.read_history(state.instance_id, state.execution_id)
-        if not events:
-            continue
-        try:
-            _, _, fn = orchestration_for(registry, events)
-        except (ConfigError, ValueError) as error:
-            render.warning(f"{state.instance_id}: not checked: {error}")
-            continue
-        reports.append(check_history(fn, events, instance_id=state.instance_id, execution_id=state.execution_id))
-    return reports
 
 
 async def _read_instance(client: Any, instance_id: str, execution: int | None) -> tuple[str, int, list[HistoryEvent]]:

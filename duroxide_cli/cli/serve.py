@@ -16,6 +16,7 @@ from . import options, render
 from .exits import ExitCode, fail, run_command, usage_error
 from .group import CommandGroup
 from .logging_setup import configure_logging
+from .preflight import hold_back_diverging
 from .session import open_store, prepare, require_app
 
 app = CommandGroup()
@@ -68,6 +69,7 @@ def run(
         raise typer.Exit(Supervisor(app_ref=app_arg, store=store, run_flags=flags, shutdown_timeout_ms=shutdown_timeout).run())
 
     async def main() -> int:
+        from ..client import Client
         from ..runtime import Runtime
 
         settings = prepare(app=app_arg, store=store, log_default="info", verbose=verbose)
@@ -77,10 +79,12 @@ def run(
         )
         if render.stderr_is_terminal():
             configure_logging(settings.log, default="info", handler=render.ConsoleLogHandler(), source=settings.log_source)
-        held_back, released = _read_exclusions(exclude_file)
         async with open_store(settings, create=True) as provider:
-            runtime = Runtime(provider, registry=loaded.registry, options=runtime_options)
-            await runtime.hold_back(held_back, released)
+            runtime = Runtime(provider, registry=loaded.registry, options=runtime_options, app=settings.app)
+            if exclude_file is None:
+                await hold_back_diverging(Client(provider), runtime, loaded.registry)
+            else:  # started by --reload, whose pre-flight has run in a fresh process
+                await runtime.hold_back(*_read_exclusions(exclude_file))
             await runtime.start()
             names = ", ".join(loaded.registry.orchestration_names) or "no orchestrations"
             header = f"duroxide run  {settings.app}"

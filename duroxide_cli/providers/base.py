@@ -251,6 +251,35 @@ class InstanceRecordPage:
     """Pass it back to get the next page; None when this page is the last."""
 
 
+RUNTIME_HEARTBEAT_INTERVAL_MS = 5000
+"""How often a running Runtime refreshes its row's ``last_seen_at_ms`` (at most this long apart)."""
+RUNTIME_LIVE_WITHIN_MS = 15000
+"""A runtime is live when its row was refreshed within this long: three missed heartbeats."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeInfo:
+    """A runtime serving the store: the row it registers at start, refreshes while it runs
+    (every ``RUNTIME_HEARTBEAT_INTERVAL_MS``) and removes on a clean shutdown.
+
+    Rows are keyed by ``worker_id``: two runtimes given the same worker id share one row. A row
+    left by a process that died stops being live ``RUNTIME_LIVE_WITHIN_MS`` after its last
+    refresh; times are the registering runtime's clock."""
+
+    worker_id: str
+    """The runtime's ``RuntimeOptions.worker_id``, which also names it in locks."""
+    host: str
+    """The host name of its machine."""
+    pid: int
+    """Its process id on that host."""
+    app: str | None
+    """The app it was started with (``duroxide run APP``), or None (a Runtime made in code without one)."""
+    started_at_ms: int
+    """When it started (epoch ms)."""
+    last_seen_at_ms: int
+    """When it last refreshed its row (epoch ms)."""
+
+
 Queue = Literal["orchestrator", "worker"]
 
 
@@ -389,6 +418,20 @@ class Provider(Protocol):
     async def system_metrics(self) -> SystemMetrics: ...
 
     async def queue_depths(self) -> QueueDepths: ...
+
+    # -- runtimes -----------------------------------------------------------------------------------
+    async def register_runtimes(self, runtimes: Sequence[RuntimeInfo]) -> None:
+        """Write each runtime's row, replacing the row with the same ``worker_id``: a runtime
+        registers with this at start and refreshes its ``last_seen_at_ms`` by calling it again."""
+
+    async def remove_runtimes(self, worker_ids: Sequence[str] = (), seen_before_ms: int | None = None) -> int:
+        """Delete the rows of ``worker_ids`` (a clean shutdown) and, when ``seen_before_ms`` is
+        given, every row last seen before that time (rows that dead processes left). Returns how
+        many rows went."""
+
+    async def list_runtimes(self, seen_since_ms: int | None = None) -> list[RuntimeInfo]:
+        """The rows last seen at or after ``seen_since_ms`` (all rows when None), the
+        earliest started first (then by ``worker_id``)."""
 
     # -- notification and lifecycle -------------------------------------------------------------
     async def wait_for_work(self, queue: Queue, timeout_ms: int) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from ..history import HistoryEvent
 from ..messages import Message
 from ._sqlite import activities, admin, commits, listing, orchestrations, restarts
+from ._sqlite import runtimes as _runtimes
 from ._sqlite.database import Database, Synchronous
 from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
 from .base import (
@@ -38,6 +39,7 @@ from .base import (
     OrchestrationWork,
     Queue,
     QueueDepths,
+    RuntimeInfo,
     SystemMetrics,
     TurnCommit,
 )
@@ -250,6 +252,17 @@ class SqliteProvider:
 
     async def queue_depths(self) -> QueueDepths:
         return await self._read("queue_depths", admin.queue_depths_txn)
+
+    # -- runtimes -------------------------------------------------------------------------------
+
+    async def register_runtimes(self, runtimes: Sequence[RuntimeInfo]) -> None:
+        await self._write("register_runtimes", _runtimes.register_runtimes_txn, list(runtimes))
+
+    async def remove_runtimes(self, worker_ids: Sequence[str] = (), seen_before_ms: int | None = None) -> int:
+        return await self._write("remove_runtimes", _runtimes.remove_runtimes_txn, list(worker_ids), seen_before_ms)
+
+    async def list_runtimes(self, seen_since_ms: int | None = None) -> list[RuntimeInfo]:
+        return await self._read("list_runtimes", _runtimes.list_runtimes_txn, seen_since_ms)
 
     # -- notification and lifecycle -------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from ..model.registry import Registry
 from ..providers.base import Provider
 from .clock import Clock
 from .dispatcher import OrchestrationDispatcher
+from .heartbeat import Heartbeat
 from .logs import runtime_log
 from .scope import InstanceScope
 from .stats import RuntimeStats
@@ -22,9 +23,14 @@ State = Literal["created", "running", "stopping", "stopped"]
 class Runtime:
     """Runs the orchestrations and activities of a Registry against a store.
 
-    ``start()`` launches two background tasks -- the orchestration dispatcher and the activity
-    worker -- and ``shutdown()`` stops fetching, lets running work finish until the timeout and
-    abandons the rest so that another process picks it up. Also an async context manager.
+    ``start()`` registers the runtime in the store and launches three background tasks -- the
+    orchestration dispatcher, the activity worker and the heartbeat that keeps the runtime's row
+    fresh (``Client.list_runtimes``, ``duroxide workers``) -- and ``shutdown()`` stops fetching,
+    lets running work finish until the timeout, abandons the rest so that another process picks
+    it up, and removes the runtime's row. Also an async context manager.
+
+    ``app`` is what the runtime's row shows as its app (``duroxide run`` passes the app reference
+    it loaded); None when not given.
 
     With ``root_instance_id`` the runtime serves only that instance and the sub-orchestrations
     it starts, recursively (not its fire-and-forget ``start_orchestration`` instances), and only
@@ -39,6 +45,7 @@ class Runtime:
         clock: Clock | None = None,
         *,
         root_instance_id: str | None = None,
+        app: str | None = None,
     ):
         self.provider = provider
         self.registry = registry if registry is not None else Registry()
@@ -50,6 +57,7 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._dispatcher: OrchestrationDispatcher | None = None
         self._worker: ActivityWorker | None = None
+        self._heartbeat = Heartbeat(provider, self.options.worker_id, app, self._clock)
         self._held_back: dict[str, str] = {}
         self._scope = None if root_instance_id is None else InstanceScope(root_instance_id)
 
@@ -95,9 +103,11 @@ class Runtime:
             self.provider, self.registry, self.options, self._clock, self.stats, self._worker.cancel_local, self._scope
         )
         self._dispatcher.excluded = dict(self._held_back)
+        await self._heartbeat.register()
         self._tasks = [
             asyncio.create_task(self._supervise("orchestration dispatcher", self._dispatcher.run)),
             asyncio.create_task(self._supervise("activity worker", self._worker.run)),
+            asyncio.create_task(self._supervise("heartbeat", self._heartbeat.run)),
         ]
         self._state = "running"
 
@@ -110,12 +120,14 @@ class Runtime:
         assert self._dispatcher is not None and self._worker is not None
         self._dispatcher.request_stop()
         self._worker.request_stop()
+        self._heartbeat.request_stop()
         # a fetch in flight finishes (so its locks are known and released); an idle wait is cut short
         _, pending = await asyncio.wait(self._tasks, timeout=5)
         for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(self._worker.stop(timeout_ms), self._dispatcher.stop(timeout_ms))
+        await self._heartbeat.remove()
         self._tasks = []
         self._state = "stopped"
 

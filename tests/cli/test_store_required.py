@@ -13,6 +13,7 @@ READING_COMMANDS = [
     ["list", "--count"],
     ["tree", "x"],
     ["metrics"],
+    ["workers"],
     ["raise", "x", "Go"],
     ["cancel", "x"],
     ["delete", "x"],

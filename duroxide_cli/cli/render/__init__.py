@@ -23,6 +23,7 @@ from .history import history_event_json, history_event_line, history_export, his
 from .instances import final_state_line, instance_count, instance_list, instance_state, metrics, state_document
 from .live import RunView
 from .replay import divergence_list, replay_report, replay_summary
+from .runtimes import runtime_document, runtime_list
 from .tree import TreeFollowView, instance_tree, tree_document
 
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "replay_report",
     "replay_summary",
     "result_line",
+    "runtime_document",
+    "runtime_list",
     "state_document",
     "stderr_is_terminal",
     "tree_document",

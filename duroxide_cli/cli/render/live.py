@@ -29,7 +29,17 @@ class RunView:
     def __enter__(self) -> RunView:
         console = err()
         if console.is_terminal:
-            self.live = Live(self._render(None), console=console, refresh_per_second=self.refresh_per_second, transient=True)
+            # Log records and notes print through this same console (``err()``), which puts them
+            # above the panel while it is live. Redirecting sys.stderr as well would hand ``err()``
+            # a different stream, and so a second console whose lines the panel's redraw erases.
+            self.live = Live(
+                self._render(None),
+                console=console,
+                refresh_per_second=self.refresh_per_second,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
             self.live.__enter__()
         else:
             note(f"{self.header}  {self.detail}".rstrip())
