@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import execute, history, instances, listing, metrics, project, replay, serve, tree
+from . import actions, execute, history, instances, listing, metrics, project, replay, serve, tree
 
 app = typer.Typer(
     name="duroxide",
@@ -41,7 +41,7 @@ def root(
     """
 
 
-for group in (project, serve, execute, instances, listing, tree, metrics, replay):
+for group in (project, serve, execute, instances, actions, listing, tree, metrics, replay):
     app.add_typer(group.app)
 app.add_typer(history.app, name="history")
 

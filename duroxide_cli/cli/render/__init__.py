@@ -4,6 +4,7 @@ stdout carries only the result (an id, a JSON document, a table); progress, logs
 to stderr, through the two consoles of ``console.py``.
 """
 
+from .bulk import bulk_ids, bulk_matched, bulk_summary, confirm
 from .console import (
     ConsoleLogHandler,
     err,
@@ -28,6 +29,10 @@ __all__ = [
     "ConsoleLogHandler",
     "RunView",
     "TreeFollowView",
+    "bulk_ids",
+    "bulk_matched",
+    "bulk_summary",
+    "confirm",
     "divergence_list",
     "err",
     "error",
