@@ -171,9 +171,23 @@ def prune(
         where = _finished_before(before, status)
         how = bulk.options(yes, dry_run, output, json_output)
         async with open_client(settings) as client:
-            return await bulk.run_action(client, where, _deletion(force=False), how)
+            return await bulk.run_action(client, where, BulkAction("delete", _prune_one), how)
 
     raise typer.Exit(run_command(main))
+
+
+async def _prune_one(client: Any, instance_id: str) -> None:
+    """Delete a finished instance with its tree, unless a sub-orchestration of it still runs."""
+    try:
+        stack = [await client.get_instance_tree(instance_id)]
+    except InstanceNotFoundError:
+        return  # deleted with its parent a moment ago
+    while stack:
+        node = stack.pop()
+        if not node.state.is_terminal:
+            raise CommandError(f"instance '{instance_id}' has a sub-orchestration still running: '{node.state.instance_id}'")
+        stack.extend(node.children)
+    await _deletion(force=False).act(client, instance_id)
 
 
 def _deletion(force: bool) -> BulkAction:
