@@ -7,7 +7,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import bench, execute, history, instances, listing, metrics, project, recover, replay, serve, tree, workers
+from . import (
+    actions,
+    bench,
+    execute,
+    history,
+    instances,
+    listing,
+    metrics,
+    project,
+    recover,
+    replay,
+    serve,
+    tree,
+    workers,
+)
 
 app = typer.Typer(
     name="duroxide",
@@ -41,7 +55,7 @@ def root(
     """
 
 
-for group in (project, serve, execute, instances, recover, listing, tree, metrics, workers, replay, bench):
+for group in (project, serve, execute, instances, actions, recover, listing, tree, metrics, workers, replay, bench):
     app.add_typer(group.app)
 app.add_typer(history.app, name="history")
 

@@ -1,4 +1,4 @@
-"""Instances: start, raise, cancel, status, wait, delete."""
+"""Instances: start, raise, status, wait (cancel, terminate and delete are in ``actions``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..errors import ConfigError, InstanceNotFoundError, InstanceRunningError
+from ..errors import ConfigError, InstanceNotFoundError
 from . import options, render
 from .config import Settings
-from .exits import CommandError, ExitCode, code_for_status, run_command, usage_error
+from .exits import ExitCode, code_for_status, run_command, usage_error
 from .group import CommandGroup
 from .session import open_client, parse_json_argument, prepare, require_app
 from .waiting import wait_with_hint
@@ -115,51 +115,6 @@ def raise_event(
 
 
 @app.command()
-def cancel(
-    instance_id: options.InstanceId,
-    reason: Annotated[Optional[str], typer.Option("--reason", "-r", metavar="REASON", help="Why; shown in its status.")] = None,
-    store: options.Store = None,
-    verbose: options.Verbose = False,
-) -> None:
-    """Cancel an instance: its code's pending step raises OrchestrationCancelled, so it can
-    compensate; sub-orchestrations it waits for are cancelled too (a finished one is left alone)."""
-    _stop(instance_id, reason, store, verbose, terminate=False)
-
-
-@app.command()
-def terminate(
-    instance_id: options.InstanceId,
-    reason: Annotated[Optional[str], typer.Option("--reason", "-r", metavar="REASON", help="Why; shown in its status.")] = None,
-    store: options.Store = None,
-    verbose: options.Verbose = False,
-) -> None:
-    """Stop an instance at once, running none of its code (also one compensating after a cancel);
-    it ends Cancelled with the failure type Terminated."""
-    _stop(instance_id, reason, store, verbose, terminate=True)
-
-
-def _stop(instance_id: str, reason: str | None, store: str | None, verbose: bool, *, terminate: bool) -> None:
-    what = "terminate" if terminate else "cancel"
-
-    async def main() -> None:
-        settings = prepare(store=store, verbose=verbose)
-        async with open_client(settings) as client:
-            state = await client.get_status(instance_id)
-            if state is None:
-                raise InstanceNotFoundError(instance_id)
-            if terminate:
-                await client.terminate_instance(instance_id, reason)
-            else:
-                await client.cancel_instance(instance_id, reason)
-        if state.is_terminal:
-            render.note(f"instance '{instance_id}' is already {state.status}; nothing to {what}")
-        else:
-            render.note(f"{what} requested for {instance_id}")
-
-    run_command(main)
-
-
-@app.command()
 def status(
     instance_id: options.InstanceId,
     output: options.Output = None,
@@ -201,24 +156,3 @@ def wait_command(
         return code_for_status(state.status)
 
     raise typer.Exit(run_command(main))
-
-
-@app.command()
-def delete(
-    instance_id: options.InstanceId,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Delete even if it is still running.")] = False,
-    store: options.Store = None,
-    verbose: options.Verbose = False,
-) -> None:
-    """Delete an instance, its sub-orchestrations and their histories."""
-
-    async def main() -> None:
-        settings = prepare(store=store, verbose=verbose)
-        async with open_client(settings) as client:
-            try:
-                await client.delete_instance(instance_id, force=force)
-            except InstanceRunningError:
-                raise CommandError(f"instance '{instance_id}' is still running; cancel it first or pass --force") from None
-        render.note(f"deleted {instance_id}")
-
-    run_command(main)

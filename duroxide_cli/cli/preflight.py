@@ -32,18 +32,27 @@ def held_back_reason(item: dict[str, Any], command: str = "duroxide run --reload
 async def check_running(client: Any, registry: Any) -> list[ReplayReport]:
     """Replay every Running instance's current execution against ``registry``'s code. Instances
     whose orchestration (or version) the app lacks are not checked, with a warning."""
-    reports = []
-    for state in await client.list_instances(status="Running", limit=1_000_000):
+    reports, unchecked = await check_states(client, registry, await client.list_instances(status="Running", limit=1_000_000))
+    for instance_id, error in unchecked:
+        render.warning(f"{instance_id}: not checked: {error}")
+    return reports
+
+
+async def check_states(client: Any, registry: Any, states: list[Any]) -> tuple[list[ReplayReport], list[tuple[str, str]]]:
+    """Replay each instance's latest execution; an instance with no history yet is left out, one
+    whose orchestration the app lacks is returned with why it was not checked."""
+    reports, unchecked = [], []
+    for state in states:
         events = await client.read_history(state.instance_id, state.execution_id)
         if not events:
             continue
         try:
             _, _, fn = orchestration_for(registry, events)
         except (ConfigError, ValueError) as error:
-            render.warning(f"{state.instance_id}: not checked: {error}")
+            unchecked.append((state.instance_id, str(error)))
             continue
         reports.append(check_history(fn, events, instance_id=state.instance_id, execution_id=state.execution_id))
-    return reports
+    return reports, unchecked
 
 
 async def hold_back_diverging(client: Any, runtime: Any, registry: Any) -> None:

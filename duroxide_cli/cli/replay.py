@@ -13,11 +13,11 @@ from ..errors import InstanceNotFoundError
 from ..history import HistoryEvent
 from ..replay.check import check_history, orchestration_for
 from ..replay.report import USUAL_CAUSES, ReplayReport
-from . import options, render
+from . import bulk, filters, options, render
 from .completion import complete_instance_id
 from .exits import ExitCode, run_command, usage_error
 from .group import CommandGroup
-from .preflight import check_running
+from .preflight import check_running, check_states
 from .session import open_client, prepare, require_app
 
 app = CommandGroup()
@@ -27,7 +27,12 @@ app = CommandGroup()
 def replay(
     instance_id: Annotated[
         Optional[str],
-        typer.Argument(metavar="ID", help="The instance whose history to replay.", autocompletion=complete_instance_id, show_default=False),
+        typer.Argument(
+            metavar="ID",
+            help="The instance whose history to replay; leave it out and give filters (or --all) to replay many.",
+            autocompletion=complete_instance_id,
+            show_default=False,
+        ),
     ] = None,
     file: Annotated[
         Optional[Path], typer.Option("--file", "-f", metavar="FILE", help="Replay a history from `duroxide history export` instead.")
@@ -38,6 +43,15 @@ def replay(
     break_at: Annotated[
         Optional[int], typer.Option("--break-at", metavar="N", min=1, help="Open the debugger when replay reaches event N.")
     ] = None,
+    status: filters.Statuses = None,
+    name: filters.Name = None,
+    id_prefix: filters.IdPrefix = None,
+    since: filters.Since = None,
+    until: filters.Until = None,
+    top_level: filters.TopLevel = False,
+    everything: bulk.Everything = False,
+    yes: bulk.Yes = False,
+    dry_run: bulk.DryRun = False,
     output: options.Output = None,
     json_output: options.Json = False,
     app_ref: options.App = None,
@@ -45,16 +59,25 @@ def replay(
     verbose: options.Verbose = False,
 ) -> None:
     """Replay a history against the current code, step by step; report the first divergence
-    with the line of code. Exit 0 when consistent, 1 when not."""
-    chosen = sum(bool(x) for x in (instance_id, file, running))
-    if chosen != 1:
-        raise _usage("give exactly one of: an instance ID, --file FILE, or --running")
+    with the line of code. With filters (or --all), replay the latest execution of each match, a
+    line per instance. Exit 0 when consistent, 1 when not."""
+    filtered = everything or any((status, name, id_prefix, since, until, top_level))
+    if file is not None or running:
+        if instance_id is not None or filtered or file is not None and running:
+            raise _usage("give exactly one of: an instance ID (or filters), --file FILE, or --running")
     if running and (use_pdb or break_at or execution):
         raise _usage("--pdb, --break-at and --execution replay one history; they do not go with --running")
+    if filtered and instance_id is None and (use_pdb or break_at or execution):
+        raise _usage("--pdb, --break-at and --execution replay one history; they do not go with filters")
 
     async def main() -> int:
         settings = prepare(app=app_ref, store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
+        where = None
+        if file is None and not running:
+            where = bulk.selection(instance_id, filters.instance_filter(status, name, id_prefix, since, until, top_level), everything, dry_run)
+        if where is not None:
+            return await _replay_matching(settings, where, bulk.options(yes, dry_run, output, json_output))
         registry = require_app(settings).registry
         if running:
             async with open_client(settings) as client:
@@ -103,6 +126,20 @@ def _check(
             _debug(replayer.frame(), f"the divergence at {replayer.location()}: {description}")
 
     return check_history(fn, events, instance_id=instance_id, execution_id=execution_id, on_step=hook)
+
+
+async def _replay_matching(settings: Any, where: Any, how: bulk.BulkOptions) -> int:
+    """``replay`` with filters: the latest execution of each match; exit 1 when any diverges or
+    could not be checked (the app lacks its orchestration)."""
+    async with open_client(settings) as client:
+        ids = await bulk.matching_ids(client, where)
+        if not bulk.proceed(ids, "replay", how):
+            return ExitCode.OK
+        registry = require_app(settings).registry
+        states = [s for s in [await client.get_status(i) for i in ids] if s is not None]
+        reports, unchecked = await check_states(client, registry, states)
+    render.replay_summary(reports, how.output, unchecked)
+    return ExitCode.OK if all(r.consistent for r in reports) and not unchecked else ExitCode.FAILED
 
 
 async def _read_instance(client: Any, instance_id: str, execution: int | None) -> tuple[str, int, list[HistoryEvent]]:

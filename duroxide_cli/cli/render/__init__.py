@@ -5,6 +5,7 @@ to stderr, through the two consoles of ``console.py``.
 """
 
 from .bench import bench_progress, bench_record, bench_table
+from .bulk import bulk_ids, bulk_matched, bulk_summary, confirm
 from .console import (
     ConsoleLogHandler,
     err,
@@ -33,6 +34,10 @@ __all__ = [
     "bench_progress",
     "bench_record",
     "bench_table",
+    "bulk_ids",
+    "bulk_matched",
+    "bulk_summary",
+    "confirm",
     "divergence_list",
     "err",
     "error",

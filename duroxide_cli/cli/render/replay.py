@@ -63,28 +63,29 @@ def replay_report(report: Any, causes: Iterable[str], output: str) -> None:
         console.print(Text(f"  - {cause}"))
 
 
-def replay_summary(reports: Sequence[Any], output: str) -> None:
-    """``replay --running``: one line per instance."""
+def replay_summary(reports: Sequence[Any], output: str, unchecked: Sequence[tuple[str, str]] | None = None) -> None:
+    """``replay --running`` and ``replay`` with filters: one line per instance; ``unchecked``
+    (filters only) are the instances that could not be replayed, with why."""
     if output != "table":
-        json_result(
-            {
-                "consistent": all(r.consistent for r in reports),
-                "instances": [
-                    {
-                        "instance_id": r.instance_id,
-                        "execution_id": r.execution_id,
-                        "orchestration_name": r.orchestration_name,
-                        "consistent": r.consistent,
-                        "divergence": r.to_json()["divergence"],
-                    }
-                    for r in reports
-                ],
-            },
-            output,
-        )
+        document: dict[str, Any] = {
+            "consistent": all(r.consistent for r in reports) and not unchecked,
+            "instances": [
+                {
+                    "instance_id": r.instance_id,
+                    "execution_id": r.execution_id,
+                    "orchestration_name": r.orchestration_name,
+                    "consistent": r.consistent,
+                    "divergence": r.to_json()["divergence"],
+                }
+                for r in reports
+            ],
+        }
+        if unchecked is not None:
+            document["not_checked"] = [{"instance_id": i, "error": e} for i, e in unchecked]
+        json_result(document, output)
         return
-    if not reports:
-        note("no running instances to check")
+    if not reports and not unchecked:
+        note("no running instances to check" if unchecked is None else "no instances to replay")
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("instance", "orchestration", "result"):
@@ -102,6 +103,8 @@ def replay_summary(reports: Sequence[Any], output: str) -> None:
             line_cell(d.action if d else ""),
             d.location if d else "",
         )
+    for instance_id, error in unchecked or ():
+        table.add_row(escape(instance_id), "", Text("NOT CHECKED", style="yellow"), "", line_cell(error, style="yellow"), "")
     out().print(table)
 
 
