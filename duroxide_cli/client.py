@@ -198,7 +198,7 @@ class Client:
         point = reset_point(events) if event_id is None else event_id
         restart = plan_restart(
             events, point, instance_id=instance_id, from_execution_id=record.execution_id,
-            execution_id=record.execution_id + 1, reason=reason,
+            execution_id=record.execution_id + 1, reason=reason, now_ms=_now_ms(),
         )
         await self.provider.reset_execution(instance_id, record.execution_id, restart.history, restart.messages)
         return record.execution_id + 1
@@ -215,7 +215,7 @@ class Client:
         events = await self.provider.read_history(instance_id)
         restart = plan_restart(
             events, event_id, instance_id=new_id, from_execution_id=record.execution_id, execution_id=1,
-            reason=f"forked from '{instance_id}'", fork=True,
+            reason=f"forked from '{instance_id}'", now_ms=_now_ms(), fork=True,
         )
         await self.provider.fork_instance(new_id, restart.history, restart.messages)
         return new_id

@@ -128,8 +128,8 @@ def _divergence(
         )
     outcome: Outcome = replayer.outcome
     replayed = outcome_name(outcome)
-    if replayed == recorded_outcome:
-        return None
+    if replayed == recorded_outcome or events[-1].kind == "ExecutionReset":
+        return None  # (a reset whose first turn has not run yet goes on past its copied events)
     ending = next((e for e in events if e.kind in TERMINAL_KINDS), None)
     if isinstance(outcome, Failed):
         failure = outcome.failure

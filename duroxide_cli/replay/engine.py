@@ -59,7 +59,7 @@ from .actions import (
 from .code import Advance, OrchestrationFunction, Returned, Step, UserCode, Yielded
 from .endings import cancelled_by
 from .inbox import EventInbox
-from .intake import accept, first_turn_order, take_reset
+from .intake import accept, first_turn_order
 from .journal import Journal
 from .matching import describe_value
 from .scheduler import TaskScheduler
@@ -141,9 +141,10 @@ class Replayer:
         first_turn = not self.journal.events and not recorded
         self.journal.begin_turn(result.new_events, recorded, now_ms)
         self.scheduler.begin_turn(recorded, result.actions, new_guid)
-        reset, messages = take_reset(messages, self.journal.events)
-        if reset is not None:
-            self._begin_reset(reset)
+        reset = recorded[-1].body if recorded and isinstance(recorded[-1].body, ExecutionReset) else None
+        if reset is not None:  # the first turn of an execution made by a reset or a fork
+            self.scheduler.reset_from(reset)
+            self.scheduler.continue_past_history()
         for event in recorded:
             if self.journal.replaying:
                 self.journal.now_ms = event.timestamp_ms
@@ -171,13 +172,6 @@ class Replayer:
         result.custom_status = self._custom_status
         result.outcome = self.outcome
         return result
-
-    def _begin_reset(self, reset: ExecutionReset) -> None:
-        """The first turn of an execution made by a reset or a fork: the marker follows the copied
-        events, and the code, replayed over them, goes on past them with new steps."""
-        self.journal.now_ms = self.journal.turn_now_ms
-        self._apply_event(self.journal.append(reset))
-        self.scheduler.continue_past_history()
 
     def _apply_event(self, event: HistoryEvent) -> None:
         """Apply one event; the one place a divergence ends the execution."""

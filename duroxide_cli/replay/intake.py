@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..history import CancelRequested, EventBody, EventRaised, ExecutionReset, HistoryEvent, OrchestrationStarted
+from ..history import CancelRequested, EventBody, EventRaised, ExecutionReset, OrchestrationStarted
 from ..messages import Message
 from .actions import Continue, ContinuedAsNew, DroppedMessage, Outcome
 from .scheduler import TaskScheduler
@@ -23,17 +23,6 @@ def first_turn_order(messages: Sequence[Message], execution_id: int) -> list[Mes
     return sorted(messages, key=rank)
 
 
-def take_reset(messages: Sequence[Message], history: Sequence[HistoryEvent]) -> tuple[ExecutionReset | None, list[Message]]:
-    """The ``ExecutionReset`` that begins an execution made by a reset or a fork (when its history
-    has none yet), and the other messages. A reset message of an execution that has its marker is
-    left among the messages, to be dropped as a duplicate."""
-    found = next((m for m in messages if isinstance(m.body, ExecutionReset)), None)
-    if found is None or any(isinstance(e.body, ExecutionReset) for e in history):
-        return None, list(messages)
-    assert isinstance(found.body, ExecutionReset)
-    return found.body, [m for m in messages if m is not found]
-
-
 def accept(
     message: Message, outcome: Outcome, started: bool, scheduler: TaskScheduler
 ) -> tuple[EventBody | None, Outcome, DroppedMessage | None]:
@@ -50,7 +39,9 @@ def accept(
             return None, carried, None
         reason = f"the execution has already ended ({type(outcome).__name__})"
         return None, outcome, DroppedMessage(message, reason, not scheduler.was_given_up(message))
-    if isinstance(body, (OrchestrationStarted, ExecutionReset)):
+    if isinstance(body, ExecutionReset):  # its marker is recorded already: the message only woke the instance
+        return None, outcome, DroppedMessage(message, "the wake-up of a reset", warn=False)
+    if isinstance(body, OrchestrationStarted):
         if started or message.execution_id not in (None, scheduler.execution_id):
             return None, outcome, DroppedMessage(message, "a duplicate start message")
         return body, outcome, None

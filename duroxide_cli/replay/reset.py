@@ -1,9 +1,9 @@
 """Resetting an execution, or forking it into a new instance, from one of its events.
 
-The new execution's history is events 1..N of the old one, unchanged; the engine records the
-``ExecutionReset`` marker after them when it runs the new execution's first turn (the marker
-arrives as its first message), replays the copied events and lets the code -- fixed, usually --
-go on from there. Activities and timers scheduled at or before N and not finished by then are
+The new execution's history is events 1..N of the old one, unchanged, then the
+``ExecutionReset`` marker (event N+1); the same marker, sent as a message, wakes the instance.
+In the new execution's first turn the engine replays the copied events and lets the code --
+fixed, usually -- go on past them. Activities and timers scheduled at or before N and not finished by then are
 scheduled again in that turn; events raised after N are delivered again, in their order.
 """
 
@@ -29,9 +29,9 @@ class Restart:
     """What a store writes to begin the new execution."""
 
     history: list[HistoryEvent]
-    """The copied events 1..N."""
+    """The copied events 1..N and the ``ExecutionReset`` marker."""
     messages: list[Message]
-    """The ``ExecutionReset`` marker first, then the events raised after N, addressed to the new execution."""
+    """The marker again (it wakes the instance), then the events raised after N, addressed to the new execution."""
 
 
 def reset_point(events: Sequence[HistoryEvent], diverged_after: int | None = None) -> int:
@@ -60,6 +60,7 @@ def plan_restart(
     from_execution_id: int,
     execution_id: int,
     reason: str | None,
+    now_ms: int,
     fork: bool = False,
 ) -> Restart:
     """The history and messages of execution ``execution_id`` of ``instance_id``, continuing
@@ -75,9 +76,9 @@ def plan_restart(
     if fork:
         _check_no_running_child(copied)
         copied[0] = _detached(copied[0])
-    marker = Message(instance_id, ExecutionReset(from_execution_id, event_id, reason), execution_id)
+    marker = ExecutionReset(from_execution_id, event_id, reason)
     again = [Message(instance_id, e.body, execution_id) for e in events if e.event_id > event_id and isinstance(e.body, EventRaised)]
-    return Restart(copied, [marker, *again])
+    return Restart([*copied, HistoryEvent(event_id + 1, now_ms, marker)], [Message(instance_id, marker, execution_id), *again])
 
 
 def _check_no_running_child(copied: list[HistoryEvent]) -> None:

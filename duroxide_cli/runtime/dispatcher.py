@@ -154,6 +154,8 @@ class OrchestrationDispatcher:
         if poisoned:
             await self._fail_poisoned(work, poisoned[0].delivery_count)
             return
+        if instance.instance_id in self.excluded and instance.held is None:
+            del self.excluded[instance.instance_id]  # the hold was lifted in the store: a reset began a new execution
         if instance.instance_id in self.excluded:
             # held back: its code would diverge, so it runs none; cancelling needs no code. The
             # hold shows as the instance's ``held`` (Runtime.hold_back), not as its error.

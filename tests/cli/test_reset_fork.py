@@ -41,10 +41,9 @@ def test_reset_without_an_event_goes_back_to_before_the_divergence(project, back
         '    first = yield ctx.schedule_activity("Double", x)\n    extra = yield ctx.schedule_activity("Double", 50)\n'
         '    data = yield ctx.wait_for_event("Go")\n    data = [data, extra]\n',
     )
-    background("run")
+    background("run")  # holds w-1 back: the new code diverges from its history
+    wait_until(lambda: _state(project, "w-1")["held"])
     duroxide("raise", "w-1", "Go", "--data", '"go"', cwd=project.root)
-    assert duroxide("wait", "w-1", cwd=project.root).returncode == 1
-    assert _state(project, "w-1")["failure"]["error_type"] == "NondeterminismError"
 
     reset = duroxide("reset", "w-1", cwd=project.root)
     assert reset.returncode == 0, reset.stderr
@@ -78,3 +77,26 @@ def test_reset_refusals_are_usage_errors(project, background):
     assert duroxide("reset", "nope", cwd=project.root).returncode == 3
     missing = duroxide("fork", "r-1", cwd=project.root)
     assert missing.returncode == 2
+
+
+def test_reset_with_filters_resets_every_failed_instance_after_a_fix(project, background):
+    project.edit_app("    return y\n", '    return y["total"]  # bug: y is a number\n')
+    runtime = background("run")
+    for i in range(3):
+        duroxide("start", "Doubler", "--input", str(i), "--id", f"b-{i}", cwd=project.root)
+    for i in range(3):
+        assert duroxide("wait", f"b-{i}", cwd=project.root).returncode == 1
+    runtime.stop()
+    project.edit_app('    return y["total"]  # bug: y is a number\n', "    return y\n")
+
+    dry = duroxide("reset", "--status", "Failed", "--dry-run", cwd=project.root)
+    assert sorted(dry.stdout.split()) == ["b-0", "b-1", "b-2"]
+    with_event = duroxide("reset", "--status", "Failed", "--event", "2", "--yes", cwd=project.root)
+    assert with_event.returncode == 2 and "--event" in with_event.stderr
+    done = duroxide("reset", "--status", "Failed", "--yes", "-o", "json", cwd=project.root)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"matched": 3, "succeeded": 3, "failed": []}
+    background("run")
+    for i in range(3):
+        assert duroxide("wait", f"b-{i}", cwd=project.root).returncode == 0
+        assert _state(project, f"b-{i}")["output"] == 2 * i
