@@ -21,10 +21,12 @@ from ..errors import ConfigError
 from ..history import ENDINGS, SCHEDULING_KINDS, TERMINAL_KINDS, HistoryEvent, OrchestrationStarted
 from ..model.registry import Registry
 from .actions import Failed, Outcome, outcome_name
-from .engine import OrchestrationFunction, Replayer
+from .code import OrchestrationFunction
+from .driver import CodeDriver
+from .engine import Replayer
 from .report import Divergence, ReplayReport, ReplayStep
 
-StepHook = Callable[[Replayer, str, HistoryEvent, str], None]
+StepHook = Callable[[CodeDriver, str, HistoryEvent, str], None]
 """Called for every engine step, as the engine's observer is; ``duroxide replay --pdb`` uses it."""
 
 
@@ -63,7 +65,7 @@ def check_history(
     last_frame: list[Any] = [None]
     frame_locals: dict[str, Any] = {}
 
-    def observe(replayer: Replayer, step: str, event: HistoryEvent, description: str) -> None:
+    def observe(replayer: CodeDriver, step: str, event: HistoryEvent, description: str) -> None:
         last_frame[0] = replayer.frame() or last_frame[0]
         if step == "diverged" and last_frame[0] is not None:
             frame_locals.update(last_frame[0].f_locals)
