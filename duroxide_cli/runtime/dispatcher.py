@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..history import (
-    CancelRequested,
-    EventRaised,
     FailureDetails,
     HistoryEvent,
     OrchestrationStarted,
@@ -27,12 +24,13 @@ from ..providers.base import (
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
-from ..replay.actions import Cancelled, Failed
+from ..replay.actions import Failed
 from ..replay.endings import cancelled_by, end_without_code
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .clock import Clock
-from .fetch_loop import FetchLoop, redelivery_delay_ms
+from .codeless import CodelessTurns, cancel_requested, redelivery_delay, start_of
+from .fetch_loop import FetchLoop
 from .logs import LEVELS, instance_fields, orchestration_log
 from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
@@ -72,6 +70,7 @@ class OrchestrationDispatcher:
         self.excluded: dict[str, str] = {}
         """Instances held back (id -> why): never dispatched, abandoned whenever fetched."""
         self._committer: Batcher[TurnCommit, CommitOutcome] = Batcher(provider.commit_turns)
+        self._codeless = CodelessTurns(provider, registry, options, clock, stats, self._committer, self.cache)
         self._turn_threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
         )
@@ -126,7 +125,7 @@ class OrchestrationDispatcher:
             raise
         except Exception:  # noqa: BLE001 - store trouble: release the lock, retry after a back-off
             self.cache.evict(instance_id)
-            delay = _redelivery_delay_ms(work)
+            delay = redelivery_delay(work)
             orchestration_log.exception(
                 "turn of %s failed in the runtime; retrying in %d ms", instance_id, delay, extra={"instance_id": instance_id}
             )
@@ -148,20 +147,20 @@ class OrchestrationDispatcher:
     async def _process(self, work: OrchestrationWork) -> None:
         instance = work.instance
         if instance.status in TERMINAL_STATUSES:
-            await self._drop_messages_of_finished(work)
+            await self._codeless.drop_messages_of_finished(work)
             return
         poisoned = [q for q in work.messages if q.delivery_count > self._options.max_delivery_attempts]
         if poisoned:
-            await self._fail_poisoned(work, poisoned[0].delivery_count)
+            await self._codeless.fail_poisoned(work, poisoned[0].delivery_count)
             return
         if instance.instance_id in self.excluded and instance.held is None:
             del self.excluded[instance.instance_id]  # the hold was lifted in the store: a reset began a new execution
         if instance.instance_id in self.excluded:
             # held back: its code would diverge, so it runs none; cancelling needs no code. The
             # hold shows as the instance's ``held`` (Runtime.hold_back), not as its error.
-            cancel = _cancel_requested(work)
+            cancel = cancel_requested(work)
             if cancel is not None:
-                return await self._end_without_code(work, cancelled_by(cancel))
+                return await self._codeless.end_without_code(work, cancelled_by(cancel))
             await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, 1000, count_delivery=False)
             return
 
@@ -172,10 +171,10 @@ class OrchestrationDispatcher:
                 recorded = await self._provider.read_history(instance.instance_id, instance.execution_id)
             resolved = self._resolve(work, recorded)
             if resolved is None:
-                cancel = _cancel_requested(work)
-                if cancel is not None and _start_of(work, recorded) is not None:
-                    return await self._end_without_code(work, cancelled_by(cancel))
-                return await self._abandon_unregistered(work, recorded)
+                cancel = cancel_requested(work)
+                if cancel is not None and start_of(work, recorded) is not None:
+                    return await self._codeless.end_without_code(work, cancelled_by(cancel))
+                return await self._codeless.abandon_unregistered(work, recorded)
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
             resolved = self._resolve(work, replayer.history)
@@ -265,7 +264,7 @@ class OrchestrationDispatcher:
 
     # -- resolving the code -------------------------------------------------------------------------
     def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:
-        started = _start_of(work, history)
+        started = start_of(work, history)
         if started is None:
             return None
         version = started.version or work.instance.version
@@ -281,66 +280,6 @@ class OrchestrationDispatcher:
             return Message(message.instance_id, _pinned(body, version), message.execution_id)
         return message
 
-    async def _abandon_unregistered(self, work: OrchestrationWork, history: list[HistoryEvent]) -> None:
-        instance = work.instance
-        started = _start_of(work, history)
-        name = started.name if started else instance.name
-        version = (started.version if started else None) or instance.version
-        what = f"orchestration '{name}'" + (f" {version}" if version else "")
-        reason = f"{what} is not registered in any process that fetched it"
-        if started is None:
-            reason = f"instance '{instance.instance_id}' has messages but no start; waiting for its start"
-        delay = _redelivery_delay_ms(work)
-        orchestration_log.warning("%s; retrying in %d ms", reason, delay, extra={"instance_id": instance.instance_id})
-        await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, delay, reason)
-
-    # -- special turns ----------------------------------------------------------------------------
-    async def _drop_messages_of_finished(self, work: OrchestrationWork) -> None:
-        """Delete what arrived for a finished instance, leaving its row as it ended (no turn)."""
-        instance = work.instance
-        self.cache.evict(instance.instance_id)
-        for queued in work.messages:
-            # an event raised too late is the user's to know of; a completion that raced the end
-            # (an activity finishing as its instance completed, say) is expected
-            level = logging.WARNING if isinstance(queued.message.body, EventRaised) else logging.DEBUG
-            orchestration_log.log(
-                level,
-                "dropped %s for %s: the instance is %s",
-                type(queued.message.body).__name__, instance.instance_id, instance.status,
-                extra={"instance_id": instance.instance_id},
-            )
-        await self._provider.drop_messages(instance.instance_id, work.lock_token, [q.message_id for q in work.messages])
-
-    async def _fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
-        """Fail the instance without running its code; a parent waiting for it is told, as for any failure."""
-        instance = work.instance
-        failure = FailureDetails(
-            "PoisonMessageError",
-            f"a message of instance '{instance.instance_id}' was delivered {deliveries} times without being processed "
-            f"(max_delivery_attempts is {self._options.max_delivery_attempts}); it was set aside",
-        )
-        orchestration_log.error(failure.message, extra={"instance_id": instance.instance_id})
-        await self._end_without_code(work, Failed(failure))
-
-    async def _end_without_code(self, work: OrchestrationWork, outcome: Failed | Cancelled) -> None:
-        instance = work.instance
-        self.cache.evict(instance.instance_id)
-        history = work.history if not work.history_after else await self._provider.read_history(instance.instance_id)
-        started = _start_of(work, history)
-        result = end_without_code(len(history), started, outcome, self._clock.now_ms(), instance.custom_status)
-        commit = build_commit(
-            instance_id=instance.instance_id,
-            lock_token=work.lock_token,
-            execution_id=instance.execution_id,
-            started=started or OrchestrationStarted(instance.name, instance.version, None),
-            result=result,
-            consumed=[q.message_id for q in work.messages],
-            latest_version=self._registry.latest_version,
-        )
-        if await self._committer.submit(commit) == "committed":
-            status = "instances_failed" if isinstance(outcome, Failed) else "instances_cancelled"
-            setattr(self._stats, status, getattr(self._stats, status) + 1)
-
     def _log_turn(self, replayer: Replayer, resolved: _Resolved, result: TurnResult) -> None:
         fields = instance_fields(replayer.instance_id, replayer.execution_id, resolved.started.name, resolved.version)
         for level, message in result.traces:
@@ -352,22 +291,6 @@ class OrchestrationDispatcher:
             orchestration_log.warning("%s failed: %s", replayer.instance_id, error_line(result.outcome.failure), extra=fields)
 
 
-def _start_of(work: OrchestrationWork, history: list[HistoryEvent]) -> OrchestrationStarted | None:
-    """The execution's start: its first recorded event, else its start message (None if neither)."""
-    started = history[0].body if history else None
-    if isinstance(started, OrchestrationStarted):
-        return started
-    starts = [q.message.body for q in work.messages if isinstance(q.message.body, OrchestrationStarted)]
-    return starts[0] if starts else None
-
-
-def _cancel_requested(work: OrchestrationWork) -> CancelRequested | None:
-    """The cancel among the instance's messages (a terminate before a plain cancel), if any: it
-    ends an instance whose code cannot run here without running any."""
-    cancels = [q.message.body for q in work.messages if isinstance(q.message.body, CancelRequested)]
-    return next((c for c in cancels if c.terminate), cancels[0] if cancels else None)
-
-
 def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted:
     """``started`` with the version the runtime resolved, when it named none."""
     if started.version is not None:
@@ -375,8 +298,3 @@ def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted
     return OrchestrationStarted(
         started.name, version, started.input, started.parent_instance_id, started.parent_execution_id, started.parent_event_id
     )
-
-
-def _redelivery_delay_ms(work: OrchestrationWork) -> int:
-    """The back-off for an instance, counted by its most-delivered message."""
-    return redelivery_delay_ms(max((q.delivery_count for q in work.messages), default=1))
