@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..clock import Clock
 from ..history import (
     CancelRequested,
     EventRaised,
@@ -31,7 +32,6 @@ from ..replay.actions import Cancelled, Failed
 from ..replay.endings import end_without_code
 from .batcher import Batcher
 from .cache import GeneratorCache
-from .clock import Clock
 from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import LEVELS, instance_fields, orchestration_log
 from .scope import InstanceScope, children_started

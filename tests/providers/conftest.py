@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from duroxide_cli.clock import Clock
 from duroxide_cli.providers.base import Provider
 from duroxide_cli.providers.sqlite import SqliteProvider
 from duroxide_cli.providers.url import split_schema
@@ -32,7 +32,7 @@ if importlib.util.find_spec("duroxide_cli.providers.postgres") is not None:
     STORES.append("postgres")  # the suite proves a store: it joins as soon as it exists
 
 
-class AdvancingClock:
+class AdvancingClock(Clock):
     """The stores' clock in this suite: the wall clock plus however far the test moved it on,
     so a lease, back-off or timer runs out at once instead of after a real sleep."""
 
@@ -40,7 +40,7 @@ class AdvancingClock:
         self._ahead_ms = 0
 
     def now_ms(self) -> int:
-        return int(time.time() * 1000) + self._ahead_ms
+        return super().now_ms() + self._ahead_ms
 
     def advance(self, ms: int) -> None:
         """Move the stores' time ``ms`` on (the wall clock is untouched)."""
@@ -61,13 +61,13 @@ class Store:
 
     async def open(self) -> Provider:
         if self.kind == "sqlite-file":
-            provider: Provider = await SqliteProvider.open(self._tmp_path / "store.db", clock=self.clock.now_ms)
+            provider: Provider = await SqliteProvider.open(self._tmp_path / "store.db", clock=self.clock)
         elif self.kind == "sqlite-memory":
             if self._opened:
                 pytest.skip("an in-memory store belongs to one provider")
-            provider = await SqliteProvider.in_memory(clock=self.clock.now_ms)
+            provider = await SqliteProvider.in_memory(clock=self.clock)
         elif self.kind == "postgres":
-            provider = await _open_postgres(self._schema)
+            provider = await _open_postgres(self._schema, self.clock)
         else:
             raise ValueError(f"unknown store {self.kind}")
         self._opened.append(provider)
@@ -80,11 +80,12 @@ class Store:
             await _drop_schema(self._schema)
 
 
-async def _open_postgres(schema: str) -> Provider:
+async def _open_postgres(schema: str, clock: Clock) -> Provider:
     from duroxide_cli.providers.postgres import PostgresProvider
+
     if not await _postgres_answers():
         pytest.skip(f"no PostgreSQL answers at DUROXIDE_TEST_PG_URL={PG_URL}")
-    return await PostgresProvider.connect(_PG_CONNECT_URL, schema=schema)
+    return await PostgresProvider.connect(_PG_CONNECT_URL, schema=schema, clock=clock)
 
 
 _pg_answered: bool | None = None
