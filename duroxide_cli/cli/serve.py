@@ -78,7 +78,7 @@ def run(
         if render.stderr_is_terminal():
             configure_logging(settings.log, default="info", handler=render.ConsoleLogHandler(), source=settings.log_source)
         held_back, released = _read_exclusions(exclude_file)
-        async with open_store(settings, create=True) as provider:
+        async with open_store(settings, create=True, options=runtime_options) as provider:
             runtime = Runtime(provider, registry=loaded.registry, options=runtime_options)
             await runtime.hold_back(held_back, released)
             await runtime.start()

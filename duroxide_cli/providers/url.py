@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigError
+from ..model.options import RuntimeOptions
 from .base import Provider
 
 ACCEPTED_FORMS = (
@@ -20,8 +21,10 @@ ACCEPTED_FORMS = (
 )
 
 
-async def open_provider(url: str, *, base_dir: Path | None = None) -> Provider:
-    """Open the store ``url`` names. Raises ConfigError for a URL of no accepted form."""
+async def open_provider(url: str, *, base_dir: Path | None = None, options: RuntimeOptions | None = None) -> Provider:
+    """Open the store ``url`` names. ``options``: those of the runtime that will use the store
+    (a PostgreSQL pool is sized from them; None: a client's default). Raises ConfigError for a
+    URL of no accepted form."""
     if url == "sqlite://:memory:":
         from .sqlite import SqliteProvider
 
@@ -31,7 +34,7 @@ async def open_provider(url: str, *, base_dir: Path | None = None) -> Provider:
 
         return await SqliteProvider.open(sqlite_path(url, base_dir))
     if url.startswith(("postgresql://", "postgres://")):
-        return await _open_postgres(url)
+        return await _open_postgres(url, options)
     raise ConfigError(f"unsupported store URL {url!r}; use {ACCEPTED_FORMS}")
 
 
@@ -55,14 +58,11 @@ def split_schema(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), (schemas[-1] if schemas else None)
 
 
-async def _open_postgres(url: str) -> Provider:
-    try:
-        from .postgres import PostgresProvider  # type: ignore[import-not-found, unused-ignore]
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.postgres":
-            raise
-        raise ConfigError("the PostgreSQL store is not available in this version") from None
+async def _open_postgres(url: str, options: RuntimeOptions | None) -> Provider:
+    from .postgres import PostgresProvider, pool_size_for
+
     connect_url, schema = split_schema(url)
+    pool_size = None if options is None else pool_size_for(options)
     if schema is None:
-        return await PostgresProvider.connect(connect_url)
-    return await PostgresProvider.connect(connect_url, schema=schema)
+        return await PostgresProvider.connect(connect_url, pool_size=pool_size)
+    return await PostgresProvider.connect(connect_url, schema=schema, pool_size=pool_size)
