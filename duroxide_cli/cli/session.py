@@ -33,8 +33,10 @@ def prepare(*, app: str | None = None, store: str | None = None, log_default: st
 def describe_store(settings: Settings) -> str:
     """The store URL, with the file it names when that is a relative SQLite path."""
     path = _sqlite_file(settings)
+    from ..providers.url import without_password
+
     if path is None or settings.store_url.startswith("sqlite:////"):
-        return settings.store_url
+        return without_password(settings.store_url)
     return f"{settings.store_url} ({path})"
 
 

@@ -19,7 +19,6 @@ import json
 import logging
 import math
 from collections.abc import Collection, Mapping, Sequence
-from urllib.parse import urlsplit
 
 from ..clock import Clock
 from ..errors import InstanceAlreadyExistsError, InstanceNotFoundError
@@ -28,7 +27,7 @@ from ..messages import Message
 from ..model.options import RuntimeOptions
 from ._postgres import codec, listing
 from ._postgres import statements as sql
-from ._postgres.database import Database, check_schema_name
+from ._postgres.database import Database, check_schema_name, describe
 from ._postgres.migrations import migrate
 from ._postgres.notifications import Listener
 from .base import (
@@ -280,12 +279,3 @@ class PostgresProvider:
 
 
 _STATUSES = ("Pending", "Running", *sorted(TERMINAL_STATUSES))
-
-
-def describe(url: str, schema: str) -> str:
-    """The store as messages name it: the URL without its password, and the schema."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    user = f"{parts.username}@" if parts.username else ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{user}{host}{port}{parts.path} (schema {schema})"

@@ -49,6 +49,15 @@ def sqlite_path(url: str, base_dir: Path | None = None) -> Path:
     return (base_dir if base_dir is not None else Path.cwd()) / path
 
 
+def without_password(url: str) -> str:
+    """The URL as it may be shown (``-v``, ``duroxide run``'s header): a password becomes ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
+
+
 def split_schema(url: str) -> tuple[str, str | None]:
     """Remove our ``?schema=`` from a PostgreSQL URL: (the URL to connect to, the schema or None)."""
     parts = urlsplit(url)

@@ -9,7 +9,7 @@ from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, requi
 
 from duroxide_cli.errors import ConfigError
 from duroxide_cli.providers.sqlite import SqliteProvider
-from duroxide_cli.providers.url import open_provider, split_schema, sqlite_path
+from duroxide_cli.providers.url import open_provider, split_schema, sqlite_path, without_password
 
 from .builders import create
 
@@ -101,3 +101,11 @@ def test_schema_parameter_is_ours_and_removed():
         "app",
     )
     assert split_schema("postgres://u@h/db") == ("postgres://u@h/db", None)
+
+
+def test_a_password_is_never_shown():
+    assert without_password("postgresql://app:s3cret@db:5432/prod?schema=orders") == (
+        "postgresql://app:***@db:5432/prod?schema=orders"
+    )
+    assert without_password("postgresql://app@db/prod") == "postgresql://app@db/prod"
+    assert without_password("sqlite:///state.db") == "sqlite:///state.db"

@@ -10,6 +10,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -41,6 +42,15 @@ def check_schema_name(schema: str) -> str:
             " and underscores, not starting with a digit"
         )
     return schema
+
+
+def describe(url: str, schema: str) -> str:
+    """The store as messages name it: the URL without its password, and the schema."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path} (schema {schema})"
 
 
 def application_name(schema: str) -> str:
