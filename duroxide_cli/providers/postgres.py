@@ -19,6 +19,7 @@ import json
 import logging
 import math
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from ..clock import Clock
 from ..errors import InstanceAlreadyExistsError, InstanceNotFoundError
@@ -270,7 +271,7 @@ class PostgresProvider:
         await self._listener.close()
         await self._db.close()
 
-    def _learn(self, queue: Queue, document: str) -> list:
+    def _learn(self, queue: Queue, document: str) -> list[Any]:
         """The work of a fetch's document; an empty one tells the queue's signal when to look again."""
         parsed = json.loads(document)
         if not parsed["work"]:

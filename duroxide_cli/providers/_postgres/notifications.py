@@ -60,29 +60,41 @@ class Listener:
         self.signals = {queue: QueueSignal() for queue in QUEUES}
         self._conn: asyncpg.Connection | None = None
         self._last_attempt = float("-inf")
-        self._relisten: asyncio.Task[None] | None = None
+        self._listening: asyncio.Task[None] | None = None
+        self._listened = False
+        self._warned = False
         self._closed = False
 
     async def start(self) -> None:
         """Listen now; a failure is logged and retried by later waits (polling covers the gap)."""
         self._last_attempt = time.monotonic()
+        settings = {"application_name": f"duroxide:{self._schema}:listen"}
         try:
-            conn = await asyncpg.connect(self._url, timeout=10, server_settings={"application_name": f"duroxide:{self._schema}:listen"})
+            conn = await asyncpg.connect(self._url, timeout=10, server_settings=settings)
         except Exception as error:  # noqa: BLE001 - waking early is an optimisation; polling goes on
-            _log.warning("cannot listen for new work on %s (%s); polling instead", self.channel, error)
+            self._cannot_listen(error)
             return
         try:
             await conn.add_listener(self.channel, self._notified)
         except Exception as error:  # noqa: BLE001
             await conn.close()
-            _log.warning("cannot listen for new work on %s (%s); polling instead", self.channel, error)
+            self._cannot_listen(error)
             return
         if self._closed:
             await conn.close()
             return
+        if self._listened:  # listening again: a notification may have been missed meanwhile
+            for signal in self.signals.values():
+                signal.event.set()
         self._conn = conn
-        for signal in self.signals.values():
-            signal.event.set()  # a notification may have been missed while nobody listened
+        self._listened = True
+        self._warned = False
+
+    def _cannot_listen(self, error: Exception) -> None:
+        """Say so once per outage (then at debug level): waits poll meanwhile."""
+        level = logging.DEBUG if self._warned else logging.WARNING
+        _log.log(level, "cannot listen for new work on %s (%s); polling until it can", self.channel, error)
+        self._warned = True
 
     def _notified(self, connection: object, pid: int, channel: str, payload: str) -> None:
         signal = self.signals.get(payload)
@@ -90,18 +102,23 @@ class Listener:
             signal.event.set()
 
     async def wait(self, queue: str, timeout_ms: int) -> None:
+        """Until a notification for ``queue``, its due moment, or ``timeout_ms``. Without a
+        listening connection it (re)starts one and waits for it within the same timeout."""
+        deadline = time.monotonic() + timeout_ms / 1000
         if not self._closed and (self._conn is None or self._conn.is_closed()):
             self._conn = None
-            idle = self._relisten is None or self._relisten.done()
+            idle = self._listening is None or self._listening.done()
             if idle and time.monotonic() - self._last_attempt >= _RELISTEN_INTERVAL_S:
-                self._relisten = asyncio.create_task(self.start())
-        await self.signals[queue].wait(timeout_ms)
+                self._listening = asyncio.create_task(self.start())
+            if self._listening is not None and not self._listening.done():
+                await asyncio.wait({self._listening}, timeout=timeout_ms / 1000)
+        await self.signals[queue].wait(max(0, int((deadline - time.monotonic()) * 1000)))
 
     async def close(self) -> None:
         self._closed = True
-        if self._relisten is not None:
-            self._relisten.cancel()
-            await asyncio.gather(self._relisten, return_exceptions=True)
+        if self._listening is not None:
+            self._listening.cancel()
+            await asyncio.gather(self._listening, return_exceptions=True)
         if self._conn is not None and not self._conn.is_closed():
             try:
                 await asyncio.wait_for(self._conn.close(), 5)
