@@ -7,7 +7,8 @@ A fetch that finds nothing also says how long until something comes due (a delay
 lease or a back-off, judged by the store clock), so a wait ends then without a notification.
 
 If the listening connection drops, waits still end at their timeout (the runtime's poll
-interval), and a wait starts listening again in the background, at most once a second.
+interval): a wait starts listening again (at most once a second, in a task the listener owns
+and cancels on close) and gives it the wait's own timeout to succeed.
 """
 
 from __future__ import annotations
