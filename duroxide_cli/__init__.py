@@ -30,6 +30,17 @@ from .runtime import Runtime
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``PostgresProvider`` is imported on first use: asyncpg is not loaded by commands that
+    never touch PostgreSQL."""
+    if name == "PostgresProvider":
+        from .providers.postgres import PostgresProvider
+
+        return PostgresProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "ActivityContext",
     "ActivityError",
@@ -50,6 +61,7 @@ __all__ = [
     "OrchestrationCancelled",
     "OrchestrationContext",
     "OrchestrationState",
+    "PostgresProvider",
     "Provider",
     "ProviderError",
     "QueueDepths",

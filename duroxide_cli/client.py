@@ -348,8 +348,8 @@ class Client:
 
     async def prune_executions(self, instance_id: str, keep_last: int = 1) -> int:
         """Delete the histories of all but the last ``keep_last`` executions; returns how many went."""
-        if keep_last < 1:
-            raise ValueError(f"keep_last must be >= 1, got {keep_last}")
+        if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+            raise ValueError(f"keep_last must be at least 1 (the current execution is always kept), got {keep_last!r}")
         await self._record(instance_id)
         return await self.provider.prune_executions(instance_id, keep_last)
 

@@ -7,7 +7,7 @@ DOCUMENTED = {
     "Registry", "Runtime", "RuntimeOptions", "RetryPolicy", "Client",
     "OrchestrationContext", "ActivityContext", "RaceResult",
     # stores
-    "Provider", "SqliteProvider", "open_provider",
+    "Provider", "SqliteProvider", "PostgresProvider", "open_provider",
     # results
     "OrchestrationState", "FailureDetails", "HistoryEvent", "InstanceInfo", "ExecutionInfo",
     "InstanceTree", "SystemMetrics", "QueueDepths", "InstanceFilter", "InstancePage", "RuntimeInfo",

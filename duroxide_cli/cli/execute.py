@@ -52,10 +52,11 @@ def execute(
             raise usage_error(f"orchestration '{name}' has no version {version} (registered: {', '.join(versions)})")
         value = parse_json_argument(input, "--input")
         iid = new_instance_id(name) if instance_id is None else instance_id
-        async with open_store(settings, create=True) as provider:
+        options = settings.runtime_options()
+        async with open_store(settings, create=True, options=options) as provider:
             client = Client(provider)
             # only this instance's tree: other instances in the store are not this command's to run
-            runtime = Runtime(provider, registry=registry, options=settings.runtime_options(), root_instance_id=iid, app=settings.app)
+            runtime = Runtime(provider, registry=registry, options=options, root_instance_id=iid, app=settings.app)
             await runtime.start()
             try:
                 await start_instance(client, iid, name, value, version)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ..providers.url import without_password
 from . import options, render
 from .exits import ExitCode, fail, run_command, usage_error
 from .group import CommandGroup
@@ -79,7 +80,7 @@ def run(
         )
         if render.stderr_is_terminal():
             configure_logging(settings.log, default="info", handler=render.ConsoleLogHandler(), source=settings.log_source)
-        async with open_store(settings, create=True) as provider:
+        async with open_store(settings, create=True, options=runtime_options) as provider:
             runtime = Runtime(provider, registry=loaded.registry, options=runtime_options, app=settings.app)
             if exclude_file is None:
                 await hold_back_diverging(Client(provider), runtime, loaded.registry)
@@ -88,7 +89,7 @@ def run(
             await runtime.start()
             names = ", ".join(loaded.registry.orchestration_names) or "no orchestrations"
             header = f"duroxide run  {settings.app}"
-            detail = f"orchestrations: {names} | store {settings.store_url} | worker {runtime_options.worker_id}"
+            detail = f"orchestrations: {names} | store {without_password(settings.store_url)} | worker {runtime_options.worker_id}"
             try:
                 await _serve(runtime, header, detail)
             finally:

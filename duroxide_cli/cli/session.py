@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..model.options import RuntimeOptions
 from . import render
 from .app_loader import LoadedApp, load_app
 from .config import Settings, load_settings
@@ -32,8 +33,10 @@ def prepare(*, app: str | None = None, store: str | None = None, log_default: st
 def describe_store(settings: Settings) -> str:
     """The store URL, with the file it names when that is a relative SQLite path."""
     path = _sqlite_file(settings)
+    from ..providers.url import without_password
+
     if path is None or settings.store_url.startswith("sqlite:////"):
-        return settings.store_url
+        return without_password(settings.store_url)
     return f"{settings.store_url} ({path})"
 
 
@@ -51,17 +54,18 @@ def require_app(settings: Settings) -> LoadedApp:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings, *, create: bool = False) -> AsyncIterator[Any]:
+async def open_store(settings: Settings, *, create: bool = False, options: RuntimeOptions | None = None) -> AsyncIterator[Any]:
     """The configured store, closed on the way out.
 
     Only commands that write (``run``, ``start``, ``execute``) pass ``create``: reading a SQLite
-    file that does not exist is an error (exit 3) instead of leaving an empty store behind."""
+    file that does not exist is an error (exit 3) instead of leaving an empty store behind.
+    Commands that run a runtime pass its ``options`` (a shared store's connections fit them)."""
     from ..providers.url import open_provider
 
     path = _sqlite_file(settings)
     if not create and path is not None and not path.exists():
         raise CommandError(f"no store at {path}", ExitCode.NOT_FOUND, hint=_NO_STORE_HINT)
-    provider = await open_provider(settings.store_url, base_dir=settings.store_base_dir)
+    provider = await open_provider(settings.store_url, base_dir=settings.store_base_dir, options=options)
     try:
         yield provider
     finally:

@@ -1,30 +1,71 @@
 """The Provider protocol: what every store implements, and the values that cross it.
 
-A provider stores instances, histories and two queues (orchestrator messages and activity
-work). It generates no ids that have meaning to the runtime (lock tokens and incarnations
-excepted), runs no user code and never imports it. Every method is one transaction: nothing of
-it is visible unless all of it is. The protocol is batch-shaped: fetches may return work for
-several instances and ``commit_turns`` commits several turns, each in its own savepoint, so that
-one refused turn never fails the others.
+This module is the contract. A new store is written from it and proven by the conformance
+suite (``tests/providers``); the rules below hold for every store, whatever its dialect.
+
+A provider stores instances, their executions and histories, and two queues: orchestrator
+messages (per instance) and activity work. It generates no ids that have meaning to the
+runtime (lock tokens and incarnations excepted), runs no user code and never imports it, and
+does not validate its arguments: ``Client`` does that once for every store.
+
+Transactions. Every method is one transaction: nothing of it is visible unless all of it is.
+The protocol is batch-shaped: fetches may return work for several instances and
+``commit_turns`` / ``complete_activities`` commit several items, each in its own savepoint, so
+that one refused item never fails the others. A store that takes row locks takes them in
+instance-id order, so two batches never deadlock each other.
+
+Time. A store judges visibility (``visible_at_ms``), leases and back-offs, and stamps
+``created_at_ms`` / ``updated_at_ms`` / execution times, by one clock, the *store clock*: the
+process's wall clock for an embedded store, the server's clock for a database server (so that
+processes whose own clocks disagree still agree on when a lease ends). Every store can be
+opened with ``clock=`` (a ``duroxide_cli.clock.Clock``) that replaces the store clock; the
+conformance suite passes one it moves on instead of sleeping. Times a caller writes
+(``visible_at_ms``, event timestamps) are the caller's clock: a timer set on a machine whose
+clock runs ahead of the store's fires that much late.
+
+Faults. Store trouble is a ``ProviderError(operation, message, retryable)``, never a driver's
+exception. ``retryable=True`` means the same call may succeed if made again (a busy or locked
+database, a dropped connection, a server restarting, a serialization failure or deadlock); the
+runtime then tries again. A failure that trying again cannot cure (a closed provider, a schema
+problem) is ``retryable=False``. A call whose outcome is unknown (the connection broke while
+the commit was in flight) is retryable too: every write is safe to repeat, because a repeated
+commit or completion is refused by its lock token, so nothing is written twice.
 
 Scope: both fetches take ``instance_ids``, the instances a caller serves (``duroxide execute``
 serves one instance and its sub-orchestrations); the store applies it in the fetch's own query,
-so work outside it is never locked, counted or returned.
+so work outside it is never locked, counted or returned. A ``limit`` of 0 or an empty scope
+fetches nothing.
 
-Leases: a fetch locks its work with a fresh ``lock_token`` until ``now + lock_timeout_ms``.
-A commit, completion, renewal or abandon carrying a token whose lease has moved on (expired
-and taken by someone else, or the work is gone) is refused and changes nothing.
+Leases: a fetch locks its work with a fresh ``lock_token`` until ``now + lock_timeout_ms``
+(store clock). A commit, completion, renewal, abandon or drop carrying a token whose lease has
+moved on (expired, taken by someone else, or the work is gone) is refused and changes nothing:
+the token fences a process that lost its lease (paused, partitioned) out of a history another
+process now owns. A commit with an expired lease that nobody took is refused too.
 
 Incarnations: creating an instance gives its row a fresh opaque ``incarnation`` token (made like
 a lock token). An id that is deleted and started again is a new incarnation, so whatever a
 runtime holds for the old one (a cached generator, a known event count) is never taken for the
 new one's, in this process or any other.
 
+Terminal instances are still fetched: an instance whose status is Completed, Failed or Cancelled
+but that has visible messages (an event raised after the end, a completion that raced it) is
+fetched like any other, with those messages, so the runtime can drop them (``drop_messages``).
+
 The end of an execution: committing a turn that ends an execution (a terminal status, or
 continue-as-new) removes the work still queued for it -- its activity work and the messages
-addressed to it (delayed timers, completions) -- in the same transaction. Messages that still
-arrive for a finished instance (an event, a completion that raced the end) are dropped by the
-runtime through ``drop_messages``, which leaves the instance row as it is.
+addressed to it or to an earlier execution (delayed timers, completions) -- in the same
+transaction. Messages that still arrive for a finished instance (an event, a completion that
+raced the end) are dropped by the runtime through ``drop_messages``, which leaves the instance
+row as it is.
+
+Messages to an instance that no longer exists are dropped: a message a turn sends (to a parent
+or child) and a start's ``on_conflict``, whose instance was deleted meanwhile, are discarded
+without an error and the rest of the turn commits (nothing could ever fetch them); an activity's
+result for a deleted instance is refused, since its work item went with the instance. Only ``enqueue_message``, a caller's direct request, raises InstanceNotFoundError.
+
+Executions are kept: every execution row (its status, start and end) and its history stay
+after the execution ends or continues as new, until ``prune_executions`` or ``delete_instances``
+removes them.
 """
 
 from __future__ import annotations
@@ -284,16 +325,27 @@ Queue = Literal["orchestrator", "worker"]
 
 
 class Provider(Protocol):
-    """A durable store. Each method is atomic; see the module docstring for leases."""
+    """A durable store. Each method is atomic; the module docstring holds the rules every method
+    follows (time, faults, leases, the end of an execution, missing instances)."""
 
     # -- instances and messages -----------------------------------------------------------
     async def create_instance(self, start: Message) -> None:
         """Create the instance (status Pending) and enqueue ``start`` (an OrchestrationStarted
-        message for execution 1). Raises InstanceAlreadyExistsError if the id is taken."""
+        message for execution 1). Raises InstanceAlreadyExistsError if the id is taken.
+
+        ::
+
+            if instances[id] exists: raise InstanceAlreadyExistsError (nothing written)
+            instances[id] = Pending, execution 1, fresh incarnation, created = updated = now
+            executions[id, 1] = Pending, started now
+            orchestrator_queue += start, visible now      # wakes dispatchers
+        """
 
     async def enqueue_message(self, message: Message, visible_at_ms: int | None = None) -> None:
-        """Enqueue a message for an existing instance (any status). Raises
-        InstanceNotFoundError if there is no such instance."""
+        """Enqueue a message for an existing instance (any status), visible at
+        ``visible_at_ms`` (None: now, store clock). Raises InstanceNotFoundError if there is no
+        such instance. A message for a finished instance is accepted (and later dropped by the
+        runtime); see the module docstring."""
 
     async def fetch_orchestration_work(
         self,
@@ -309,7 +361,20 @@ class Provider(Protocol):
         message. ``known`` maps instance id to what the caller holds of its history; an
         instance whose incarnation and execution match gets only the newer events, any other
         its whole history (``history_after`` 0). ``instance_ids`` limits the fetch to those
-        instances (None: any instance); others are neither locked nor counted."""
+        instances (None: any instance); others are neither locked nor counted. Terminal
+        instances with visible messages are fetched too.
+
+        ::
+
+            candidates = instances with a message visible_at <= now,
+                         locked_until <= now (or never locked), backoff_until <= now,
+                         in instance_ids if given; ordered by their oldest visible message
+            for each of the first `limit` candidates (locked in instance-id order; one another
+                                                      fetch is taking is skipped, not waited for):
+                token = fresh; instance.lock = (token, owner, now + lock_timeout_ms)
+                its visible messages: delivery_count += 1, tagged with token
+                return instance row, token, history after `known`, those messages (oldest first)
+        """
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
         """Commit each turn atomically and independently (one savepoint each): append its
@@ -322,7 +387,24 @@ class Provider(Protocol):
         removes what is still queued for that execution or an earlier one: activity work, and
         the instance's messages whose ``execution_id`` is at most the turn's (delayed timers,
         completions, including any the turn itself sends there). Events and cancels (no
-        execution) stay, and so does the next execution's start."""
+        execution) stay, and so does the next execution's start.
+
+        ::
+
+            for each turn, in its own savepoint (row locks in instance-id order):
+                if instance.lock_token != turn.lock_token or locked_until <= now: "lock_lost"
+                append new_events          # an event id that exists already: "lock_lost"
+                executions[execution_id] = status (ended now if terminal); on continue-as-new
+                    it ends Completed and executions[next_execution_id] begins
+                instance row = turn.instance, updated now, held = None, lock and back-off cleared
+                enqueue activities (visible now); send messages and starts (to instances that
+                    exist; a start of a taken id sends on_conflict instead, or is ignored)
+                delete worker items of cancel_activities
+                if the execution ended: delete its (and earlier executions') worker items and
+                    messages with an execution_id <= turn.execution_id
+                delete consumed messages; untag the other messages the fetch tagged
+                "committed"
+        """
 
     async def abandon_orchestration(
         self, instance_id: str, lock_token: str, delay_ms: int = 0, reason: str | None = None, count_delivery: bool = True
@@ -330,7 +412,8 @@ class Provider(Protocol):
         """Release the lock without a turn. ``delay_ms`` keeps the instance from being fetched
         that long; ``reason`` (why it cannot run here, such as code no process that fetched it
         has) becomes its ``error``, and without one the current ``error`` is kept; ``held`` is
-        left alone. With ``count_delivery=False`` (clean shutdown) the fetch does not count."""
+        left alone. With ``count_delivery=False`` (clean shutdown) the fetch does not count:
+        the messages the fetch tagged get their delivery back. A stale token changes nothing."""
 
     async def drop_messages(self, instance_id: str, lock_token: str, message_ids: Sequence[int]) -> bool:
         """Delete the given messages of a locked instance and release its lock, leaving the
@@ -347,8 +430,10 @@ class Provider(Protocol):
     async def fetch_activity_work(
         self, limit: int, lock_timeout_ms: int, owner: str, *, instance_ids: Collection[str] | None = None
     ) -> list[ActivityWork]:
-        """Lock up to ``limit`` visible activity work items, oldest first, counting a delivery.
-        ``instance_ids`` limits the fetch to the work of those instances (None: any instance)."""
+        """Lock up to ``limit`` visible activity work items (visible_at <= now and no live
+        lease), oldest first, each with its own fresh token until ``now + lock_timeout_ms``,
+        counting a delivery. ``instance_ids`` limits the fetch to the work of those instances
+        (None: any instance)."""
 
     async def renew_activity_lock(self, work_id: int, lock_token: str, lock_timeout_ms: int) -> bool:
         """Extend the lease. False when the work is no longer wanted (cancelled, its instance
@@ -356,13 +441,15 @@ class Provider(Protocol):
 
     async def complete_activities(self, completions: Sequence[ActivityCompletion]) -> list[bool]:
         """For each: remove the work item and enqueue its result message, atomically. False
-        (and nothing written) where the lease moved on or the work is gone."""
+        (and nothing written) where the lease moved on or the work is gone (deleting an
+        instance removes its work items, so a late result for it is refused, not queued)."""
 
     async def abandon_activity(self, work_id: int, lock_token: str, delay_ms: int = 0, count_delivery: bool = True) -> None:
         """Release the activity's lock; it becomes visible again after ``delay_ms``."""
 
     # -- reads, admin and metrics -------------------------------------------------------------
-    async def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """The instance's row, or None when there is no such instance."""
 
     async def list_instances(
         self, status: str | None = None, name: str | None = None, limit: int = 100, filter: InstanceFilter | None = None
@@ -386,7 +473,9 @@ class Provider(Protocol):
     async def list_children(self, instance_id: str) -> list[str]:
         """Ids of the instances whose parent is ``instance_id``."""
 
-    async def list_executions(self, instance_id: str) -> list[ExecutionInfo]: ...
+    async def list_executions(self, instance_id: str) -> list[ExecutionInfo]:
+        """Every stored execution of the instance, oldest first, with its event count (empty
+        for an unknown instance). Ended executions stay until pruned."""
 
     async def read_history(self, instance_id: str, execution_id: int | None = None) -> list[HistoryEvent]:
         """The events of one execution (the latest when None), in order."""
@@ -413,11 +502,16 @@ class Provider(Protocol):
         """Remove the instances with their histories, messages and work. Returns how many existed."""
 
     async def prune_executions(self, instance_id: str, keep_last: int) -> int:
-        """Delete the histories of all but the last ``keep_last`` executions. Returns how many."""
+        """Delete the execution rows and histories of all but the last ``keep_last`` executions.
+        Returns how many executions went (0 for an unknown instance). ``keep_last`` is at least
+        1 (``Client`` checks it), so the current execution is always kept."""
 
-    async def system_metrics(self) -> SystemMetrics: ...
+    async def system_metrics(self) -> SystemMetrics:
+        """Instance counts for every status (zero included) and their total."""
 
-    async def queue_depths(self) -> QueueDepths: ...
+    async def queue_depths(self) -> QueueDepths:
+        """Orchestrator messages visible now and not yet visible (store clock), and activity
+        work items, locked or not."""
 
     # -- runtimes -----------------------------------------------------------------------------------
     async def register_runtimes(self, runtimes: Sequence[RuntimeInfo]) -> None:
@@ -436,7 +530,10 @@ class Provider(Protocol):
     # -- notification and lifecycle -------------------------------------------------------------
     async def wait_for_work(self, queue: Queue, timeout_ms: int) -> None:
         """Return as soon as this process writes work for ``queue`` (or another process's write
-        is noticed), or after ``timeout_ms``."""
+        is noticed), when a delayed message, lease or back-off the store knows of comes due, or
+        after ``timeout_ms``. It may return early for nothing (the caller fetches and finds
+        nothing); it never raises for store trouble, since the next fetch reports that. Stores
+        that can be shared say how soon other processes' writes are noticed."""
 
     async def close(self) -> None:
         """Release connections and threads; the provider is unusable afterwards."""

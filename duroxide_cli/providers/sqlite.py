@@ -17,10 +17,10 @@ another connection committed.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
+from ..clock import Clock
 from ..history import HistoryEvent
 from ..messages import Message
 from ._sqlite import activities, admin, commits, listing, orchestrations, restarts
@@ -44,42 +44,37 @@ from .base import (
     TurnCommit,
 )
 
-Clock = Callable[[], int]
-"""Returns the current time in epoch milliseconds."""
-
-
-def wall_clock_ms() -> int:
-    """The wall clock in epoch milliseconds."""
-    return int(time.time() * 1000)
-
 
 class SqliteProvider:
     """The SQLite store. Create it with ``await SqliteProvider.open(path)`` or
     ``await SqliteProvider.in_memory()``; release it with ``await provider.close()``."""
 
-    def __init__(self, database: Database, clock: Clock = wall_clock_ms):
+    def __init__(self, database: Database, clock: Clock | None = None):
         """Use ``open`` or ``in_memory``; this wraps an already connected database."""
         self._db = database
-        self._clock = clock
+        self._clock = clock or Clock()
         self._signals = {queue: QueueSignal() for queue in QUEUES}
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, synchronous: Synchronous = "full", clock: Clock = wall_clock_ms
+        cls, path: str | Path, *, synchronous: Synchronous = "full", clock: Clock | None = None
     ) -> SqliteProvider:
         """Open (creating it and its parent directory if needed) the database file at ``path``.
 
         ``synchronous="full"`` (the default) syncs every commit to disk before acknowledging it,
         so no acknowledged step is lost on power loss; ``"normal"`` is faster but a power loss
-        (not a process crash) may undo the last acknowledged commits. Raises ValueError for
-        another value, ConfigError if the file was written by a newer duroxide's schema.
+        (not a process crash) may undo the last acknowledged commits. ``clock`` is the store clock
+        (see ``providers/base.py``); None: this process's wall clock. Raises ValueError for
+        another ``synchronous``, ConfigError if the file was written by a newer duroxide's schema.
         """
-        return cls(await Database.connect(Path(path), clock, synchronous), clock)
+        clock = clock or Clock()
+        return cls(await Database.connect(Path(path), clock.now_ms, synchronous), clock)
 
     @classmethod
-    async def in_memory(cls, *, clock: Clock = wall_clock_ms) -> SqliteProvider:
+    async def in_memory(cls, *, clock: Clock | None = None) -> SqliteProvider:
         """A private in-memory database on one connection, gone when closed."""
-        return cls(await Database.connect(None, clock), clock)
+        clock = clock or Clock()
+        return cls(await Database.connect(None, clock.now_ms), clock)
 
     def __repr__(self) -> str:
         return f"SqliteProvider({self._db.where!r})"
@@ -242,9 +237,6 @@ class SqliteProvider:
         return await self._write("delete_instances", admin.delete_instances_txn, list(instance_ids))
 
     async def prune_executions(self, instance_id: str, keep_last: int) -> int:
-        """Raises ValueError when ``keep_last`` is below 1: the current execution is always kept."""
-        if keep_last < 1:
-            raise ValueError(f"keep_last must be at least 1 (the current execution is always kept), got {keep_last}")
         return await self._write("prune_executions", admin.prune_executions_txn, instance_id, keep_last)
 
     async def system_metrics(self) -> SystemMetrics:
@@ -270,7 +262,7 @@ class SqliteProvider:
         """Return at once if this provider wrote work for ``queue`` since the last wait, as soon
         as it does, when the earliest delayed message it knows of comes due, or after
         ``timeout_ms``. Other processes' writes are noticed by the next fetch."""
-        await self._signals[queue].wait(timeout_ms, self._clock)
+        await self._signals[queue].wait(timeout_ms, self._clock.now_ms)
 
     async def close(self) -> None:
         await self._db.close()

@@ -15,6 +15,7 @@ from typing import cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigError
+from ..model.options import RuntimeOptions
 from ._sqlite.database import SYNCHRONOUS_MODES, Synchronous
 from .base import Provider
 
@@ -34,8 +35,10 @@ class SqliteUrl:
     """The durability of each commit (``?synchronous=``)."""
 
 
-async def open_provider(url: str, *, base_dir: Path | None = None) -> Provider:
-    """Open the store ``url`` names. Raises ConfigError for a URL of no accepted form."""
+async def open_provider(url: str, *, base_dir: Path | None = None, options: RuntimeOptions | None = None) -> Provider:
+    """Open the store ``url`` names. ``options``: those of the runtime that will use the store
+    (a PostgreSQL pool is sized from them; None: a client's default). Raises ConfigError for a
+    URL of no accepted form."""
     if url == "sqlite://:memory:":
         from .sqlite import SqliteProvider
 
@@ -46,7 +49,7 @@ async def open_provider(url: str, *, base_dir: Path | None = None) -> Provider:
         target = parse_sqlite_url(url, base_dir)
         return await SqliteProvider.open(target.path, synchronous=target.synchronous)
     if url.startswith(("postgresql://", "postgres://")):
-        return await _open_postgres(url)
+        return await _open_postgres(url, options)
     raise ConfigError(f"unsupported store URL {url!r}; use {ACCEPTED_FORMS}")
 
 
@@ -76,6 +79,15 @@ def parse_sqlite_url(url: str, base_dir: Path | None = None) -> SqliteUrl:
     return SqliteUrl(path, synchronous)
 
 
+def without_password(url: str) -> str:
+    """The URL as it may be shown (``-v``, ``duroxide run``'s header): a password becomes ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
+
+
 def split_schema(url: str) -> tuple[str, str | None]:
     """Remove our ``?schema=`` from a PostgreSQL URL: (the URL to connect to, the schema or None)."""
     parts = urlsplit(url)
@@ -85,14 +97,11 @@ def split_schema(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), (schemas[-1] if schemas else None)
 
 
-async def _open_postgres(url: str) -> Provider:
-    try:
-        from .postgres import PostgresProvider  # type: ignore[import-not-found, unused-ignore]
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.postgres":
-            raise
-        raise ConfigError("the PostgreSQL store is not available in this version") from None
+async def _open_postgres(url: str, options: RuntimeOptions | None) -> Provider:
+    from .postgres import PostgresProvider, pool_size_for
+
     connect_url, schema = split_schema(url)
+    pool_size = None if options is None else pool_size_for(options)
     if schema is None:
-        return await PostgresProvider.connect(connect_url)
-    return await PostgresProvider.connect(connect_url, schema=schema)
+        return await PostgresProvider.connect(connect_url, pool_size=pool_size)
+    return await PostgresProvider.connect(connect_url, schema=schema, pool_size=pool_size)

@@ -1,6 +1,6 @@
 """The runtime: dispatches orchestration turns and activities against a store."""
 
-from .clock import Clock
+from ..clock import Clock
 from .runtime import Runtime
 from .stats import RuntimeStats
 

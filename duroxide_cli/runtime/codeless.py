@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from ..clock import Clock
 from ..history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
@@ -13,7 +14,6 @@ from ..replay.actions import Cancelled, Failed
 from ..replay.endings import end_without_code
 from .batcher import Batcher
 from .cache import GeneratorCache
-from .clock import Clock
 from .fetch_loop import redelivery_delay_ms
 from .logs import orchestration_log
 from .stats import RuntimeStats

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..clock import Clock
 from ..history import (
     FailureDetails,
     HistoryEvent,
@@ -28,7 +29,6 @@ from ..replay.actions import Failed
 from ..replay.endings import cancelled_by, end_without_code
 from .batcher import Batcher
 from .cache import GeneratorCache
-from .clock import Clock
 from .codeless import CodelessTurns, cancel_requested, redelivery_delay, start_of
 from .fetch_loop import FetchLoop
 from .logs import LEVELS, instance_fields, orchestration_log

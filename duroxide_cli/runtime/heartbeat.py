@@ -9,8 +9,8 @@ import socket
 import time
 from dataclasses import replace
 
+from ..clock import Clock
 from ..providers.base import RUNTIME_HEARTBEAT_INTERVAL_MS, Provider, RuntimeInfo
-from .clock import Clock
 from .logs import runtime_log
 
 STALE_ROWS_AFTER_MS = 24 * 3600 * 1000

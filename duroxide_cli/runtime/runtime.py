@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
+from ..clock import Clock
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import Provider
-from .clock import Clock
 from .dispatcher import OrchestrationDispatcher
 from .heartbeat import Heartbeat
 from .logs import runtime_log

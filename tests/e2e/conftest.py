@@ -1,4 +1,7 @@
-"""E2E harness: a real store, a real Runtime, a Client; with and without the generator cache."""
+"""E2E harness: a real store, a real Runtime, a Client; with and without the generator cache.
+
+Every test runs on both stores: a SQLite file, and a PostgreSQL schema of its own (dropped
+afterwards; skipped where no PostgreSQL answers, see ``tests/postgres_support.py``)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres
 
 from duroxide_cli import Client, Registry, Runtime, RuntimeOptions
+from duroxide_cli.providers.postgres import PostgresProvider
 from duroxide_cli.providers.sqlite import SqliteProvider
 
 
@@ -43,11 +48,21 @@ class Env:
         return [e.kind for e in await self.client.read_history(instance_id)]
 
 
-@pytest_asyncio.fixture
-async def provider(tmp_path):
-    store = await SqliteProvider.open(tmp_path / "e2e.db")
-    yield store
-    await store.close()
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def provider(request, tmp_path):
+    if request.param == "sqlite":
+        store = await SqliteProvider.open(tmp_path / "e2e.db")
+        yield store
+        await store.close()
+        return
+    await require_postgres()
+    schema = new_schema_name()
+    store = await PostgresProvider.connect(PG_CONNECT_URL, schema=schema)
+    try:
+        yield store
+    finally:
+        await store.close()
+        await drop_schema(schema)
 
 
 @pytest.fixture(params=[1000, 0], ids=["cached", "replayed"])

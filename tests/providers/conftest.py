@@ -1,38 +1,30 @@
 """The conformance suite's stores: every test here runs against each of them.
 
 A new store joins by adding an entry to STORES and an opener below; it is proven by passing
-the suite. PostgreSQL joins once ``providers/postgres.py`` exists and runs where ``DUROXIDE_TEST_PG_URL`` (default
-postgresql://postgres@127.0.0.1:5432/test) answers, each test in its own schema, and skips
-with the reason otherwise.
+the suite. PostgreSQL runs where ``DUROXIDE_TEST_PG_URL`` (default
+postgresql://postgres@127.0.0.1:5432/test) answers, each test in its own schema, dropped
+afterwards; elsewhere it skips with the reason (see ``tests/postgres_support.py``). Every store
+reads time from the test's ``AdvancingClock``: PostgreSQL then uses it instead of the server's
+clock.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
-import os
-import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres
 
+from duroxide_cli.clock import Clock
 from duroxide_cli.providers.base import Provider
 from duroxide_cli.providers.sqlite import SqliteProvider
-from duroxide_cli.providers.url import split_schema
 
-PG_URL = os.environ.get("DUROXIDE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-_PG_CONNECT_URL = split_schema(PG_URL)[0]
-"""PG_URL without our ``?schema=``, for direct asyncpg connections."""
-
-STORES = ["sqlite-file", "sqlite-memory"]
-if importlib.util.find_spec("duroxide_cli.providers.postgres") is not None:
-    STORES.append("postgres")  # the suite proves a store: it joins as soon as it exists
+STORES = ["sqlite-file", "sqlite-memory", "postgres"]
 
 
-class AdvancingClock:
+class AdvancingClock(Clock):
     """The stores' clock in this suite: the wall clock plus however far the test moved it on,
     so a lease, back-off or timer runs out at once instead of after a real sleep."""
 
@@ -40,7 +32,7 @@ class AdvancingClock:
         self._ahead_ms = 0
 
     def now_ms(self) -> int:
-        return int(time.time() * 1000) + self._ahead_ms
+        return super().now_ms() + self._ahead_ms
 
     def advance(self, ms: int) -> None:
         """Move the stores' time ``ms`` on (the wall clock is untouched)."""
@@ -56,18 +48,18 @@ class Store:
         self.kind = kind
         self.clock = AdvancingClock()
         self._tmp_path = tmp_path
-        self._schema = f"duroxide_test_{uuid.uuid4().hex[:12]}"
+        self.schema = new_schema_name()
         self._opened: list[Provider] = []
 
     async def open(self) -> Provider:
         if self.kind == "sqlite-file":
-            provider: Provider = await SqliteProvider.open(self._tmp_path / "store.db", clock=self.clock.now_ms)
+            provider: Provider = await SqliteProvider.open(self._tmp_path / "store.db", clock=self.clock)
         elif self.kind == "sqlite-memory":
             if self._opened:
                 pytest.skip("an in-memory store belongs to one provider")
-            provider = await SqliteProvider.in_memory(clock=self.clock.now_ms)
+            provider = await SqliteProvider.in_memory(clock=self.clock)
         elif self.kind == "postgres":
-            provider = await _open_postgres(self._schema)
+            provider = await _open_postgres(self.schema, self.clock)
         else:
             raise ValueError(f"unknown store {self.kind}")
         self._opened.append(provider)
@@ -77,43 +69,14 @@ class Store:
         for provider in reversed(self._opened):
             await provider.close()
         if self.kind == "postgres" and self._opened:
-            await _drop_schema(self._schema)
+            await drop_schema(self.schema)
 
 
-async def _open_postgres(schema: str) -> Provider:
+async def _open_postgres(schema: str, clock: Clock) -> Provider:
     from duroxide_cli.providers.postgres import PostgresProvider
-    if not await _postgres_answers():
-        pytest.skip(f"no PostgreSQL answers at DUROXIDE_TEST_PG_URL={PG_URL}")
-    return await PostgresProvider.connect(_PG_CONNECT_URL, schema=schema)
 
-
-_pg_answered: bool | None = None
-
-
-async def _postgres_answers() -> bool:
-    """Whether PostgreSQL answers at PG_URL, asked once per test session."""
-    global _pg_answered
-    if _pg_answered is None:
-        import asyncpg
-
-        try:
-            conn = await asyncpg.connect(_PG_CONNECT_URL, timeout=3)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
-            _pg_answered = False
-        else:
-            await conn.close()
-            _pg_answered = True
-    return _pg_answered
-
-
-async def _drop_schema(schema: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_PG_CONNECT_URL, timeout=3)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
+    await require_postgres()
+    return await PostgresProvider.connect(PG_CONNECT_URL, schema=schema, clock=clock)
 
 
 @pytest_asyncio.fixture(params=STORES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from duroxide_cli import Client
 from duroxide_cli.history import ActivityScheduled, ContinuedAsNew, OrchestrationCompleted, OrchestrationStarted
 from duroxide_cli.messages import Message
 from duroxide_cli.providers.base import InstanceUpdate, OutgoingMessage
@@ -148,10 +149,11 @@ async def test_prune_to_one_keeps_the_current_execution(provider):
     assert record is not None and record.execution_id == 3
 
 
-async def test_prune_refuses_to_keep_nothing(provider):
+async def test_the_client_refuses_to_prune_every_execution(provider):
     await create(provider, "a")
     with pytest.raises(ValueError, match="keep_last"):
-        await provider.prune_executions("a", keep_last=0)
+        await Client(provider).prune_executions("a", keep_last=0)
+    assert [e.execution_id for e in await provider.list_executions("a")] == [1]
 
 
 async def test_system_metrics_count_instances_by_status(provider):

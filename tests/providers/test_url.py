@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres, schema_url
 
 from duroxide_cli.errors import ConfigError
 from duroxide_cli.providers.sqlite import SqliteProvider
-from duroxide_cli.providers.url import open_provider, parse_sqlite_url, split_schema, sqlite_path
+from duroxide_cli.providers.url import open_provider, parse_sqlite_url, split_schema, sqlite_path, without_password
 
 from .builders import create
-
-POSTGRES_WRITTEN = importlib.util.find_spec("duroxide_cli.providers.postgres") is not None
 
 
 def test_three_slashes_are_relative_to_the_base_dir(tmp_path):
@@ -71,11 +69,30 @@ async def test_other_urls_are_refused_with_the_accepted_forms(url):
     assert "sqlite:///" in message and "sqlite://:memory:" in message and "postgresql://" in message
 
 
-@pytest.mark.skipif(POSTGRES_WRITTEN, reason="the PostgreSQL store exists; its conformance suite covers it")
-@pytest.mark.parametrize("url", ["postgresql://u@localhost/db", "postgres://u@localhost/db?schema=x"])
-async def test_postgres_urls_say_the_store_is_missing(url):
-    with pytest.raises(ConfigError, match="PostgreSQL store is not available"):
-        await open_provider(url)
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+async def test_a_postgres_url_opens_its_schema_creating_it(scheme):
+    from duroxide_cli.providers.postgres import PostgresProvider
+
+    await require_postgres()
+    schema = new_schema_name()
+    url = schema_url(schema).replace("postgresql://", f"{scheme}://", 1)
+    try:
+        provider = await open_provider(url)
+        try:
+            assert isinstance(provider, PostgresProvider)
+            assert schema in repr(provider)
+            await create(provider, "a")
+            assert await provider.get_instance("a") is not None
+        finally:
+            await provider.close()
+    finally:
+        await drop_schema(schema)
+
+
+@pytest.mark.parametrize("schema", ["Orders", "1st", "a-b", "x" * 49, ""])
+async def test_a_schema_name_that_is_not_a_plain_identifier_is_refused(schema):
+    with pytest.raises(ConfigError, match="schema"):
+        await open_provider(f"{PG_CONNECT_URL}?schema={schema}" if schema else f"{PG_CONNECT_URL}?schema=")
 
 
 def test_schema_parameter_is_ours_and_removed():
@@ -116,3 +133,11 @@ async def test_another_synchronous_level_is_refused_naming_the_allowed_ones(tmp_
         await open_provider(f"sqlite:///{tmp_path}/app.db?synchronous={value}")
     assert "full or normal" in str(raised.value) and "\n" not in str(raised.value)
     assert not (tmp_path / "app.db").exists()
+
+
+def test_a_password_is_never_shown():
+    assert without_password("postgresql://app:s3cret@db:5432/prod?schema=orders") == (
+        "postgresql://app:***@db:5432/prod?schema=orders"
+    )
+    assert without_password("postgresql://app@db/prod") == "postgresql://app@db/prod"
+    assert without_password("sqlite:///state.db") == "sqlite:///state.db"

@@ -1,0 +1,132 @@
+"""The connection pool, the store clock, and the one place driver errors become ProviderError.
+
+Every provider call runs one statement on a pooled connection. Each connection's
+``search_path`` is the store's schema, so the SQL names its tables and functions unqualified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from ...clock import Clock
+from ...errors import ConfigError, ProviderError
+
+T = TypeVar("T")
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
+
+CONNECT_TIMEOUT_S = 10
+"""How long opening a connection may take before the call fails (retryable)."""
+
+_RETRYABLE_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
+"""Connection exceptions, transaction rollbacks (serialization failure, deadlock), insufficient
+resources, operator intervention (shutdown, restart, cannot connect now), system errors."""
+
+
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, asyncio.TimeoutError)
+"""What asyncpg raises for store trouble. A connection the server closed under a statement may
+surface as any of them (InternalClientError included), never as a result."""
+
+
+def check_schema_name(schema: str) -> str:
+    """The schema name, if it is a plain lower-case identifier (it also names the NOTIFY channel)."""
+    if not isinstance(schema, str) or not _SCHEMA_NAME.match(schema):
+        raise ConfigError(
+            f"schema {schema!r} is not a valid duroxide schema name: use 1 to 48 lower-case letters, digits"
+            " and underscores, not starting with a digit"
+        )
+    return schema
+
+
+def describe(url: str, schema: str) -> str:
+    """The store as messages name it: the URL without its password, and the schema."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path} (schema {schema})"
+
+
+def application_name(schema: str) -> str:
+    """How this store's connections show in ``pg_stat_activity``."""
+    return f"duroxide:{schema}"
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether trying the same call again may succeed: the connection or the server was the trouble."""
+    if isinstance(error, asyncpg.PostgresError):
+        sqlstate = getattr(error, "sqlstate", None) or ""
+        return sqlstate[:2] in _RETRYABLE_SQLSTATE_CLASSES
+    if isinstance(error, asyncpg.ClientConfigurationError):
+        return False
+    return isinstance(error, _DRIVER_ERRORS)
+
+
+class Database:
+    """A pool on one schema and the clock its statements judge time by."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, clock: Clock | None, where: str):
+        self._pool = pool
+        self.schema = schema
+        self._clock = clock
+        self.where = where
+        """The store, as error messages name it (no password)."""
+        self._closed = False
+
+    @classmethod
+    async def connect(cls, url: str, schema: str, pool_size: int, clock: Clock | None, where: str) -> Database:
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                timeout=CONNECT_TIMEOUT_S,
+                server_settings={"search_path": schema, "application_name": application_name(schema)},
+            )
+        except Exception as error:  # noqa: BLE001 - classified once, here
+            raise ProviderError("open", f"cannot connect to {where}: {error}", retryable=is_retryable(error)) from error
+        return cls(pool, schema, clock, where)
+
+    def now(self) -> int | None:
+        """The time to pass as a statement's ``p_now``: the injected clock's, or None for the server's."""
+        return None if self._clock is None else self._clock.now_ms()
+
+    async def fetchval(self, operation: str, sql: str, *args: Any) -> Any:
+        return await self.run(operation, lambda conn: conn.fetchval(sql, *args))
+
+    async def fetchrow(self, operation: str, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self.run(operation, lambda conn: conn.fetchrow(sql, *args))
+
+    async def fetch(self, operation: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.run(operation, lambda conn: conn.fetch(sql, *args))
+
+    async def execute(self, operation: str, sql: str, *args: Any) -> str:
+        return await self.run(operation, lambda conn: conn.execute(sql, *args))
+
+    async def run(self, operation: str, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """``statement(conn)`` on a pooled connection; driver errors become ProviderError."""
+        if self._closed:
+            raise ProviderError(operation, f"the store {self.where} is closed")
+        try:
+            async with self._pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+                return await statement(conn)
+        except _DRIVER_ERRORS as error:
+            if self._closed:
+                raise ProviderError(operation, f"the store {self.where} is closed") from error
+            raise ProviderError(operation, f"{error} ({self.where})", retryable=is_retryable(error)) from error
+
+    async def close(self) -> None:
+        """Close the pool; later calls raise ProviderError (not retryable)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_S)
+        except (asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            self._pool.terminate()

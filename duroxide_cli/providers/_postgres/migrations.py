@@ -1,0 +1,72 @@
+"""Versioned migrations of a PostgreSQL store's schema (``_postgres/sql/NNN_name.sql``).
+
+The first process to open a store creates its schema; processes that open it at once wait for
+one another on a transaction-level advisory lock keyed by the schema's name, and each applies
+only what ``schema_version`` does not list yet, all in one transaction (DDL is transactional in
+PostgreSQL, so a migration is applied whole or not at all).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+
+from ...errors import ConfigError
+
+_FILE_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """Every PostgreSQL migration shipped with the package, in version order (1, 2, ... without gaps)."""
+    folder = resources.files("duroxide_cli.providers._postgres").joinpath("sql")
+    found = []
+    for entry in folder.iterdir():
+        match = _FILE_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda migration: migration.version)
+    if [migration.version for migration in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"the shipped PostgreSQL migrations are not numbered 1..n: {[m.name for m in found]}")
+    return found
+
+
+async def migrate(conn: asyncpg.Connection, schema: str, where: str) -> int:
+    """Create ``schema`` if needed and bring it up to date; returns the version it is at.
+
+    ``conn``'s search_path must be ``schema``. Raises ConfigError when the schema was made by a
+    newer duroxide (``where`` names the store in that message).
+    """
+    migrations = load_migrations()
+    latest = migrations[-1].version if migrations else 0
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"duroxide migrate {schema}")
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(_VERSION_TABLE)
+        current = await conn.fetchval("SELECT COALESCE(max(version), 0) FROM schema_version")
+        if current > latest:
+            raise ConfigError(
+                f"the store {where} has schema version {current}, but this duroxide knows versions up to"
+                f" {latest}; it was written by a newer duroxide, so upgrade duroxide to use it"
+            )
+        for migration in migrations[current:]:
+            await conn.execute(migration.sql)  # no arguments: one round trip for the whole script
+            await conn.execute(
+                "INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name
+            )
+    return max(current, latest)

@@ -1,0 +1,319 @@
+"""The shared store: PostgreSQL (asyncpg) behind the Provider protocol.
+
+Any number of processes on any number of machines share one schema and split the work: fetches
+lock rows with ``FOR UPDATE SKIP LOCKED`` (a row another process is taking is skipped, not
+waited for) and lease them until a time judged by the server's clock, so machines whose clocks
+disagree still agree on when a lease ends; lock tokens fence a process that lost its lease.
+
+Each call is one statement, most of them a call of one of the schema's functions
+(``_postgres/sql``), so a turn, a batch of turns or a batch of completions costs one network
+round trip; a batch commits in one transaction with a savepoint per item. New work wakes idle
+dispatchers in every process through LISTEN/NOTIFY; polling stays the fallback. A dropped
+connection or a restarting server is a retryable ProviderError: the runtime tries again, and
+lock tokens make a repeated write harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from ..clock import Clock
+from ..errors import InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError
+from ..history import HistoryEvent, OrchestrationStarted
+from ..messages import Message
+from ..model.options import RuntimeOptions
+from ._postgres import codec, listing
+from ._postgres import statements as sql
+from ._postgres.database import Database, check_schema_name, describe
+from ._postgres.migrations import migrate
+from ._postgres.notifications import Listener
+from .base import (
+    TERMINAL_STATUSES,
+    ActivityCompletion,
+    ActivityWork,
+    CommitOutcome,
+    ExecutionInfo,
+    InstanceFilter,
+    InstanceRecord,
+    InstanceRecordPage,
+    KnownHistory,
+    OrchestrationWork,
+    Queue,
+    QueueDepths,
+    RuntimeInfo,
+    SystemMetrics,
+    TurnCommit,
+)
+
+_log = logging.getLogger("duroxide.provider")
+
+DEFAULT_POOL_SIZE = 10
+"""Connections of a provider opened without a size (a Client, a command that reads)."""
+
+
+def pool_size_for(options: RuntimeOptions) -> int:
+    """Connections a runtime with ``options`` keeps busy: its two fetch loops, group commits and
+    completions, plus a share of its turns and activities (lock renewals, abandons)."""
+    return 4 + math.ceil(options.orchestration_concurrency / 4) + math.ceil(options.activity_concurrency / 4)
+
+
+class PostgresProvider:
+    """The PostgreSQL store. Create it with ``await PostgresProvider.connect(url, schema=...)``;
+    release it with ``await provider.close()``."""
+
+    def __init__(self, database: Database, listener: Listener):
+        """Use ``connect``; this wraps an open pool and its listener."""
+        self._db = database
+        self._listener = listener
+
+    @classmethod
+    async def connect(
+        cls, url: str, schema: str = "duroxide", *, pool_size: int | None = None, clock: Clock | None = None
+    ) -> PostgresProvider:
+        """Connect to the database ``url`` names and use ``schema`` in it, creating the schema and
+        its tables on first use (and migrating an older one). ``pool_size``: connections at most
+        (default ``DEFAULT_POOL_SIZE``; ``pool_size_for(options)`` fits a runtime). ``clock``
+        replaces the server's clock as the store clock (tests).
+
+        Raises ConfigError for a schema name that is not a plain identifier or a schema written
+        by a newer duroxide, ProviderError when the server cannot be reached.
+        """
+        check_schema_name(schema)
+        where = describe(url, schema)
+        database = await Database.connect(url, schema, pool_size or DEFAULT_POOL_SIZE, clock, where)
+        try:
+            await database.run("open", lambda conn: migrate(conn, schema, where))
+            listener = Listener(url, schema)
+            await listener.start()
+        except BaseException:
+            await database.close()
+            raise
+        return cls(database, listener)
+
+    def __repr__(self) -> str:
+        return f"PostgresProvider({self._db.where!r})"
+
+    # -- instances and messages -------------------------------------------------------------------
+
+    async def create_instance(self, start: Message) -> None:
+        created = await self._db.fetchval(
+            "create_instance", sql.CREATE_INSTANCE, self._db.now(), *codec.start_fields(start)
+        )
+        if not created:
+            raise InstanceAlreadyExistsError(start.instance_id)
+
+    async def enqueue_message(self, message: Message, visible_at_ms: int | None = None) -> None:
+        sent = await self._db.fetchval(
+            "enqueue_message", sql.ENQUEUE_MESSAGE, self._db.now(), *codec.message_fields(message), visible_at_ms
+        )
+        if not sent:
+            raise InstanceNotFoundError(message.instance_id)
+
+    async def fetch_orchestration_work(
+        self,
+        limit: int,
+        lock_timeout_ms: int,
+        owner: str,
+        known: Mapping[str, KnownHistory],
+        *,
+        instance_ids: Collection[str] | None = None,
+    ) -> list[OrchestrationWork]:
+        if limit <= 0 or (instance_ids is not None and not instance_ids):
+            return []
+        scope = None if instance_ids is None else sorted(set(instance_ids))
+        document = await self._db.fetchval(
+            "fetch_orchestration_work",
+            sql.FETCH_ORCHESTRATION_WORK,
+            self._db.now(), limit, lock_timeout_ms, owner, codec.known_json(known), scope,
+        )
+        found = self._learn("orchestrator", document)
+        return [codec.orchestration_work(work) for work in found]
+
+    async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
+        if not turns:
+            return []
+        document = await self._db.fetchval("commit_turns", sql.COMMIT_TURNS, self._db.now(), codec.turns_json(turns))
+        outcomes: list[CommitOutcome] = []
+        for turn, result in zip(turns, json.loads(document), strict=True):
+            for ignored in result["ignored"]:
+                _log.warning(
+                    "instance %r already exists: its start by %r (ctx.start_orchestration) was ignored",
+                    ignored, turn.instance_id, extra={"instance_id": turn.instance_id},
+                )
+            outcomes.append(result["outcome"])
+        return outcomes
+
+    async def abandon_orchestration(
+        self,
+        instance_id: str,
+        lock_token: str,
+        delay_ms: int = 0,
+        reason: str | None = None,
+        count_delivery: bool = True,
+    ) -> None:
+        await self._db.fetchval(
+            "abandon_orchestration",
+            sql.ABANDON_ORCHESTRATION,
+            self._db.now(), instance_id, lock_token, delay_ms, reason, count_delivery,
+        )
+
+    async def drop_messages(self, instance_id: str, lock_token: str, message_ids: Sequence[int]) -> bool:
+        return bool(
+            await self._db.fetchval(
+                "drop_messages", sql.DROP_MESSAGES, self._db.now(), instance_id, lock_token, list(message_ids)
+            )
+        )
+
+    async def set_instance_held(self, instance_id: str, reason: str | None) -> None:
+        await self._db.execute("set_instance_held", sql.SET_INSTANCE_HELD, self._db.now(), instance_id, reason)
+
+    # -- activities -----------------------------------------------------------------------------
+
+    async def fetch_activity_work(
+        self, limit: int, lock_timeout_ms: int, owner: str, *, instance_ids: Collection[str] | None = None
+    ) -> list[ActivityWork]:
+        if limit <= 0 or (instance_ids is not None and not instance_ids):
+            return []
+        scope = None if instance_ids is None else sorted(set(instance_ids))
+        document = await self._db.fetchval(
+            "fetch_activity_work", sql.FETCH_ACTIVITY_WORK, self._db.now(), limit, lock_timeout_ms, owner, scope
+        )
+        return [codec.activity_work(fields) for fields in self._learn("worker", document)]
+
+    async def renew_activity_lock(self, work_id: int, lock_token: str, lock_timeout_ms: int) -> bool:
+        status = await self._db.execute(
+            "renew_activity_lock", sql.RENEW_ACTIVITY_LOCK, self._db.now(), work_id, lock_token, lock_timeout_ms
+        )
+        return status == "UPDATE 1"
+
+    async def complete_activities(self, completions: Sequence[ActivityCompletion]) -> list[bool]:
+        if not completions:
+            return []
+        results = await self._db.fetchval(
+            "complete_activities", sql.COMPLETE_ACTIVITIES, self._db.now(), codec.completions_json(completions)
+        )
+        return list(results)
+
+    async def abandon_activity(
+        self, work_id: int, lock_token: str, delay_ms: int = 0, count_delivery: bool = True
+    ) -> None:
+        await self._db.execute(
+            "abandon_activity", sql.ABANDON_ACTIVITY, self._db.now(), work_id, lock_token, delay_ms, count_delivery
+        )
+
+    # -- reads, admin and metrics ---------------------------------------------------------------
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        row = await self._db.fetchrow("get_instance", sql.GET_INSTANCE, instance_id)
+        return None if row is None else codec.instance_from_row(row)
+
+    async def list_instances(
+        self, status: str | None = None, name: str | None = None, limit: int = 100, filter: InstanceFilter | None = None
+    ) -> list[InstanceRecord]:
+        query = listing.filtered(filter, status, name)
+        rows = await self._db.fetch("list_instances", listing.list_sql(query, limit), *query.args)
+        return [codec.instance_from_row(row) for row in rows]
+
+    async def list_instances_page(
+        self, filter: InstanceFilter | None = None, limit: int = 50, cursor: str | None = None
+    ) -> InstanceRecordPage:
+        query = listing.filtered(filter)
+        statement = listing.page_sql(query, limit, cursor)  # a bad cursor is the caller's ValueError
+        rows = await self._db.fetch("list_instances_page", statement, *query.args)
+        page = rows[:limit]
+        more = len(rows) > limit and bool(page)
+        next_cursor = listing.encode_cursor(page[-1]["created_at_ms"], page[-1]["seq"]) if more else None
+        return InstanceRecordPage([codec.instance_from_row(row) for row in page], next_cursor)
+
+    async def count_instances(self, filter: InstanceFilter | None = None) -> int:
+        query = listing.filtered(filter)
+        return int(await self._db.fetchval("count_instances", listing.count_sql(query), *query.args))
+
+    async def list_children(self, instance_id: str) -> list[str]:
+        return [row["id"] for row in await self._db.fetch("list_children", sql.LIST_CHILDREN, instance_id)]
+
+    async def list_executions(self, instance_id: str) -> list[ExecutionInfo]:
+        rows = await self._db.fetch("list_executions", sql.LIST_EXECUTIONS, instance_id)
+        return [ExecutionInfo(*row) for row in rows]
+
+    async def read_history(self, instance_id: str, execution_id: int | None = None) -> list[HistoryEvent]:
+        rows = await self._db.fetch("read_history", sql.READ_HISTORY, instance_id, execution_id)
+        return [codec.event_from_fields(tuple(row)) for row in rows]
+
+    async def delete_instances(self, instance_ids: Sequence[str]) -> int:
+        return int(await self._db.fetchval("delete_instances", sql.DELETE_INSTANCES, list(dict.fromkeys(instance_ids))))
+
+    async def prune_executions(self, instance_id: str, keep_last: int) -> int:
+        return int(await self._db.fetchval("prune_executions", sql.PRUNE_EXECUTIONS, instance_id, keep_last))
+
+    async def reset_execution(
+        self, instance_id: str, from_execution_id: int, history: Sequence[HistoryEvent], messages: Sequence[Message]
+    ) -> None:
+        result = await self._db.fetchval(
+            "reset_execution", sql.RESET_EXECUTION, self._db.now(), instance_id, from_execution_id,
+            codec.events_json(history), codec.messages_json(messages),
+        )
+        if result == "missing":
+            raise InstanceNotFoundError(instance_id)
+        if result != "reset":
+            raise ProviderError(
+                "reset_execution", f"instance '{instance_id}' moved on to execution {result} meanwhile; look again and retry"
+            )
+
+    async def fork_instance(self, instance_id: str, history: Sequence[HistoryEvent], messages: Sequence[Message]) -> None:
+        started = history[0].body if history else None
+        if not isinstance(started, OrchestrationStarted):
+            raise ValueError("a forked history starts with an OrchestrationStarted event")
+        created = await self._db.fetchval(
+            "fork_instance", sql.FORK_INSTANCE, self._db.now(), instance_id, started.name, started.version,
+            codec.events_json(history), codec.messages_json(messages),
+        )
+        if not created:
+            raise InstanceAlreadyExistsError(instance_id)
+
+    async def register_runtimes(self, runtimes: Sequence[RuntimeInfo]) -> None:
+        if runtimes:
+            await self._db.execute("register_runtimes", sql.REGISTER_RUNTIMES, codec.runtimes_json(runtimes))
+
+    async def remove_runtimes(self, worker_ids: Sequence[str] = (), seen_before_ms: int | None = None) -> int:
+        return int(await self._db.fetchval("remove_runtimes", sql.REMOVE_RUNTIMES, list(worker_ids), seen_before_ms))
+
+    async def list_runtimes(self, seen_since_ms: int | None = None) -> list[RuntimeInfo]:
+        rows = await self._db.fetch("list_runtimes", sql.LIST_RUNTIMES, seen_since_ms)
+        return [RuntimeInfo(*row) for row in rows]
+
+    async def system_metrics(self) -> SystemMetrics:
+        by_status = dict.fromkeys(_STATUSES, 0)
+        for row in await self._db.fetch("system_metrics", sql.INSTANCES_BY_STATUS):
+            by_status[row["status"]] = row["count"]
+        return SystemMetrics(by_status=by_status, total=sum(by_status.values()))
+
+    async def queue_depths(self) -> QueueDepths:
+        row = await self._db.fetchrow("queue_depths", sql.QUEUE_DEPTHS, self._db.now())
+        assert row is not None
+        return QueueDepths(orchestrator=row["orchestrator"], worker=row["worker"], timer=row["timer"])
+
+    # -- notification and lifecycle -------------------------------------------------------------
+
+    async def wait_for_work(self, queue: Queue, timeout_ms: int) -> None:
+        """Return when a NOTIFY for ``queue`` arrives from any process (this one included), when
+        what the last empty fetch said would come due does, or after ``timeout_ms``."""
+        await self._listener.wait(queue, timeout_ms)
+
+    async def close(self) -> None:
+        await self._listener.close()
+        await self._db.close()
+
+    def _learn(self, queue: Queue, document: str) -> list[Any]:
+        """The work of a fetch's document; an empty one tells the queue's signal when to look again."""
+        parsed = json.loads(document)
+        if not parsed["work"]:
+            self._listener.signals[queue].due_in(parsed["next_due_in_ms"])
+        return parsed["work"]
+
+
+_STATUSES = ("Pending", "Running", *sorted(TERMINAL_STATUSES))

@@ -1,0 +1,47 @@
+"""The command line on a PostgreSQL store: ``--store postgresql://...?schema=`` and ``[store] url``
+name it for every command, in real ``duroxide`` processes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest_asyncio
+from postgres_support import drop_schema, new_schema_name, require_postgres, schema_url
+
+from .conftest import duroxide
+
+
+@pytest_asyncio.fixture
+async def pg_url():
+    await require_postgres()
+    schema = new_schema_name()
+    yield schema_url(schema)
+    await drop_schema(schema)
+
+
+async def test_every_command_reaches_the_postgres_store_named_by_store(project, pg_url):
+    ran = duroxide("execute", "Countdown", "--input", "2", "--id", "c-1", "--store", pg_url, cwd=project.root)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout) == "liftoff"
+    status = duroxide("status", "c-1", "--store", pg_url, "-o", "json", cwd=project.root)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["status"] == "Completed"
+    assert json.loads(status.stdout)["execution_id"] == 3
+    listed = duroxide("list", "--store", pg_url, "-o", "json", cwd=project.root)
+    assert [state["instance_id"] for state in json.loads(listed.stdout)] == ["c-1"]
+    history = duroxide("history", "show", "c-1", "--store", pg_url, "-o", "json", cwd=project.root)
+    assert json.loads(history.stdout)["events"][-1]["kind"] == "OrchestrationCompleted"
+    metrics = duroxide("metrics", "--store", pg_url, "-o", "json", cwd=project.root)
+    assert json.loads(metrics.stdout)["by_status"]["Completed"] == 1
+
+
+async def test_the_store_url_in_duroxide_toml_may_name_postgres(project, pg_url):
+    toml = project.root / "duroxide.toml"
+    toml.write_text(toml.read_text().replace('url = "sqlite:///state.db"', f'url = "{pg_url}"'))
+    started = duroxide("start", "Countdown", "--input", "0", "--id", "t-1", cwd=project.root)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "t-1"
+    status = duroxide("status", "t-1", "-o", "json", "-v", cwd=project.root)
+    assert json.loads(status.stdout)["status"] == "Pending"
+    assert "postgresql://" in status.stderr
+    assert not (project.root / "state.db").exists()
