@@ -2,43 +2,43 @@
 
 Orchestrations are generator functions that ``yield`` durable tasks; activities are ordinary
 functions that do the I/O. Everything public is exported here.
+
+Names are imported on first use (PEP 562), so ``import duroxide_cli`` -- and so the start of
+every ``duroxide`` command -- costs only what a caller touches.
 """
 
-from .client import Client, InstanceInfo, InstancePage, InstanceTree, OrchestrationState
-from .errors import (
-    ActivityError,
-    ConfigError,
-    DuroxideError,
-    InstanceAlreadyExistsError,
-    InstanceNotFoundError,
-    InstanceRunningError,
-    NondeterminismError,
-    OrchestrationCancelled,
-    ProviderError,
-    SubOrchestrationError,
-    WaitTimeoutError,
-)
-from .history import FailureDetails, HistoryEvent
-from .model.context import ActivityContext, OrchestrationContext
-from .model.options import RetryPolicy, RuntimeOptions
-from .model.registry import Registry
-from .model.tasks import RaceResult
-from .providers.base import ExecutionInfo, InstanceFilter, Provider, QueueDepths, RuntimeInfo, SystemMetrics
-from .providers.sqlite import SqliteProvider
-from .providers.url import open_provider
-from .runtime import Runtime
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import Client, InstanceInfo, InstancePage, InstanceTree, OrchestrationState
+    from .errors import (
+        ActivityError,
+        ConfigError,
+        DuroxideError,
+        InstanceAlreadyExistsError,
+        InstanceNotFoundError,
+        InstanceRunningError,
+        NondeterminismError,
+        OrchestrationCancelled,
+        ProviderError,
+        SubOrchestrationError,
+        WaitTimeoutError,
+    )
+    from .history import FailureDetails, HistoryEvent
+    from .model.context import ActivityContext, OrchestrationContext
+    from .model.options import RetryPolicy, RuntimeOptions
+    from .model.registry import Registry
+    from .model.tasks import RaceResult
+    from .providers.base import ExecutionInfo, InstanceFilter, Provider, QueueDepths, RuntimeInfo, SystemMetrics
+    from .providers.postgres import PostgresProvider
+    from .providers.sqlite import SqliteProvider
+    from .providers.url import open_provider
+    from .runtime import Runtime
 
 __version__ = "0.1.0"
-
-
-def __getattr__(name: str) -> object:
-    """``PostgresProvider`` is imported on first use: asyncpg is not loaded by commands that
-    never touch PostgreSQL."""
-    if name == "PostgresProvider":
-        from .providers.postgres import PostgresProvider
-
-        return PostgresProvider
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
@@ -77,3 +77,53 @@ __all__ = [
     "WaitTimeoutError",
     "open_provider",
 ]
+
+_EXPORTS = {
+    "ActivityContext": ".model.context",
+    "ActivityError": ".errors",
+    "Client": ".client",
+    "ConfigError": ".errors",
+    "DuroxideError": ".errors",
+    "ExecutionInfo": ".providers.base",
+    "FailureDetails": ".history",
+    "HistoryEvent": ".history",
+    "InstanceAlreadyExistsError": ".errors",
+    "InstanceFilter": ".providers.base",
+    "InstanceInfo": ".client",
+    "InstanceNotFoundError": ".errors",
+    "InstancePage": ".client",
+    "InstanceRunningError": ".errors",
+    "InstanceTree": ".client",
+    "NondeterminismError": ".errors",
+    "OrchestrationCancelled": ".errors",
+    "OrchestrationContext": ".model.context",
+    "OrchestrationState": ".client",
+    "PostgresProvider": ".providers.postgres",
+    "Provider": ".providers.base",
+    "ProviderError": ".errors",
+    "QueueDepths": ".providers.base",
+    "RaceResult": ".model.tasks",
+    "Registry": ".model.registry",
+    "RetryPolicy": ".model.options",
+    "Runtime": ".runtime",
+    "RuntimeInfo": ".providers.base",
+    "RuntimeOptions": ".model.options",
+    "SqliteProvider": ".providers.sqlite",
+    "SubOrchestrationError": ".errors",
+    "SystemMetrics": ".providers.base",
+    "WaitTimeoutError": ".errors",
+    "open_provider": ".providers.url",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'duroxide_cli' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -10,7 +10,7 @@ from typing import Any
 from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutError
 from .history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
 from .messages import Message
-from .payloads import check_instance_id, normalize
+from .payloads import check_instance_id, check_text, normalize
 from .providers.base import (
     RUNTIME_LIVE_WITHIN_MS,
     TERMINAL_STATUSES,
@@ -148,8 +148,7 @@ class Client:
 
     async def _start(self, instance_id: str, name: str, input: Any, version: str | None) -> None:
         check_instance_id(instance_id)
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"orchestration name must be a non-empty string, got {name!r}")
+        check_text(name, "orchestration name")
         value = normalize(input, "input")
         await self.provider.create_instance(Message(instance_id, OrchestrationStarted(name, version, value), 1))
 
@@ -157,8 +156,7 @@ class Client:
     async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         """Deliver an event (buffered until the orchestration waits for it). Unknown id:
         InstanceNotFoundError; a finished instance drops it with a warning."""
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"event name must be a non-empty string, got {name!r}")
+        check_text(name, "event name")
         value = normalize(data, "event data")
         await self.provider.enqueue_message(Message(instance_id, EventRaised(name, value)))
 
@@ -168,13 +166,13 @@ class Client:
         Cancelled when that exception leaves the code. Sub-orchestrations it waits for are
         cancelled the same way. A finished instance is left alone; an unknown id raises
         InstanceNotFoundError."""
-        await self._request_cancel(instance_id, CancelRequested(reason))
+        await self._request_cancel(instance_id, CancelRequested(_reason(reason)))
 
     async def terminate_instance(self, instance_id: str, reason: str | None = None) -> None:
         """Stop a running instance at once, no user code running (also one compensating after a
         cancel): it ends Cancelled with ``failure.error_type`` "Terminated". A finished instance is
         left alone; an unknown id raises InstanceNotFoundError."""
-        await self._request_cancel(instance_id, CancelRequested(reason, terminate=True))
+        await self._request_cancel(instance_id, CancelRequested(_reason(reason), terminate=True))
 
     async def _request_cancel(self, instance_id: str, request: CancelRequested) -> None:
         record = await self._record(instance_id)
@@ -364,3 +362,10 @@ class Client:
         if record is None:
             raise InstanceNotFoundError(instance_id)
         return record
+
+
+def _reason(reason: str | None) -> str | None:
+    """A cancel or terminate reason is stored as text: None, or a string UTF-8 can encode."""
+    if isinstance(reason, str) and reason:
+        check_text(reason, "reason")
+    return reason

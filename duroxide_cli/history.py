@@ -39,7 +39,9 @@ class FailureDetails:
     @classmethod
     def from_exception(cls, error: BaseException) -> FailureDetails:
         """Describe ``error``; the traceback starts at the first frame of user code, leaving
-        out the duroxide (and standard library) frames that called it."""
+        out the duroxide (and standard library) frames that called it. Undecodable bytes in the
+        text (lone surrogates, e.g. a file name from ``os.fsdecode``) are kept as ``\\udcff``
+        escapes, so the failure can always be stored and printed."""
         tb = error.__traceback__
         while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(_CALLER_DIRS):
             tb = tb.tb_next
@@ -47,7 +49,12 @@ class FailureDetails:
         message = str(error)
         if isinstance(error, SystemExit):
             message = f"sys.exit({'' if error.code is None else repr(error.code)}) was called"
-        return cls(type(error).__name__, message, details)
+        return cls(type(error).__name__, _storable(message), _storable(details))
+
+
+def _storable(text: str) -> str:
+    """``text`` with any lone surrogate written as its backslash escape (UTF-8 cannot encode one)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +286,16 @@ class HistoryEvent:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HistoryEvent:
-        """Parse the flat JSON object; raises ``ValueError`` on an unknown kind or missing field."""
-        return cls(int(data["event_id"]), int(data.get("timestamp_ms", 0)), body_from_json(data))
+        """Parse the flat JSON object; raises ``ValueError`` naming the event and the field on an
+        unknown kind, a missing field or a field of the wrong type."""
+        from .history_checks import check_event_json
+
+        check_event_json(data)
+        try:
+            body = body_from_json(data)
+        except ValueError as error:
+            raise ValueError(f"event {data['event_id']}: {error}") from None
+        return cls(data["event_id"], data.get("timestamp_ms", 0), body)
 
 
 def body_to_json(body: EventBody) -> dict[str, Any]:

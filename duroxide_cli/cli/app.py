@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Optional
 
@@ -17,11 +19,13 @@ from . import (
     metrics,
     project,
     recover,
+    render,
     replay,
     serve,
     tree,
     workers,
 )
+from .exits import ExitCode
 
 app = typer.Typer(
     name="duroxide",
@@ -61,9 +65,21 @@ app.add_typer(history.app, name="history")
 
 
 def main() -> None:
-    """The console script ``duroxide``."""
+    """The command line (the console script, ``entry.main``, runs it with quiet signal handling).
+
+    An argument with bytes that are not UTF-8 is refused before any command sees it: such a
+    string could be neither stored nor printed."""
+    for argument in sys.argv[1:]:
+        raw = os.fsencode(argument)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            render.error(f"argument {ascii(raw)[1:]} is not UTF-8 text (byte 0x{raw[error.start]:02x}); duroxide reads its arguments as UTF-8")
+            raise SystemExit(ExitCode.USAGE) from None
     app(prog_name="duroxide")
 
 
 if __name__ == "__main__":
-    main()
+    from .entry import main as entry_main
+
+    entry_main()

@@ -95,6 +95,10 @@ def read_config(path: Path) -> dict[str, dict[str, Any]]:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})") from None
+    except RecursionError:
+        raise ConfigError(f"{path} nests tables or arrays too deeply to read") from None
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror}") from None
     problems = []

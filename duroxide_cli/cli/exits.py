@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 from collections.abc import Awaitable, Callable
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -92,6 +94,8 @@ def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED
     """Run a command's coroutine; explain a known failure on stderr and exit with its code.
 
     Ctrl-C exits with ``interrupted`` (130, or 0 for commands that run until stopped)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main_thread else None  # asyncio.run's graceful Ctrl-C
     try:
         return asyncio.run(_call(main))
     except typer.Exit:
@@ -102,6 +106,9 @@ def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED
         if interrupted:
             render.note("interrupted")
         raise typer.Exit(interrupted) from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 def fail(error: BaseException) -> typer.Exit:

@@ -13,6 +13,9 @@ from .session import open_client, prepare
 
 app = CommandGroup()
 
+MAX_LIMIT = 1_000_000
+"""The largest page ``list --limit`` asks the store for."""
+
 
 @app.command("list")
 def list_command(
@@ -36,6 +39,8 @@ def list_command(
     printed on stderr (`next cursor: C`; with --output jsonl also as a last `{"next_cursor"}` line)."""
 
     async def main() -> None:
+        if limit > MAX_LIMIT:
+            raise usage_error(f"--limit {limit} is too large; at most {MAX_LIMIT:,} instances are listed at once (use --cursor for more)")
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
         where = filters.instance_filter(status, name, id_prefix, since, until, top_level)

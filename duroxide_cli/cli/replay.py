@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pdb
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -11,6 +10,7 @@ import typer
 
 from ..errors import InstanceNotFoundError
 from ..history import HistoryEvent
+from ..history_checks import check_sequence
 from ..replay.check import check_history, orchestration_for
 from ..replay.report import USUAL_CAUSES, ReplayReport
 from . import bulk, filters, options, render
@@ -18,7 +18,7 @@ from .completion import complete_instance_id
 from .exits import ExitCode, run_command, usage_error
 from .group import CommandGroup
 from .preflight import check_running, check_states
-from .session import open_client, prepare, require_app
+from .session import open_client, parse_json, prepare, read_text_file, require_app
 
 app = CommandGroup()
 
@@ -155,12 +155,7 @@ async def _read_instance(client: Any, instance_id: str, execution: int | None) -
 
 def _read_file(path: Path) -> tuple[str, int, list[HistoryEvent]]:
     """A ``history export`` document, or a bare list of events."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise usage_error(f"cannot read {str(path)!r}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise usage_error(f"{path} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    document = parse_json(read_text_file(path, "--file"), str(path))
     if isinstance(document, dict) and isinstance(document.get("events"), list):
         raw, instance_id, execution_id = document["events"], str(document.get("instance_id") or path.stem), document.get("execution_id", 1)
     elif isinstance(document, list):
@@ -169,6 +164,7 @@ def _read_file(path: Path) -> tuple[str, int, list[HistoryEvent]]:
         raise usage_error(f"{path} is neither a `duroxide history export` document nor a list of events")
     try:
         events = [HistoryEvent.from_json(item) for item in raw]
+        check_sequence(events)
     except (ValueError, KeyError, TypeError) as error:
         raise usage_error(f"{path}: not a history: {error}") from None
     if not isinstance(execution_id, int) or execution_id < 1:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..model.options import RuntimeOptions
+from ..payloads import MAX_DEPTH, normalize
 from . import render
 from .app_loader import LoadedApp, load_app
 from .config import Settings, load_settings
@@ -97,19 +98,47 @@ async def open_client(settings: Settings, *, create: bool = False) -> AsyncItera
 
 
 def parse_json_argument(text: str | None, option: str) -> Any:
-    """A JSON value given inline, as ``@path`` (a file) or ``@-`` (stdin); None stays None."""
+    """A JSON value given inline, as ``@path`` (a file) or ``@-`` (stdin); None stays None.
+
+    A value the store could not hold (see ``payloads.normalize``) is a usage error too."""
     if text is None:
         return None
     source = f"{option}"
     if text.startswith("@"):
         where = text[1:]
-        try:
-            text = sys.stdin.read() if where == "-" else Path(where).read_text(encoding="utf-8")
-        except OSError as error:
-            raise usage_error(f"{option}: cannot read {where!r}: {error.strerror}") from None
+        text = read_stdin(option) if where == "-" else read_text_file(Path(where), option)
         source = f"{option} {where}"
+    value = parse_json(text, source, hint=text.lstrip()[:1] not in ('"', "{", "["))
+    try:
+        return normalize(value, source)
+    except TypeError as error:
+        raise usage_error(str(error)) from None
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """The UTF-8 text of ``path``; a file that cannot be read or is not UTF-8 is a usage error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise usage_error(f"{what}: cannot read {str(path)!r}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise usage_error(f"{what}: {str(path)!r} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})") from None
+
+
+def read_stdin(what: str) -> str:
+    """Standard input as text; input that is not UTF-8 is a usage error."""
+    try:
+        return sys.stdin.buffer.read().decode("utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    except UnicodeDecodeError as error:
+        raise usage_error(f"{what}: standard input is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})") from None
+
+
+def parse_json(text: str, source: str, *, hint: bool = False) -> Any:
+    """``text`` parsed as JSON; invalid or too deeply nested JSON is a usage error naming ``source``."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        hint = "" if text.lstrip()[:1] in ('"', "{", "[") else "; a string needs JSON quotes, e.g. --input '\"text\"'"
-        raise usage_error(f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}{hint}") from None
+        tip = "; a string needs JSON quotes, e.g. --input '\"text\"'" if hint else ""
+        raise usage_error(f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}{tip}") from None
+    except RecursionError:
+        raise usage_error(f"{source} nests JSON too deeply to read (at most {MAX_DEPTH} levels)") from None

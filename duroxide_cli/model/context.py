@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from ..payloads import check_instance_id, normalize
+from ..payloads import check_instance_id, check_text, normalize
 from .options import RetryPolicy, check_delay_ms
 from .tasks import (
     ActivityTask,
@@ -134,9 +134,7 @@ class OrchestrationContext:
 
 
 def _name(name: Any, what: str) -> str:
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"{what} name must be a non-empty string, got {name!r}")
-    return name
+    return check_text(name, f"{what} name")
 
 
 def _composable(tasks: Iterable[Task], combinator: str) -> tuple[Task, ...]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
+import re
 import signal
 import subprocess
 import sys
@@ -245,3 +247,28 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError("the condition did not hold in time")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def on_terminal(project: Project, *args: str, columns: int = 80, raw: bool = False) -> str:
+    """Run ``duroxide`` with stdout and stderr on a pseudo-terminal ``columns`` wide; what it
+    wrote, without its colour and style sequences unless ``raw``."""
+    controller, terminal = pty.openpty()
+    env = {**_env(), "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
+    process = subprocess.Popen([*CLI, *args], cwd=project.root, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the process is gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    assert process.wait(timeout=60) == 0
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    return text if raw else _ANSI.sub("", text)

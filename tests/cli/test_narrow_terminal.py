@@ -7,34 +7,8 @@ COLUMNS); NO_COLOR keeps colour codes out, and the bold codes that remain are st
 from __future__ import annotations
 
 import json
-import os
-import pty
-import re
-import subprocess
 
-from .conftest import CLI, Project, _env
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def on_terminal(project: Project, *args: str, columns: int = 80) -> str:
-    """Run ``duroxide`` with stdout and stderr on a pseudo-terminal ``columns`` wide."""
-    controller, terminal = pty.openpty()
-    env = {**_env(), "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
-    process = subprocess.Popen([*CLI, *args], cwd=project.root, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env)
-    os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closed: the process is gone
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(controller)
-    assert process.wait(timeout=60) == 0
-    return _ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+from .conftest import Project, on_terminal
 
 
 def rows(text: str) -> list[str]:

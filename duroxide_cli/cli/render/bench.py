@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .console import err, json_line, note, out
+from .tables import show_table
 
 
 @contextmanager
@@ -66,4 +67,4 @@ def bench_table(rows: Sequence[tuple[Any, str, str]]) -> None:
         meanings.setdefault(latency, []).append(result.workload)
     table.caption = "p50/p99: " + "; ".join(f"{', '.join(names)}: {latency}" for latency, names in meanings.items())
     table.caption_justify = "left"
-    out().print(table)
+    show_table(table, out())

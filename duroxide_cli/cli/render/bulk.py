@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from .console import err, json_result, line_cell, note, out, result_line
+from .tables import show_table
+from .text import cell
 
 
 def bulk_matched(count: int) -> None:
@@ -47,12 +48,12 @@ def bulk_summary(outcome: Any, output: str) -> None:
     counts.add_row("succeeded", Text(str(outcome.succeeded), style="green" if outcome.succeeded else ""))
     counts.add_row("failed", Text(str(len(outcome.failed)), style="red" if outcome.failed else ""))
     console = out()
-    console.print(counts)
+    show_table(counts, console)
     if not outcome.failed:
         return
     failures = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     failures.add_column("instance", no_wrap=True)
     failures.add_column("error")
     for failure in outcome.failed:
-        failures.add_row(escape(failure.instance_id), line_cell(failure.error, style="red"))
-    console.print(failures)
+        failures.add_row(cell(failure.instance_id), line_cell(failure.error, style="red"))
+    show_table(failures, console)

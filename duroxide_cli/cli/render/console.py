@@ -6,15 +6,15 @@ When a stream is not a terminal nothing is coloured, wrapped or truncated (rich 
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import sys
 import time
 from typing import Any, TextIO, cast
 
 from rich.console import Console
 from rich.text import Text
+
+from .text import cell, json_text, printable
 
 _STATUS_STYLE = {
     "Pending": "yellow",
@@ -59,7 +59,10 @@ class _PlainStream:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        self._stream.write(_TRAILING_SPACE.sub("\n", text))
+        # line by line, not a regular expression: a run of padding before a long cell would
+        # make one quadratic
+        lines = text.split("\n")
+        self._stream.write("\n".join([line.rstrip(" \t") for line in lines[:-1]] + lines[-1:]))
         return len(text)
 
     def flush(self) -> None:
@@ -71,9 +74,6 @@ class _PlainStream:
     @property
     def encoding(self) -> str:
         return getattr(self._stream, "encoding", None) or "utf-8"
-
-
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
 
 def out() -> Console:
@@ -95,19 +95,19 @@ def stderr_is_terminal() -> bool:
 
 def result_line(text: str) -> None:
     """One line of plain result on stdout (an instance id, a path)."""
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(printable(text) + "\n")
     sys.stdout.flush()
 
 
 def json_document(document: Any) -> None:
     """One JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(document, indent=2) + "\n")
     sys.stdout.flush()
 
 
 def json_line(document: Any) -> None:
     """One JSON Lines record on stdout (streaming commands)."""
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str) + "\n")
+    sys.stdout.write(json_text(document) + "\n")
     sys.stdout.flush()
 
 
@@ -120,20 +120,21 @@ def json_result(document: Any, output: str) -> None:
 
 
 def error(message: str) -> None:
-    err().print(Text.assemble(("error: ", "bold red"), message))
+    err().print(Text.assemble(("error: ", "bold red"), printable(message, lines=True)))
 
 
 def warning(message: str) -> None:
-    err().print(Text.assemble(("warning: ", "bold yellow"), message))
+    err().print(Text.assemble(("warning: ", "bold yellow"), printable(message, lines=True)))
 
 
 def note(message: str, style: str = "") -> None:
     """A progress or hint line on stderr."""
-    err().print(Text(message, style=style))
+    err().print(Text(printable(message, lines=True), style=style))
 
 
 def user_traceback(text: str) -> None:
     """The traceback of the user's own code (an app that fails to import)."""
+    text = printable(text, lines=True)
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
     sys.stderr.flush()
 
@@ -143,7 +144,7 @@ class ConsoleLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            err().print(Text(self.format(record), style=_LOG_STYLE.get(record.levelno, "")), soft_wrap=True)
+            err().print(Text(printable(self.format(record), lines=True), style=_LOG_STYLE.get(record.levelno, "")), soft_wrap=True)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
 
@@ -177,10 +178,15 @@ def line_cell(text: str, style: str = "") -> Text:
 
     Tables give it to their free-text columns, which they leave wrappable: rich narrows those
     first, so the columns that identify a row (ids, kinds, statuses) keep their width."""
-    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+    shown = cell(text, style)
+    shown.no_wrap = True
+    shown.overflow = "ellipsis"
+    return shown
 
 
 def clip(text: str, console: Console, limit: int = 100) -> str:
+    """``text`` escaped (see ``text.printable``) and, on a terminal, cut to ``limit``."""
+    text = printable(text)
     if not console.is_terminal or len(text) <= limit:
         return text
     return text[: limit - 3] + "..."

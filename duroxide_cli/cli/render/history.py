@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from ...history import HistoryEvent
 from .. import timeline
 from .console import clip, duration, err, format_time, json_line, json_result, kind_style, line_cell, out
+from .tables import show_table
+from .text import block, cell, printable
 
 
 def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryEvent], output: str) -> None:
@@ -28,7 +29,7 @@ def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryE
         return
     console = out()
     start = events[0].timestamp_ms if events else 0
-    console.print(Text(f"{instance_id}  execution {execution_id}  started {format_time(start)}", style="bold"))
+    console.print(Text(f"{printable(instance_id)}  execution {execution_id}  started {format_time(start)}", style="bold"))
     completions = timeline.completed_by(events)
     by_id = {e.event_id: e for e in events}
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -43,11 +44,11 @@ def history_table(instance_id: str, execution_id: int, events: Sequence[HistoryE
             str(event.event_id),
             timeline.offset_text(event, start),
             Text(event.kind, style=kind_style(event.kind)),
-            escape(timeline.event_name(event, by_id)),
+            cell(timeline.event_name(event, by_id)),
             line_cell(timeline.event_details(event)),
             timeline.link_text(event, completions),
         )
-    console.print(table)
+    show_table(table, console)
 
 
 def history_event_line(
@@ -72,7 +73,7 @@ def history_event_line(
     line.append(event.kind, style=kind_style(event.kind))
     name = timeline.event_name(event) if name is None else name
     if name:
-        line.append(f"  {name}")
+        line.append(f"  {printable(name)}")
     details = timeline.event_details(event)
     if details:
         line.append(f"  {clip(details, console)}", style="dim")
@@ -114,7 +115,7 @@ def history_inspect(
         head = Text.assemble((f"#{event.event_id} ", "bold"), (event.kind, kind_style(event.kind)))
         name = timeline.event_name(event, by_id)
         if name:
-            head.append(f"  {name}")
+            head.append(f"  {printable(name)}")
         console.print(head)
         facts = Table(box=None, show_header=False, padding=(0, 2, 0, 2))
         facts.add_column(style="dim")
@@ -126,14 +127,14 @@ def history_inspect(
             facts.add_row("completed by", f"#{record['completed_by']} after {record['duration_ms']} ms")
         for key, value in timeline.event_payload(event).items():
             if key == "failure" and isinstance(value, dict):
-                facts.add_row("error", escape(f"{value.get('error_type')}: {value.get('message')}"))
+                facts.add_row("error", block(f"{value.get('error_type')}: {value.get('message')}", cut=False))
                 if value.get("details"):
-                    facts.add_row("traceback", Text(str(value["details"]).rstrip(), style="dim"))
+                    facts.add_row("traceback", block(str(value["details"]).rstrip(), "dim", cut=False))
             elif key == "fire_at_ms":
                 facts.add_row("fires at", format_time(value))
             else:
-                facts.add_row(key, escape(timeline.pretty(value)))
-        console.print(facts)
+                facts.add_row(key, block(timeline.pretty(value), cut=False))
+        show_table(facts, console)
     if len(selected) != 1 or pending:
         _pending_table(pending, now_ms)
 
@@ -166,5 +167,5 @@ def _pending_table(pending: Sequence[timeline.PendingItem], now_ms: int) -> None
             detail = f"fires {format_time(item.fire_at_ms)} ({'in ' + duration(due) if due >= 0 else duration(-due) + ' overdue'})"
         else:
             detail = item.detail
-        table.add_row(str(item.event_id), item.kind, escape(item.name), f"{duration(now_ms - item.since_ms)} ago", line_cell(detail))
-    console.print(table)
+        table.add_row(str(item.event_id), item.kind, cell(item.name), f"{duration(now_ms - item.since_ms)} ago", line_cell(detail))
+    show_table(table, console)

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich import box
-from rich.console import Group
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -26,6 +24,8 @@ from .console import (
     result_line,
     status_text,
 )
+from .tables import show_table
+from .text import block, cell, printable
 
 
 def state_document(state: Any) -> dict[str, Any]:
@@ -41,25 +41,25 @@ def instance_state(state: Any, output: str) -> None:
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("instance", escape(state.instance_id))
-    table.add_row("orchestration", f"{escape(state.name)} {escape(state.version or '')}".rstrip())
+    table.add_row("instance", cell(state.instance_id))
+    table.add_row("orchestration", cell(f"{state.name} {state.version or ''}".rstrip()))
     table.add_row("status", status_text(state.status))
     table.add_row("execution", str(state.execution_id))
     table.add_row("created", format_time(state.created_at_ms))
     table.add_row("updated", format_time(state.updated_at_ms))
     if state.custom_status is not None:
-        table.add_row("custom status", escape(timeline.pretty(state.custom_status)))
+        table.add_row("custom status", block(timeline.pretty(state.custom_status)))
     if state.status == "Completed":
-        table.add_row("output", escape(timeline.pretty(state.output)))
+        table.add_row("output", block(timeline.pretty(state.output)))
     if state.held:
-        table.add_row("held", Text(state.held, style="yellow"))
+        table.add_row("held", block(state.held, "yellow"))
     if state.error:
         label = "waiting" if state.status in ("Pending", "Running") else "error"
-        table.add_row(label, Text(state.error, style="red" if label == "error" else "yellow"))
+        table.add_row(label, block(state.error, "red" if label == "error" else "yellow"))
     details = state.failure.details if state.failure is not None else ""
     if details:
-        table.add_row("details", Text(details.rstrip(), style="dim"))
-    out().print(table)
+        table.add_row("details", block(details.rstrip(), "dim"))
+    show_table(table, out())
 
 
 def instance_list(states: Sequence[Any], output: str, next_cursor: str | None = None) -> None:
@@ -96,16 +96,16 @@ def _instance_table(states: Sequence[Any]) -> None:
         table.add_column(column)
     for s in states:
         table.add_row(
-            escape(s.instance_id),
-            escape(s.name),
-            escape(s.version or ""),
+            cell(s.instance_id),
+            cell(s.name),
+            cell(s.version or ""),
             status_text(s.status),
             str(s.execution_id),
             line_cell(format_time(s.created_at_ms)),
             line_cell(format_time(s.updated_at_ms)),
             line_cell(_note(s)),
         )
-    out().print(table)
+    show_table(table, out())
 
 
 def _note(state: Any) -> str:
@@ -117,9 +117,9 @@ def _note(state: Any) -> str:
 
 def final_state_line(state: Any) -> None:
     """On stderr, after ``execute`` or ``start --wait``: how the instance ended."""
-    line = Text.assemble(status_text(state.status), f"  {state.instance_id}")
+    line = Text.assemble(status_text(state.status), f"  {printable(state.instance_id)}")
     if state.error:
-        line.append(f"  {state.error}", style="red")
+        line.append(f"  {printable(state.error)}", style="red")
     err().print(line)
 
 
@@ -136,7 +136,7 @@ def metrics(metrics: Any, depths: Any, output: str) -> None:
         table.add_row(status_text(status), str(metrics.by_status.get(status, 0)))
     for status, count in sorted(metrics.by_status.items()):
         if status not in _STATUS_STYLE:
-            table.add_row(escape(status), str(count))
+            table.add_row(cell(status), str(count))
     table.add_row(Text("total", style="bold"), str(metrics.total))
     queue_table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     queue_table.add_column("queue")
@@ -144,4 +144,5 @@ def metrics(metrics: Any, depths: Any, output: str) -> None:
     queue_table.add_row("orchestrator", str(depths.orchestrator))
     queue_table.add_row("worker (activities)", str(depths.worker))
     queue_table.add_row("timer (not yet due)", str(depths.timer))
-    out().print(Group(table, queue_table))
+    show_table(table, out())
+    show_table(queue_table, out())

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from .. import timeline
 from .console import err, json_result, kind_style, line_cell, note, out
+from .tables import show_table
+from .text import cell, printable
 
 
 def replay_report(report: Any, causes: Iterable[str], output: str) -> None:
@@ -40,13 +41,13 @@ def replay_report(report: Any, causes: Iterable[str], output: str) -> None:
         table.add_row(
             str(step.event.event_id),
             Text(step.event.kind, style=kind_style(step.event.kind)),
-            escape(timeline.event_name(step.event)),
+            cell(timeline.event_name(step.event)),
             Text(mark, style=style),
             line_cell(step.code, style="red" if step.status == "diverged" else ""),
         )
         if divergence is not None and divergence.event_id is None and step.event.event_id == divergence.after_event_id:
             table.add_row("", Text("(nothing recorded)", style="dim"), "", Text("DIVERGED", style="bold red"), line_cell(divergence.action, style="red"))
-    console.print(table)
+    show_table(table, console)
     if divergence is None:
         console.print(Text(f"consistent: the code reproduces all {len(report.steps)} events", style="green"))
         return
@@ -54,10 +55,10 @@ def replay_report(report: Any, causes: Iterable[str], output: str) -> None:
     facts = Table(box=None, show_header=False, padding=(0, 2, 0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row("recorded", escape(divergence.recorded))
-    facts.add_row("the code", escape(divergence.action))
+    facts.add_row("recorded", cell(divergence.recorded))
+    facts.add_row("the code", cell(divergence.action))
     facts.add_row("at", Text(divergence.location, style="bold"))
-    console.print(facts)
+    show_table(facts, console)
     console.print(Text("usual causes:", style="bold"))
     for cause in causes:
         console.print(Text(f"  - {cause}"))
@@ -96,16 +97,16 @@ def replay_summary(reports: Sequence[Any], output: str, unchecked: Sequence[tupl
     for r in reports:
         d = r.divergence
         table.add_row(
-            escape(r.instance_id),
-            escape(r.orchestration_name),
+            cell(r.instance_id),
+            cell(r.orchestration_name),
             Text("ok", style="green") if d is None else Text("DIVERGES", style="bold red"),
             line_cell(d.recorded if d else ""),
             line_cell(d.action if d else ""),
             d.location if d else "",
         )
     for instance_id, error in unchecked or ():
-        table.add_row(escape(instance_id), "", Text("NOT CHECKED", style="yellow"), "", line_cell(error, style="yellow"), "")
-    out().print(table)
+        table.add_row(cell(instance_id), "", Text("NOT CHECKED", style="yellow"), "", line_cell(error, style="yellow"), "")
+    show_table(table, out())
 
 
 def divergence_list(title: str, divergences: Sequence[dict[str, Any]]) -> None:
@@ -117,8 +118,8 @@ def divergence_list(title: str, divergences: Sequence[dict[str, Any]]) -> None:
         console.print(
             Text.assemble(
                 ("  ", ""),
-                (item["instance_id"], "bold"),
-                f"  {d.get('recorded', '')}  ->  {d.get('action', '')}  at ",
+                (printable(item["instance_id"]), "bold"),
+                printable(f"  {d.get('recorded', '')}  ->  {d.get('action', '')}  at "),
                 (d.get("location", ""), "bold"),
             )
         )

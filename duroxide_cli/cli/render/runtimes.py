@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
 from .console import duration, format_time, json_document, json_line, note, out
+from .tables import show_table
+from .text import cell
 
 
 def runtime_document(runtime: Any) -> dict[str, Any]:
@@ -37,11 +38,11 @@ def runtime_list(runtimes: Sequence[Any], output: str) -> None:
         table.add_column(column, no_wrap=column != "app")
     for r in runtimes:
         table.add_row(
-            escape(r.worker_id),
-            escape(r.host),
+            cell(r.worker_id),
+            cell(r.host),
             str(r.pid),
-            escape(r.app or "-"),
+            cell(r.app or "-"),
             format_time(r.started_at_ms),
             f"{duration(max(now_ms - r.last_seen_at_ms, 0))} ago",
         )
-    out().print(table)
+    show_table(table, out())

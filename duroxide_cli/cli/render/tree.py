@@ -9,6 +9,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from .console import json_line, json_result, out, status_text
+from .text import printable
 
 
 def tree_document(tree: Any) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def _add_children(branch: Tree, tree: Any) -> None:
 
 
 def _label(state: Any) -> Text:
-    label = Text.assemble((state.instance_id, "bold"), f"  {state.name}  ", status_text(state.status))
+    label = Text.assemble((printable(state.instance_id), "bold"), f"  {printable(state.name)}  ", status_text(state.status))
     if state.error:
-        label.append(f"  {state.error}", style="dim")
+        label.append(f"  {printable(state.error)}", style="dim")
     return label

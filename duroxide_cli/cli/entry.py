@@ -1,0 +1,50 @@
+"""The ``duroxide`` console script: how the process starts and how a signal ends it.
+
+Ctrl-C or SIGTERM can arrive at any moment, most often while the command line is still importing
+its modules. Until a command runs, either one ends the process quietly with the shell's code
+(130 for SIGINT, 143 for SIGTERM) instead of a ``KeyboardInterrupt`` traceback; while a command
+runs, ``exits.run_command`` hands Ctrl-C back to asyncio for a graceful stop. Importing this
+module installs the handlers, and it imports nothing but the standard library's ``signal`` first.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+SIGNAL_EXIT: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
+"""The exit code for each signal that stops a command: 128 + the signal's number."""
+
+
+def exit_quietly(signum: int, frame: Any) -> None:
+    """The handler outside a running command: exit with the signal's code, printing nothing."""
+    raise SystemExit(SIGNAL_EXIT.get(signum, 128 + signum))
+
+
+def quiet_signals() -> None:
+    """Make SIGINT and SIGTERM end the process quietly (see the module's docstring)."""
+    for sig in SIGNAL_EXIT:
+        signal.signal(sig, exit_quietly)
+
+
+# at import, not in main(): the console script runs code of its own between the two
+quiet_signals()
+
+
+def main() -> None:
+    """Run ``duroxide``; a signal before or after the command ends it quietly."""
+    quiet_signals()
+    try:
+        from .app import main as run
+
+        run()
+    except KeyboardInterrupt:  # a Ctrl-C that got past a command's own handling
+        raise SystemExit(130) from None
+    finally:
+        # what is left is the interpreter shutting down: a signal now just ends the process
+        for sig in SIGNAL_EXIT:
+            signal.signal(sig, signal.SIG_DFL)
+
+
+if __name__ == "__main__":
+    main()
