@@ -67,6 +67,12 @@ async def test_three_processes_share_the_work_and_a_killed_one_loses_nothing(sto
     try:
         for index in range(INSTANCES):
             await client.start_orchestration(f"fan-{index:03}", "FanOut", FAN_OUT)
+        for _ in range(200):  # each runtime registers itself at start (duroxide workers lists them)
+            workers = await client.list_runtimes()
+            if len(workers) == PROCESSES:
+                break
+            await asyncio.sleep(0.05)
+        registered = {w.pid for w in workers}
         while await _completed(client) < INSTANCES // 5:
             await asyncio.sleep(0.05)
         victim = processes[0]
@@ -86,6 +92,7 @@ async def test_three_processes_share_the_work_and_a_killed_one_loses_nothing(sto
                 process.kill()
     logs = "\n".join((tmp_path / f"run-{index}.log").read_text()[-2000:] for index in range(PROCESSES))
 
+    assert registered == {process.pid for process in processes}, "duroxide workers shows all three"
     assert completed_at_kill < INSTANCES  # the kill came midway
     assert [s.status for s in states] == ["Completed"] * INSTANCES, logs
     assert all(sorted(r["n"] for r in s.output) == list(range(FAN_OUT)) for s in states)
