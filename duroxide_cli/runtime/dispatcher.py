@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import ProviderError
 from ..history import (
     CancelRequested,
     EventRaised,
@@ -113,7 +114,10 @@ class OrchestrationDispatcher:
         for instance_id, (task, work) in list(self._in_flight.items()):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await self._provider.abandon_orchestration(instance_id, work.lock_token, count_delivery=False)
+            try:
+                await self._provider.abandon_orchestration(instance_id, work.lock_token, count_delivery=False)
+            except ProviderError as error:  # the lock expires instead
+                orchestration_log.warning("could not release the lock of %s: %s", instance_id, error, extra={"instance_id": instance_id})
         await self._committer.close()
         self.cache.clear()
         self._turn_threads.shutdown(wait=False, cancel_futures=True)
@@ -124,7 +128,14 @@ class OrchestrationDispatcher:
             await self._process(work)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - store trouble: release the lock, retry after a back-off
+        except ProviderError as error:  # store trouble: release the lock, retry after a back-off
+            self.cache.evict(instance_id)
+            delay = _redelivery_delay_ms(work)
+            orchestration_log.warning(
+                "turn of %s failed: %s; retrying in %d ms", instance_id, error, delay, extra={"instance_id": instance_id}
+            )
+            await self._abandon_after_error(work, delay)
+        except Exception:  # noqa: BLE001 - a fault in the runtime: the same, with its traceback
             self.cache.evict(instance_id)
             delay = _redelivery_delay_ms(work)
             orchestration_log.exception(
@@ -147,6 +158,9 @@ class OrchestrationDispatcher:
     # -- one turn ---------------------------------------------------------------------------------
     async def _process(self, work: OrchestrationWork) -> None:
         instance = work.instance
+        if work.unreadable is not None:
+            await self._set_aside_unreadable(work)
+            return
         if instance.status in TERMINAL_STATUSES:
             await self._drop_messages_of_finished(work)
             return
@@ -308,6 +322,37 @@ class OrchestrationDispatcher:
                 extra={"instance_id": instance.instance_id},
             )
         await self._provider.drop_messages(instance.instance_id, work.lock_token, [q.message_id for q in work.messages])
+
+    async def _set_aside_unreadable(self, work: OrchestrationWork) -> None:
+        """Fail an instance one of whose stored rows cannot be read, without running its code or
+        appending to its history (whose length cannot be trusted), consuming every locked
+        message; the rest of the store carries on. A parent waiting for it is told when the start
+        event could be read. A finished instance only has its messages dropped."""
+        instance = work.instance
+        self.cache.evict(instance.instance_id)
+        every_message = [q.message_id for q in work.messages] + list(work.unreadable_message_ids)
+        fields = {"instance_id": instance.instance_id}
+        if instance.status in TERMINAL_STATUSES:
+            orchestration_log.warning("dropped unreadable messages of %s: %s", instance.instance_id, work.unreadable, extra=fields)
+            await self._provider.drop_messages(instance.instance_id, work.lock_token, every_message)
+            return
+        failure = FailureDetails(
+            "UnreadableRowError", f"{work.unreadable}; the instance was failed without running its code"
+        )
+        orchestration_log.error("instance %s failed: %s", instance.instance_id, work.unreadable, extra=fields)
+        started = _start_of(work, work.history) if not work.history_after else None
+        result = TurnResult(new_events=[], outcome=Failed(failure), custom_status=instance.custom_status)
+        commit = build_commit(
+            instance_id=instance.instance_id,
+            lock_token=work.lock_token,
+            execution_id=instance.execution_id,
+            started=started or OrchestrationStarted(instance.name, instance.version, None),
+            result=result,
+            consumed=every_message,
+            latest_version=self._registry.latest_version,
+        )
+        if await self._committer.submit(commit) == "committed":
+            self._stats.instances_failed += 1
 
     async def _fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
         """Fail the instance without running its code; a parent waiting for it is told, as for any failure."""
