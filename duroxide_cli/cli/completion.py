@@ -60,7 +60,7 @@ async def _instance_ids(store: str | None, prefix: str) -> list[str]:
         return []
     if settings.store_url.startswith("sqlite:///") and not sqlite_path(settings.store_url, settings.store_base_dir).exists():
         return []
-    provider = await open_provider(settings.store_url, base_dir=settings.store_base_dir)
+    provider = await open_provider(settings.store_url, base_dir=settings.store_base_dir, read_only=True)
     try:
         page = await Client(provider).list_instances_page(InstanceFilter(id_prefix=prefix or None), limit=_LIMIT)
     finally:

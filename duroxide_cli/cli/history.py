@@ -33,7 +33,7 @@ def show(
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             execution_id, events = await _read(client, instance_id, execution)
         render.history_table(instance_id, execution_id, events, shape)
 
@@ -55,7 +55,7 @@ def export(
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             execution_id, events = await _read(client, instance_id, execution)
         render.history_export(instance_id, execution_id, events, shape)
 
@@ -78,7 +78,7 @@ def inspect(
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             execution_id, events = await _read(client, instance_id, execution)
         selected = events
         if event is not None:
@@ -105,7 +105,7 @@ def tail(
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             await _follow(client, instance_id, interval / 1000, shape != "table")
 
     run_command(main, interrupted=0)

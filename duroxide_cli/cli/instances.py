@@ -127,7 +127,7 @@ def status(
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             state = await client.get_status(instance_id)
         if state is None:
             raise InstanceNotFoundError(instance_id)
@@ -150,7 +150,7 @@ def wait_command(
     async def main() -> int:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             state = await wait_with_hint(client, instance_id, timeout)
         render.instance_state(state, shape)
         return code_for_status(state.status)

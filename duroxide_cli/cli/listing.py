@@ -44,7 +44,7 @@ def list_command(
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
         where = filters.instance_filter(status, name, id_prefix, since, until, top_level)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             if count:
                 render.instance_count(await client.count_instances(where), shape)
                 return

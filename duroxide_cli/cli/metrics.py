@@ -22,7 +22,7 @@ def metrics(
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             system = await client.get_system_metrics()
             depths = await client.get_queue_depths()
         render.metrics(system, depths, shape)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ProviderError
 from ..replay.check import check_history, orchestration_for
 from ..replay.report import ReplayReport
 from . import render
@@ -40,10 +40,17 @@ async def check_running(client: Any, registry: Any) -> list[ReplayReport]:
 
 async def check_states(client: Any, registry: Any, states: list[Any]) -> tuple[list[ReplayReport], list[tuple[str, str]]]:
     """Replay each instance's latest execution; an instance with no history yet is left out, one
-    whose orchestration the app lacks is returned with why it was not checked."""
+    whose orchestration the app lacks, or whose history cannot be read (a damaged row, which the
+    runtime then fails on its own), is returned with why it was not checked."""
     reports, unchecked = [], []
     for state in states:
-        events = await client.read_history(state.instance_id, state.execution_id)
+        try:
+            events = await client.read_history(state.instance_id, state.execution_id)
+        except ProviderError as error:
+            if error.retryable:
+                raise
+            unchecked.append((state.instance_id, error.message))
+            continue
         if not events:
             continue
         try:

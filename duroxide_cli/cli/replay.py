@@ -80,7 +80,7 @@ def replay(
             return await _replay_matching(settings, where, bulk.options(yes, dry_run, output, json_output))
         registry = require_app(settings).registry
         if running:
-            async with open_client(settings) as client:
+            async with open_client(settings, read_only=True) as client:
                 reports = await check_running(client, registry)
             render.replay_summary(reports, shape)
             return ExitCode.OK if all(r.consistent for r in reports) else ExitCode.FAILED
@@ -88,7 +88,7 @@ def replay(
             iid, execution_id, events = _read_file(file)
         else:
             assert instance_id is not None
-            async with open_client(settings) as client:
+            async with open_client(settings, read_only=True) as client:
                 iid, execution_id, events = await _read_instance(client, instance_id, execution)
         debugged: list[bool] = []
         report = _check(registry, iid, execution_id, events, break_at, debugged if use_pdb else None)
@@ -131,7 +131,7 @@ def _check(
 async def _replay_matching(settings: Any, where: Any, how: bulk.BulkOptions) -> int:
     """``replay`` with filters: the latest execution of each match; exit 1 when any diverges or
     could not be checked (the app lacks its orchestration)."""
-    async with open_client(settings) as client:
+    async with open_client(settings, read_only=True) as client:
         ids = await bulk.matching_ids(client, where)
         if not bulk.proceed(ids, "replay", how):
             return ExitCode.OK

@@ -95,6 +95,8 @@ def run(
             finally:
                 render.note(f"shutting down (running work has {shutdown_timeout} ms to finish)")
                 await runtime.shutdown(timeout_ms=shutdown_timeout)
+        if runtime.failure is not None:  # the store cannot work as it is: say why, exit 1
+            raise runtime.failure
         render.note("stopped")
         return ExitCode.OK
 
@@ -108,12 +110,15 @@ async def _serve(runtime: Any, header: str, detail: str) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
+        failed = asyncio.ensure_future(runtime.wait_failed())
+        failed.add_done_callback(lambda _: stop.set())
         with render.RunView(header, detail) as view:
             while not stop.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=0.25)
                 view.update(runtime.stats)
     finally:
+        failed.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)

@@ -55,18 +55,24 @@ def require_app(settings: Settings) -> LoadedApp:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings, *, create: bool = False, options: RuntimeOptions | None = None) -> AsyncIterator[Any]:
+async def open_store(
+    settings: Settings, *, create: bool = False, read_only: bool = False, options: RuntimeOptions | None = None
+) -> AsyncIterator[Any]:
     """The configured store, closed on the way out.
 
     Only commands that write (``run``, ``start``, ``execute``) pass ``create``: reading a SQLite
     file that does not exist is an error (exit 3) instead of leaving an empty store behind.
-    Commands that run a runtime pass its ``options`` (a shared store's connections fit them)."""
+    Commands that run a runtime pass its ``options`` (a shared store's connections fit them).
+    Commands that only read pass ``read_only``: the store is opened without writing to it (no
+    migration, no write lock), so they answer while another process holds the write lock."""
     from ..providers.url import open_provider
 
     path = _sqlite_file(settings)
     if not create and path is not None and not path.exists():
         raise CommandError(f"no store at {path}", ExitCode.NOT_FOUND, hint=_NO_STORE_HINT)
-    provider = await open_provider(settings.store_url, base_dir=settings.store_base_dir, options=options)
+    provider = await open_provider(
+        settings.store_url, base_dir=settings.store_base_dir, read_only=read_only, options=options
+    )
     try:
         yield provider
     finally:
@@ -89,11 +95,11 @@ def _sqlite_file(settings: Settings) -> Path | None:
 
 
 @asynccontextmanager
-async def open_client(settings: Settings, *, create: bool = False) -> AsyncIterator[Any]:
-    """A Client on the configured store (see ``open_store`` for ``create``)."""
+async def open_client(settings: Settings, *, create: bool = False, read_only: bool = False) -> AsyncIterator[Any]:
+    """A Client on the configured store (see ``open_store`` for ``create`` and ``read_only``)."""
     from ..client import Client
 
-    async with open_store(settings, create=create) as provider:
+    async with open_store(settings, create=create, read_only=read_only) as provider:
         yield Client(provider)
 
 

@@ -32,7 +32,7 @@ def tree(
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             if not follow:
                 render.instance_tree(await client.get_instance_tree(instance_id), shape)
                 return

@@ -23,7 +23,7 @@ def workers(
     async def main() -> None:
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
-        async with open_client(settings) as client:
+        async with open_client(settings, read_only=True) as client:
             runtimes = await client.list_runtimes()
         render.runtime_list(runtimes, shape)
 

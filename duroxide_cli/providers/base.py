@@ -66,6 +66,27 @@ result for a deleted instance is refused, since its work item went with the inst
 Executions are kept: every execution row (its status, start and end) and its history stay
 after the execution ends or continues as new, until ``prune_executions`` or ``delete_instances``
 removes them.
+
+Unreadable rows: a stored row that cannot be decoded (a history event, a queued message, an
+activity's work or an instance's JSON columns damaged on disk or edited by hand) never fails
+more than the one instance it belongs to. A fetch returns that instance's work locked as usual
+with ``unreadable`` saying, in one line, which row cannot be read (naming the instance, and the
+event or message); the other instances of the batch are unaffected. Such orchestration work
+carries the history events before the first unreadable one and the messages that could be read,
+and lists the others in ``unreadable_message_ids``; the runtime fails the instance
+(``UnreadableRowError``, no history event appended) and consumes every locked message. Such
+activity work carries a placeholder activity (name ``"?"``, input None); the runtime completes it
+as an ``UnreadableRowError`` failure without running any code. Every other method that meets an
+unreadable row (``read_history``, ``get_instance``, the listings) raises ``ProviderError`` with
+``retryable=False`` and a message naming the row.
+
+Errors: a provider raises ``ProviderError`` for every failure of the store itself (besides the
+typed errors each method names), with ``retryable`` telling the truth. Retryable: trying the same
+call again later may succeed -- a lock or busy timeout, a full disk, an I/O error, a dropped
+connection; the runtime backs off and tries again. Not retryable: the store cannot work as it is
+-- a damaged or foreign database, a read-only file, a missing or unexpected schema, a row that
+cannot be decoded; the runtime stops (``Runtime.failure``) instead of retrying forever. Callers
+classify by ``retryable`` alone, never by the message.
 """
 
 from __future__ import annotations
@@ -129,6 +150,12 @@ class OrchestrationWork:
     incarnation and the execution matched, else 0 (and ``history`` is the whole history)."""
     messages: list[QueuedMessage]
     """Every visible message of the instance at fetch time, oldest first."""
+    unreadable: str | None = None
+    """Which of the instance's rows cannot be decoded, in one line naming the instance and the row
+    (None: all could). Then ``history`` holds only the events before the first unreadable one and
+    ``messages`` only the readable messages; see "Unreadable rows" above."""
+    unreadable_message_ids: tuple[int, ...] = ()
+    """Ids of the locked messages that cannot be decoded (consume them with the others)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +181,9 @@ class ActivityWork:
     instance_id: str
     activity: NewActivity
     delivery_count: int
+    unreadable: str | None = None
+    """Why the work's stored row cannot be decoded, naming it (None: it could); ``activity`` then
+    holds only its ids (name ``"?"``, input None). The runtime fails it without running code."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,18 +57,33 @@ class SqliteProvider:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, synchronous: Synchronous = "full", clock: Clock | None = None
+        cls,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "full",
+        clock: Clock | None = None,
+        read_only: bool = False,
     ) -> SqliteProvider:
         """Open (creating it and its parent directory if needed) the database file at ``path``.
 
+        A file or directory it creates is private to the user (0600 / 0700) whatever the umask.
         ``synchronous="full"`` (the default) syncs every commit to disk before acknowledging it,
         so no acknowledged step is lost on power loss; ``"normal"`` is faster but a power loss
         (not a process crash) may undo the last acknowledged commits. ``clock`` is the store clock
         (see ``providers/base.py``); None: this process's wall clock. Raises ValueError for
-        another ``synchronous``, ConfigError if the file was written by a newer duroxide's schema.
+        another value; ConfigError if the file was written by a newer duroxide's schema, is a
+        directory, is not a SQLite database, or is a database with other tables and no duroxide
+        schema (nothing is written to such a file).
+
+        ``read_only=True`` opens an existing store without writing to it at all: no schema
+        migration, no lock that waits for a writer, so reads go on while another process holds
+        the write lock, and a store in a read-only directory can be read. Its schema must be this
+        code's version (ConfigError otherwise: a store from an older duroxide is upgraded by the
+        first command that opens it to write). Every writing method then raises ProviderError
+        (not retryable).
         """
         clock = clock or Clock()
-        return cls(await Database.connect(Path(path), clock.now_ms, synchronous), clock)
+        return cls(await Database.connect(Path(path), clock.now_ms, synchronous, read_only=read_only), clock)
 
     @classmethod
     async def in_memory(cls, *, clock: Clock | None = None) -> SqliteProvider:

@@ -35,10 +35,15 @@ class SqliteUrl:
     """The durability of each commit (``?synchronous=``)."""
 
 
-async def open_provider(url: str, *, base_dir: Path | None = None, options: RuntimeOptions | None = None) -> Provider:
-    """Open the store ``url`` names. ``options``: those of the runtime that will use the store
-    (a PostgreSQL pool is sized from them; None: a client's default). Raises ConfigError for a
-    URL of no accepted form."""
+async def open_provider(
+    url: str, *, base_dir: Path | None = None, read_only: bool = False, options: RuntimeOptions | None = None
+) -> Provider:
+    """Open the store ``url`` names. Raises ConfigError for a URL of no accepted form.
+
+    ``read_only``: the caller only reads, so the store is opened without writing to it (no
+    migration, no write lock; see ``SqliteProvider.open``); a store without such a mode opens as
+    usual. ``options``: those of the runtime that will use the store (a PostgreSQL pool is sized
+    from them; None: a client's default)."""
     if url == "sqlite://:memory:":
         from .sqlite import SqliteProvider
 
@@ -47,7 +52,7 @@ async def open_provider(url: str, *, base_dir: Path | None = None, options: Runt
         from .sqlite import SqliteProvider
 
         target = parse_sqlite_url(url, base_dir)
-        return await SqliteProvider.open(target.path, synchronous=target.synchronous)
+        return await SqliteProvider.open(target.path, synchronous=target.synchronous, read_only=read_only)
     if url.startswith(("postgresql://", "postgres://")):
         return await _open_postgres(url, options)
     raise ConfigError(f"unsupported store URL {url!r}; use {ACCEPTED_FORMS}")

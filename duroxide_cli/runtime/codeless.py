@@ -9,8 +9,8 @@ from ..clock import Clock
 from ..history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
-from ..providers.base import CommitOutcome, OrchestrationWork, Provider, TurnCommit
-from ..replay.actions import Cancelled, Failed
+from ..providers.base import TERMINAL_STATUSES, CommitOutcome, OrchestrationWork, Provider, TurnCommit
+from ..replay.actions import Cancelled, Failed, TurnResult
 from ..replay.endings import end_without_code
 from .batcher import Batcher
 from .cache import GeneratorCache
@@ -56,6 +56,37 @@ class CodelessTurns:
                 extra={"instance_id": instance.instance_id},
             )
         await self._provider.drop_messages(instance.instance_id, work.lock_token, [q.message_id for q in work.messages])
+
+    async def set_aside_unreadable(self, work: OrchestrationWork) -> None:
+        """Fail an instance one of whose stored rows cannot be read, without running its code or
+        appending to its history (whose length cannot be trusted), consuming every locked
+        message; the rest of the store carries on. A parent waiting for it is told when the start
+        event could be read. A finished instance only has its messages dropped."""
+        instance = work.instance
+        self.cache.evict(instance.instance_id)
+        every_message = [q.message_id for q in work.messages] + list(work.unreadable_message_ids)
+        fields = {"instance_id": instance.instance_id}
+        if instance.status in TERMINAL_STATUSES:
+            orchestration_log.warning("dropped unreadable messages of %s: %s", instance.instance_id, work.unreadable, extra=fields)
+            await self._provider.drop_messages(instance.instance_id, work.lock_token, every_message)
+            return
+        failure = FailureDetails(
+            "UnreadableRowError", f"{work.unreadable}; the instance was failed without running its code"
+        )
+        orchestration_log.error("instance %s failed: %s", instance.instance_id, work.unreadable, extra=fields)
+        started = start_of(work, work.history) if not work.history_after else None
+        result = TurnResult(new_events=[], outcome=Failed(failure), custom_status=instance.custom_status)
+        commit = build_commit(
+            instance_id=instance.instance_id,
+            lock_token=work.lock_token,
+            execution_id=instance.execution_id,
+            started=started or OrchestrationStarted(instance.name, instance.version, None),
+            result=result,
+            consumed=every_message,
+            latest_version=self._registry.latest_version,
+        )
+        if await self._committer.submit(commit) == "committed":
+            self._stats.instances_failed += 1
 
     async def fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
         """Fail the instance without running its code; a parent waiting for it is told, as for any failure."""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..clock import Clock
+from ..errors import ProviderError
 from ..history import (
     FailureDetails,
     HistoryEvent,
@@ -112,7 +113,10 @@ class OrchestrationDispatcher:
         for instance_id, (task, work) in list(self._in_flight.items()):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await self._provider.abandon_orchestration(instance_id, work.lock_token, count_delivery=False)
+            try:
+                await self._provider.abandon_orchestration(instance_id, work.lock_token, count_delivery=False)
+            except ProviderError as error:  # the lock expires instead
+                orchestration_log.warning("could not release the lock of %s: %s", instance_id, error, extra={"instance_id": instance_id})
         await self._committer.close()
         self.cache.clear()
         self._turn_threads.shutdown(wait=False, cancel_futures=True)
@@ -123,7 +127,14 @@ class OrchestrationDispatcher:
             await self._process(work)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - store trouble: release the lock, retry after a back-off
+        except ProviderError as error:  # store trouble: release the lock, retry after a back-off
+            self.cache.evict(instance_id)
+            delay = redelivery_delay(work)
+            orchestration_log.warning(
+                "turn of %s failed: %s; retrying in %d ms", instance_id, error, delay, extra={"instance_id": instance_id}
+            )
+            await self._abandon_after_error(work, delay)
+        except Exception:  # noqa: BLE001 - a fault in the runtime: the same, with its traceback
             self.cache.evict(instance_id)
             delay = redelivery_delay(work)
             orchestration_log.exception(
@@ -146,6 +157,9 @@ class OrchestrationDispatcher:
     # -- one turn ---------------------------------------------------------------------------------
     async def _process(self, work: OrchestrationWork) -> None:
         instance = work.instance
+        if work.unreadable is not None:
+            await self._codeless.set_aside_unreadable(work)
+            return
         if instance.status in TERMINAL_STATUSES:
             await self._codeless.drop_messages_of_finished(work)
             return

@@ -6,11 +6,14 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from ..errors import ProviderError
 from ..providers.base import Provider, Queue
+from .logs import runtime_log
 
 Work = TypeVar("Work")
 
 _MAX_REDELIVERY_DELAY_MS = 60_000
+_FIRST_RETRY_S, _MAX_RETRY_S = 0.05, 5.0
 
 
 def redelivery_delay_ms(deliveries: int) -> int:
@@ -43,6 +46,7 @@ class FetchLoop(Generic[Work]):
         self._slot_free = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._nudged = asyncio.Event()
+        self._failed_fetches = 0
 
     @property
     def stopping(self) -> bool:
@@ -56,11 +60,29 @@ class FetchLoop(Generic[Work]):
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
-            items = await self._fetch(free)
+            try:
+                items = await self._fetch(free)
+            except ProviderError as error:
+                if not error.retryable:
+                    raise  # the runtime stops: waiting cannot fix it
+                await self._back_off(error)
+                continue
+            self._failed_fetches = 0
             for item in items:
                 self._launch(item)
             if len(items) < free:  # the store had no more: wait rather than ask again at once
                 await self._idle()
+
+    async def _back_off(self, error: ProviderError) -> None:
+        """After a fetch failed with a retryable error: wait 50 ms, doubling with each failure in
+        a row up to 5 s (a successful fetch starts over), logging one line each time."""
+        delay = min(_FIRST_RETRY_S * 2**self._failed_fetches, _MAX_RETRY_S)
+        self._failed_fetches += 1
+        runtime_log.warning("fetching %s work: %s; retrying in %.2f s", self._queue, error, delay)
+        try:
+            await asyncio.wait_for(self._stop_requested.wait(), delay)
+        except asyncio.TimeoutError:
+            pass
 
     def slot_freed(self) -> None:
         """A launched item finished."""

@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 
 from ..clock import Clock
+from ..errors import ProviderError
 from ..providers.base import RUNTIME_HEARTBEAT_INTERVAL_MS, Provider, RuntimeInfo
 from .logs import runtime_log
 
@@ -41,6 +42,8 @@ class Heartbeat:
         try:
             await self._provider.register_runtimes([self._info])
             await self._provider.remove_runtimes(seen_before_ms=now_ms - STALE_ROWS_AFTER_MS)
+        except ProviderError as error:  # the store may come back; the loop retries (or stops the runtime)
+            runtime_log.warning("could not register this runtime in the store: %s", error)
         except Exception:  # noqa: BLE001 - the store may come back; the loop retries
             runtime_log.warning("could not register this runtime in the store; retrying", exc_info=True)
 
@@ -65,5 +68,7 @@ class Heartbeat:
         """Delete the row (clean shutdown); a store error is logged: the row then stops being live on its own."""
         try:
             await self._provider.remove_runtimes([self._info.worker_id])
+        except ProviderError as error:  # shutting down: the row stops being live on its own
+            runtime_log.warning("could not remove this runtime's row from the store: %s", error)
         except Exception:  # noqa: BLE001 - shutting down: nothing else to do about it
             runtime_log.warning("could not remove this runtime's row from the store", exc_info=True)

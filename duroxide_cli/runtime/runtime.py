@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from ..clock import Clock
+from ..errors import ProviderError
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import Provider
@@ -19,6 +21,10 @@ from .worker import ActivityWorker
 
 State = Literal["created", "running", "stopping", "stopped"]
 
+_FIRST_BACKOFF_S, _MAX_BACKOFF_S = 0.05, 5.0
+_HEALTHY_AFTER_S = 30.0
+"""A loop that ran this long since its last restart starts its back-off over."""
+
 
 class Runtime:
     """Runs the orchestrations and activities of a Registry against a store.
@@ -28,6 +34,12 @@ class Runtime:
     fresh (``Client.list_runtimes``, ``duroxide workers``) -- and ``shutdown()`` stops fetching,
     lets running work finish until the timeout, abandons the rest so that another process picks
     it up, and removes the runtime's row. Also an async context manager.
+
+    Store errors: a retryable ``ProviderError`` (a busy or full disk, a dropped connection) makes
+    the failing loop back off (50 ms doubling to 5 s, one warning line each time) and go on. One
+    that is not retryable (a damaged, foreign or read-only store) cannot be fixed by waiting: the
+    runtime stops fetching, logs one error line, and sets ``failure``; ``wait_failed()`` returns
+    it, and the owner still calls ``shutdown()``.
 
     ``app`` is what the runtime's row shows as its app (``duroxide run`` passes the app reference
     it loaded); None when not given.
@@ -60,10 +72,23 @@ class Runtime:
         self._heartbeat = Heartbeat(provider, self.options.worker_id, app, self._clock)
         self._held_back: dict[str, str] = {}
         self._scope = None if root_instance_id is None else InstanceScope(root_instance_id)
+        self._failure: ProviderError | None = None
+        self._failed = asyncio.Event()
 
     @property
     def state(self) -> State:
         return self._state
+
+    @property
+    def failure(self) -> ProviderError | None:
+        """The store error, not retryable, that stopped the runtime (None while it has none)."""
+        return self._failure
+
+    async def wait_failed(self) -> ProviderError:
+        """Return once a store error that retrying cannot fix has stopped the runtime."""
+        await self._failed.wait()
+        assert self._failure is not None
+        return self._failure
 
     # -- registration -----------------------------------------------------------------------------
     def register_activity(self, name: str, fn: Callable[..., Any]) -> None:
@@ -126,7 +151,12 @@ class Runtime:
         for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await asyncio.gather(self._worker.stop(timeout_ms), self._dispatcher.stop(timeout_ms))
+        stopped = await asyncio.gather(self._worker.stop(timeout_ms), self._dispatcher.stop(timeout_ms), return_exceptions=True)
+        for error in stopped:
+            if isinstance(error, ProviderError):  # the locks it could not release expire instead
+                runtime_log.warning("shutting down: %s", error)
+            elif isinstance(error, BaseException):
+                raise error
         await self._heartbeat.remove()
         self._tasks = []
         self._state = "stopped"
@@ -139,15 +169,36 @@ class Runtime:
         await self.shutdown()
 
     async def _supervise(self, what: str, loop: Callable[[], Any]) -> None:
-        """Keep a loop alive across store errors, with a short back-off."""
-        delay = 0.05
+        """Keep a loop alive across store errors that retrying may fix, with a back-off; stop the
+        runtime on one that it cannot (``failure``)."""
+        delay = _FIRST_BACKOFF_S
         while True:
+            started = time.monotonic()
             try:
                 await loop()
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - store trouble: log, back off, go on
+            except ProviderError as error:
+                if not error.retryable:
+                    self._fail(what, error)
+                    return
+                if time.monotonic() - started > _HEALTHY_AFTER_S:
+                    delay = _FIRST_BACKOFF_S
+                runtime_log.warning("%s: %s; retrying in %.2f s", what, error, delay)
+            except Exception:  # noqa: BLE001 - an unexpected error: log it whole, back off, go on
                 runtime_log.exception("%s stopped on an error; restarting in %.2f s", what, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_BACKOFF_S)
+
+    def _fail(self, what: str, error: ProviderError) -> None:
+        """Stop fetching for good: the store cannot work as it is."""
+        if self._failure is None:
+            self._failure = error
+            runtime_log.error("%s: %s; retrying cannot fix this, so the runtime stops", what, error)
+        if self._dispatcher is not None:
+            self._dispatcher.request_stop()
+        if self._worker is not None:
+            self._worker.request_stop()
+        self._heartbeat.request_stop()
+        self._failed.set()

@@ -94,7 +94,10 @@ class ActivityWorker:
             context._cancel()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await self._provider.abandon_activity(work.work_id, work.lock_token, count_delivery=False)
+            try:
+                await self._provider.abandon_activity(work.work_id, work.lock_token, count_delivery=False)
+            except ProviderError as error:  # the lease expires instead
+                activity_log.warning("could not release activity work %s: %s", work.work_id, error, extra=context._fields())
         await self._completer.close()
         self._threads.shutdown(wait=False, cancel_futures=True)
 
@@ -117,6 +120,8 @@ class ActivityWorker:
             await self._execute(work, context)
         except asyncio.CancelledError:
             raise
+        except ProviderError as error:  # the lease expires and the work is delivered again
+            activity_log.warning("activity work %s failed in the store: %s", work.work_id, error, extra=context._fields())
         except Exception:  # noqa: BLE001 - the lease expires and the work is delivered again
             activity_log.exception("activity work %s failed in the runtime", work.work_id, extra=context._fields())
         finally:
@@ -126,6 +131,11 @@ class ActivityWorker:
 
     async def _execute(self, work: ActivityWork, context: ActivityContext) -> None:
         activity = work.activity
+        if work.unreadable is not None:
+            failure = FailureDetails("UnreadableRowError", f"{work.unreadable}; the activity was failed without running")
+            activity_log.error("%s", failure.message, extra=context._fields())
+            await self._complete(work, ActivityFailed(activity.event_id, failure), context)
+            return
         fn = self._registry.get_activity(activity.name)
         if work.delivery_count > self._options.max_delivery_attempts:
             failure = FailureDetails(

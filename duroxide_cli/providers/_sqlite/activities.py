@@ -87,16 +87,24 @@ def _work_txn(conn: sqlite3.Connection, work_id: int, token: str) -> ActivityWor
     instance_id, execution_id, event_id, body, delivery_count = conn.execute(
         "SELECT instance_id, execution_id, event_id, body, delivery_count FROM worker_queue WHERE id = ?", (work_id,)
     ).fetchone()
-    fields = json.loads(body)
-    activity = NewActivity(
-        execution_id=execution_id,
-        event_id=event_id,
-        name=fields["name"],
-        input=fields["input"],
-        attempt=fields["attempt"],
-        orchestration_name=fields["orchestration_name"],
-        orchestration_version=fields["orchestration_version"],
-    )
+    try:
+        fields = json.loads(body)
+        activity = NewActivity(
+            execution_id=execution_id,
+            event_id=event_id,
+            name=fields["name"],
+            input=fields["input"],
+            attempt=fields["attempt"],
+            orchestration_name=fields["orchestration_name"],
+            orchestration_version=fields["orchestration_version"],
+        )
+    except (ValueError, TypeError, KeyError) as error:
+        what = (
+            f"the work of activity {event_id} of execution {execution_id} of instance {instance_id!r} cannot be read"
+            f" ({type(error).__name__}: {error})".splitlines()[0]
+        )
+        placeholder = NewActivity(execution_id, event_id, "?", None, 1, "?", "")
+        return ActivityWork(work_id, token, instance_id, placeholder, delivery_count, what)
     return ActivityWork(work_id, token, instance_id, activity, delivery_count)
 
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from ...errors import InstanceAlreadyExistsError, InstanceNotFoundError
 from ...history import HistoryEvent, OrchestrationStarted
-from ...messages import Message
+from ...messages import Message, QueuedMessage
 from ..base import KnownHistory, OrchestrationWork
 from .orchestrator_queue import enqueue_txn, holds_lock_txn, instance_exists_txn, release_messages_txn
 from .rows import (
     HISTORY_COLUMNS,
     INSTANCE_COLUMNS,
     MESSAGE_COLUMNS,
+    UnreadableRow,
     event_from_row,
     first_distinct,
-    instance_from_row,
+    instance_from_row_leniently,
     message_from_row,
 )
 from .wakeups import Wake
@@ -140,35 +141,58 @@ def _lock_instance_txn(
         " WHERE instance_id = ? AND visible_at_ms <= ?",
         (token, instance_id, now_ms),
     )
-    messages = [
-        message_from_row(row)
-        for row in conn.execute(
-            f"SELECT {MESSAGE_COLUMNS} FROM orchestrator_queue WHERE instance_id = ? AND lock_token = ? ORDER BY id",
-            (instance_id, token),
-        )
-    ]
-    instance = instance_from_row(
+    messages: list[QueuedMessage] = []
+    unreadable: list[str] = []
+    unreadable_ids: list[int] = []
+    for row in conn.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM orchestrator_queue WHERE instance_id = ? AND lock_token = ? ORDER BY id",
+        (instance_id, token),
+    ):
+        try:
+            messages.append(message_from_row(row))
+        except UnreadableRow as error:
+            unreadable.append(str(error))
+            unreadable_ids.append(row[0])
+    instance, bad_row = instance_from_row_leniently(
         conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)).fetchone()
     )
+    if bad_row is not None:
+        unreadable.insert(0, bad_row)
     after = 0
     if known is not None:
         incarnation, execution_id, event_count = known
         if (incarnation, execution_id) == (instance.incarnation, instance.execution_id):
             after = event_count
-    history = read_events_txn(conn, instance_id, instance.execution_id, after)
-    return OrchestrationWork(instance, token, history, after, messages)
+    history: list[HistoryEvent] = []
+    try:
+        for event in _events_txn(conn, instance_id, instance.execution_id, after):
+            history.append(event)
+    except UnreadableRow as error:
+        unreadable.insert(0, str(error))
+    return OrchestrationWork(
+        instance, token, history, after, messages, "; ".join(unreadable) or None, tuple(unreadable_ids)
+    )
 
 
 def read_events_txn(
     conn: sqlite3.Connection, instance_id: str, execution_id: int, after: int = 0
 ) -> list[HistoryEvent]:
-    """The events of one execution with ids above ``after``, in order."""
+    """The events of one execution with ids above ``after``, in order; UnreadableRow for an event
+    that cannot be decoded."""
+    return list(_events_txn(conn, instance_id, execution_id, after))
+
+
+def _events_txn(conn: sqlite3.Connection, instance_id: str, execution_id: int, after: int) -> Iterator[HistoryEvent]:
     rows = conn.execute(
         f"SELECT {HISTORY_COLUMNS} FROM history WHERE instance_id = ? AND execution_id = ? AND event_id > ?"
         " ORDER BY event_id",
         (instance_id, execution_id, after),
     )
-    return [event_from_row(row) for row in rows]
+    try:
+        for row in rows:
+            yield event_from_row(row, instance_id, execution_id)
+    finally:
+        rows.close()
 
 
 # -- releasing without a turn -----------------------------------------------------------------

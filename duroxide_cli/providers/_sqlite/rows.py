@@ -26,6 +26,16 @@ def dump_json(value: Any) -> str | None:
     return None if value is None else payloads.dumps(value)
 
 
+class UnreadableRow(Exception):
+    """A stored row that cannot be decoded (JSON that does not parse, an unknown event kind, a
+    missing field); the message names the row. The provider turns it into a ProviderError that
+    is not retryable, or, in a fetch, into the work's ``unreadable`` marker."""
+
+
+_DECODING_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+"""What decoding a damaged row raises (a JSONDecodeError is a ValueError)."""
+
+
 def load_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
@@ -38,6 +48,10 @@ def load_failure(text: str | None) -> FailureDetails | None:
     return None if text is None else FailureDetails.from_json(json.loads(text))
 
 
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
 def dump_body(body: EventBody) -> tuple[str, str]:
     """(kind, JSON text of the kind's fields) of an event or message body."""
     return type(body).__name__, payloads.dumps(body_to_json(body))
@@ -48,17 +62,40 @@ def load_body(kind: str, text: str) -> EventBody:
 
 
 def instance_from_row(row: sqlite3.Row | tuple) -> InstanceRecord:
-    """An InstanceRecord from a row selected with INSTANCE_COLUMNS."""
+    """An InstanceRecord from a row selected with INSTANCE_COLUMNS; UnreadableRow when one of its
+    JSON columns cannot be decoded."""
+    try:
+        return _instance_from_row(row, load_json(row[5]), load_failure(row[7]), load_json(row[8]))
+    except _DECODING_ERRORS as error:
+        raise UnreadableRow(f"the row of instance {row[0]!r} cannot be read ({_describe(error)})") from error
+
+
+def instance_from_row_leniently(row: sqlite3.Row | tuple) -> tuple[InstanceRecord, str | None]:
+    """The record, with every JSON column that cannot be decoded left None, and what could not
+    be read (None when everything could)."""
+    try:
+        return instance_from_row(row), None
+    except UnreadableRow as unreadable:
+        values = []
+        for load, text in ((load_json, row[5]), (load_failure, row[7]), (load_json, row[8])):
+            try:
+                values.append(load(text))
+            except _DECODING_ERRORS:
+                values.append(None)
+        return _instance_from_row(row, *values), str(unreadable)
+
+
+def _instance_from_row(row: sqlite3.Row | tuple, output: Any, failure: Any, custom_status: Any) -> InstanceRecord:
     return InstanceRecord(
         instance_id=row[0],
         name=row[1],
         version=row[2],
         status=row[3],
         execution_id=row[4],
-        output=load_json(row[5]),
+        output=output,
         error=row[6],
-        failure=load_failure(row[7]),
-        custom_status=load_json(row[8]),
+        failure=failure,
+        custom_status=custom_status,
         parent_instance_id=row[9],
         created_at_ms=row[10],
         updated_at_ms=row[11],
@@ -67,14 +104,27 @@ def instance_from_row(row: sqlite3.Row | tuple) -> InstanceRecord:
     )
 
 
-def event_from_row(row: sqlite3.Row | tuple) -> HistoryEvent:
-    """A HistoryEvent from a row selected with HISTORY_COLUMNS."""
-    return HistoryEvent(row[0], row[2], load_body(row[1], row[3]))
+def event_from_row(row: sqlite3.Row | tuple, instance_id: str, execution_id: int) -> HistoryEvent:
+    """A HistoryEvent from a row selected with HISTORY_COLUMNS; UnreadableRow (naming the
+    instance, the execution and the event) when its body cannot be decoded."""
+    try:
+        return HistoryEvent(row[0], row[2], load_body(row[1], row[3]))
+    except _DECODING_ERRORS as error:
+        raise UnreadableRow(
+            f"event {row[0]} ({row[1]}) of execution {execution_id} of instance {instance_id!r} cannot be read"
+            f" ({_describe(error)})"
+        ) from error
 
 
 def message_from_row(row: sqlite3.Row | tuple) -> QueuedMessage:
-    """A QueuedMessage from a row selected with MESSAGE_COLUMNS."""
-    message = Message(instance_id=row[1], body=load_body(row[3], row[4]), execution_id=row[2])
+    """A QueuedMessage from a row selected with MESSAGE_COLUMNS; UnreadableRow (naming the
+    message and its instance) when its body cannot be decoded."""
+    try:
+        message = Message(instance_id=row[1], body=load_body(row[3], row[4]), execution_id=row[2])
+    except _DECODING_ERRORS as error:
+        raise UnreadableRow(
+            f"queued message {row[0]} ({row[3]}) for instance {row[1]!r} cannot be read ({_describe(error)})"
+        ) from error
     return QueuedMessage(message_id=row[0], message=message, delivery_count=row[5])
 
 

@@ -50,10 +50,7 @@ def migrate(conn: sqlite3.Connection, now_ms: int, where: str) -> int:
         current = _current_version_txn(conn)
         latest = migrations[-1].version if migrations else 0
         if current > latest:
-            raise ConfigError(
-                f"the store {where} has schema version {current}, but this duroxide knows versions up to"
-                f" {latest}; it was written by a newer duroxide, so upgrade duroxide to use it"
-            )
+            raise ConfigError(_newer_message(where, current, latest))
         for migration in migrations[current:]:
             for statement in split_statements(migration.sql):
                 conn.execute(statement)
@@ -66,6 +63,35 @@ def migrate(conn: sqlite3.Connection, now_ms: int, where: str) -> int:
         raise
     conn.execute("COMMIT")
     return max(current, len(migrations))
+
+
+def check_version(conn: sqlite3.Connection, where: str) -> int:
+    """The schema version of a store opened to read only, which must be this code's: nothing is
+    written, so an older store is not migrated here. Raises ConfigError for a store made by a
+    newer duroxide, for an older one (a command that writes upgrades it first), and for an empty
+    file."""
+    latest = len(load_migrations())
+    has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    if not has_table:
+        raise ConfigError(
+            f"{where} holds no duroxide store yet; `duroxide start`, `duroxide execute` or `duroxide run` creates one"
+        )
+    (current,) = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+    if current > latest:
+        raise ConfigError(_newer_message(where, current, latest))
+    if current < latest:
+        raise ConfigError(
+            f"the store {where} has schema version {current}, older than this duroxide's {latest}; reading commands do"
+            " not upgrade it: run a command that writes to it (`duroxide run`, `duroxide start`) once, then read it"
+        )
+    return current
+
+
+def _newer_message(where: str, current: int, latest: int) -> str:
+    return (
+        f"the store {where} has schema version {current}, but this duroxide knows versions up to"
+        f" {latest}; it was written by a newer duroxide, so upgrade duroxide to use it"
+    )
 
 
 def _current_version_txn(conn: sqlite3.Connection) -> int:
