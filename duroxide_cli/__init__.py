@@ -4,29 +4,34 @@ Orchestrations are generator functions that ``yield`` durable tasks; activities 
 functions that do the I/O. Everything public is exported here.
 """
 
-from .client import Client, InstanceInfo, InstancePage, InstanceTree, OrchestrationState
-from .errors import (
-    ActivityError,
-    ConfigError,
-    DuroxideError,
-    InstanceAlreadyExistsError,
-    InstanceNotFoundError,
-    InstanceRunningError,
-    NondeterminismError,
-    OrchestrationCancelled,
-    ProviderError,
-    SubOrchestrationError,
-    WaitTimeoutError,
-)
-from .history import FailureDetails, HistoryEvent
-from .model.context import ActivityContext, OrchestrationContext
-from .model.options import RetryPolicy, RuntimeOptions
-from .model.registry import Registry
-from .model.tasks import RaceResult
-from .providers.base import ExecutionInfo, InstanceFilter, Provider, QueueDepths, RuntimeInfo, SystemMetrics
-from .providers.sqlite import SqliteProvider
-from .providers.url import open_provider
-from .runtime import Runtime
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import Client, InstanceInfo, InstancePage, InstanceTree, OrchestrationState
+    from .errors import (
+        ActivityError,
+        ConfigError,
+        DuroxideError,
+        InstanceAlreadyExistsError,
+        InstanceNotFoundError,
+        InstanceRunningError,
+        NondeterminismError,
+        OrchestrationCancelled,
+        ProviderError,
+        SubOrchestrationError,
+        WaitTimeoutError,
+    )
+    from .history import FailureDetails, HistoryEvent
+    from .model.context import ActivityContext, OrchestrationContext
+    from .model.options import RetryPolicy, RuntimeOptions
+    from .model.registry import Registry
+    from .model.tasks import RaceResult
+    from .providers.base import ExecutionInfo, InstanceFilter, Provider, QueueDepths, RuntimeInfo, SystemMetrics
+    from .providers.sqlite import SqliteProvider
+    from .providers.url import open_provider
+    from .runtime import Runtime
 
 __version__ = "0.1.0"
 
@@ -65,3 +70,57 @@ __all__ = [
     "WaitTimeoutError",
     "open_provider",
 ]
+
+# Where each public name lives. The names are imported on first use (PEP 562), so that
+# ``import duroxide_cli`` -- and every ``duroxide`` command, which imports it as the package's
+# parent -- does not pay for the runtime, the stores and the replay engine it may not need.
+_EXPORTS: dict[str, str] = {
+    "ActivityContext": ".model.context",
+    "ActivityError": ".errors",
+    "Client": ".client",
+    "ConfigError": ".errors",
+    "DuroxideError": ".errors",
+    "ExecutionInfo": ".providers.base",
+    "FailureDetails": ".history",
+    "HistoryEvent": ".history",
+    "InstanceAlreadyExistsError": ".errors",
+    "InstanceFilter": ".providers.base",
+    "InstanceInfo": ".client",
+    "InstanceNotFoundError": ".errors",
+    "InstancePage": ".client",
+    "InstanceRunningError": ".errors",
+    "InstanceTree": ".client",
+    "NondeterminismError": ".errors",
+    "OrchestrationCancelled": ".errors",
+    "OrchestrationContext": ".model.context",
+    "OrchestrationState": ".client",
+    "Provider": ".providers.base",
+    "ProviderError": ".errors",
+    "QueueDepths": ".providers.base",
+    "RaceResult": ".model.tasks",
+    "Registry": ".model.registry",
+    "RetryPolicy": ".model.options",
+    "Runtime": ".runtime",
+    "RuntimeInfo": ".providers.base",
+    "RuntimeOptions": ".model.options",
+    "SqliteProvider": ".providers.sqlite",
+    "SubOrchestrationError": ".errors",
+    "SystemMetrics": ".providers.base",
+    "WaitTimeoutError": ".errors",
+    "open_provider": ".providers.url",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

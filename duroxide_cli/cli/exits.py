@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -92,6 +91,8 @@ def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED
     """Run a command's coroutine; explain a known failure on stderr and exit with its code.
 
     Ctrl-C exits with ``interrupted`` (130, or 0 for commands that run until stopped)."""
+    import asyncio  # not at the top: ``duroxide --help`` runs no coroutine
+
     try:
         return asyncio.run(_call(main))
     except typer.Exit:
