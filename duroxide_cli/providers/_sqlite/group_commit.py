@@ -57,16 +57,35 @@ class OperationQueue:
         self._run_group = run_group
         self._pending: list[Operation] = []
         self._draining: asyncio.Task[None] | None = None
+        self._busy = False
+        """An operation runs alone (``_run_alone``)."""
 
     async def submit(
         self, executor: Any, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kind: Literal["read", "poll", "write"]
     ) -> Any:
         loop = asyncio.get_running_loop()
         operation = Operation(name, fn, args, kind, loop.create_future())
+        if self._draining is None and not self._busy:
+            return await self._run_alone(executor, operation)
         self._pending.append(operation)
         if self._draining is None:
             self._draining = loop.create_task(self._drain(executor))
         return await operation.future
+
+    async def _run_alone(self, executor: Any, operation: Operation) -> Any:
+        """Nothing runs: this operation goes at once, with no task in between (the sequential
+        case, a chain of steps, pays nothing for grouping). Whatever arrives meanwhile is
+        drained after it."""
+        self._busy = True
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, self._run_group, [operation])
+        finally:
+            self._busy = False
+            if self._pending and self._draining is None:
+                self._draining = asyncio.get_running_loop().create_task(self._drain(executor))
+        if operation.ok:
+            return operation.value
+        raise operation.value
 
     async def _drain(self, executor: Any) -> None:
         loop = asyncio.get_running_loop()
@@ -92,8 +111,11 @@ class OperationQueue:
 
     async def drained(self) -> None:
         """Wait until every submitted operation has been run."""
-        while self._draining is not None:
-            await asyncio.gather(self._draining, return_exceptions=True)
+        while self._draining is not None or self._busy:
+            if self._draining is not None:
+                await asyncio.gather(self._draining, return_exceptions=True)
+            else:
+                await asyncio.sleep(0.001)
 
 
 def run_group_txn(db: Database, conn: sqlite3.Connection, group: list[Operation]) -> None:
