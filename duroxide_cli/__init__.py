@@ -9,7 +9,6 @@ every ``duroxide`` command -- costs only what a caller touches.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -78,7 +77,10 @@ __all__ = [
     "open_provider",
 ]
 
-_EXPORTS = {
+# Where each public name lives. The names are imported on first use (PEP 562), so that
+# ``import duroxide_cli`` -- and every ``duroxide`` command, which imports it as the package's
+# parent -- does not pay for the runtime, the stores and the replay engine it may not need.
+_EXPORTS: dict[str, str] = {
     "ActivityContext": ".model.context",
     "ActivityError": ".errors",
     "Client": ".client",
@@ -117,13 +119,15 @@ _EXPORTS = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'duroxide_cli' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module_name, __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted(set(globals()) | set(__all__))

@@ -22,8 +22,6 @@ from .providers.base import (
     RuntimeInfo,
     SystemMetrics,
 )
-from .replay.endings import deletion_notice
-from .replay.reset import plan_restart, reset_point
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +189,8 @@ class Client:
         (a running one); ``duroxide reset`` first looks for a divergence of the current code.
 
         Raises InstanceNotFoundError, or ValueError for an event id outside the history."""
+        from .replay.reset import plan_restart, reset_point
+
         record = await self._record(instance_id)
         events = await self.provider.read_history(instance_id)
         point = reset_point(events) if event_id is None else event_id
@@ -206,6 +206,8 @@ class Client:
         ``{instance_id}-fork-{n}`` with the first free n); the original is untouched. Returns the
         new id. Raises InstanceNotFoundError, InstanceAlreadyExistsError for a taken ``new_id``,
         or ValueError for an event outside the history or inside a sub-orchestration still running."""
+        from .replay.reset import plan_restart
+
         record = await self._record(instance_id)
         if new_id is None:
             new_id = await self._free_fork_id(instance_id)
@@ -336,6 +338,8 @@ class Client:
         await self.provider.delete_instances(ids)
 
     async def _tell_parent_of_deletion(self, state: OrchestrationState) -> None:
+        from .replay.endings import deletion_notice
+
         notice = deletion_notice(state.instance_id, await self.provider.read_history(state.instance_id))
         if notice is None:
             return

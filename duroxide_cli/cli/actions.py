@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from ..errors import InstanceNotFoundError, InstanceRunningError
-from ..providers.base import TERMINAL_STATUSES, InstanceFilter
 from . import bulk, filters, options, render
 from .bulk import BulkAction, BulkOptions
 from .exits import CommandError, ExitCode, run_command, usage_error
 from .group import CommandGroup
 from .session import open_client, prepare
+
+if TYPE_CHECKING:
+    from ..providers.base import InstanceFilter
 
 app = CommandGroup()
 
@@ -211,6 +213,8 @@ async def _delete(client: Any, instance_id: str, force: bool) -> None:
 
 def _finished_before(before: str, statuses: list[str] | None) -> InstanceFilter:
     """Finished instances (of the given statuses, all three by default) created before ``before``."""
+    from ..providers.base import TERMINAL_STATUSES, InstanceFilter
+
     asked = filters.instance_filter(statuses, None, None, None, before, False)
     unfinished = [s for s in asked.statuses if s not in TERMINAL_STATUSES]
     if unfinished:

@@ -20,16 +20,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from ..errors import DuroxideError
-from ..providers.base import InstanceFilter
 from . import render
 from .completion import complete_instance_id
 from .exits import CommandError, ExitCode, usage_error
 from .options import OutputFormat, resolve_output
+
+if TYPE_CHECKING:
+    from ..providers.base import InstanceFilter
 
 PAGE_SIZE = 200
 """How many ids one listing page brings while the matches are collected."""
@@ -110,6 +112,8 @@ def options(yes: bool, dry_run: bool, output: OutputFormat | None, json_output: 
 
 def selection(instance_id: str | None, where: InstanceFilter, everything: bool, dry_run: bool) -> InstanceFilter | None:
     """The filter of the bulk form, or None for the single-id form; a mix of both is a usage error."""
+    from ..providers.base import InstanceFilter
+
     filtered = where != InstanceFilter()
     if instance_id is not None:
         if filtered or everything:

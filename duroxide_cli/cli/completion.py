@@ -7,7 +7,6 @@ nothing instead of printing an error into the user's prompt.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import logging
@@ -24,6 +23,8 @@ _TIMEOUT_S = 1.0
 
 def complete_instance_id(ctx: typer.Context, incomplete: str) -> list[str]:
     """Ids of instances in the store that start with what was typed, newest first."""
+    import asyncio
+
     with _silent():
         return asyncio.run(asyncio.wait_for(_instance_ids(ctx.params.get("store"), incomplete), _TIMEOUT_S))
     return []

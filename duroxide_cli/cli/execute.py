@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated, Optional
 
@@ -11,7 +10,6 @@ import typer
 from ..errors import WaitTimeoutError
 from . import options, render
 from .exits import code_for_status, run_command, usage_error
-from .follow import HistoryFollower
 from .group import CommandGroup
 from .instances import new_instance_id, start_instance
 from .session import open_store, parse_json_argument, prepare, require_app
@@ -75,6 +73,10 @@ def execute(
 
 
 async def _watch(client: object, instance_id: str, quiet: bool, timeout_ms: int | None) -> None:
+    import asyncio
+
+    from .follow import HistoryFollower
+
     follower = HistoryFollower(client, instance_id, include_children=True)
     deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
     while True:

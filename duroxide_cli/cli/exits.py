@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
 from collections.abc import Awaitable, Callable
@@ -96,6 +95,8 @@ def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED
     Ctrl-C exits with ``interrupted`` (130, or 0 for commands that run until stopped)."""
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main_thread else None  # asyncio.run's graceful Ctrl-C
+    import asyncio  # not at the top: ``duroxide --help`` runs no coroutine
+
     try:
         return asyncio.run(_call(main))
     except typer.Exit:

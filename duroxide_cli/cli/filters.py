@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..providers.base import InstanceFilter, InstanceStatus
 from .completion import complete_orchestration_name, complete_status
 from .exits import usage_error
+
+if TYPE_CHECKING:
+    from ..providers.base import InstanceFilter, InstanceStatus
 
 STATUSES: tuple[InstanceStatus, ...] = ("Pending", "Running", "Completed", "Failed", "Cancelled")
 
@@ -60,6 +62,8 @@ def instance_filter(
     now_ms: int | None = None,
 ) -> InstanceFilter:
     """The filter the options describe; a bad status, age or time is a usage error (exit 2)."""
+    from ..providers.base import InstanceFilter  # the store's types: not for ``--help``
+
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     return InstanceFilter(
         statuses=tuple(dict.fromkeys(parse_status(s) for text in statuses or () for s in text.split(",") if s.strip())),

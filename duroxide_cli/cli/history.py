@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated, Any, Optional
 
@@ -11,7 +10,6 @@ import typer
 from ..errors import InstanceNotFoundError
 from . import options, render
 from .exits import CommandError, run_command
-from .follow import HistoryFollower
 from .group import CommandGroup
 from .session import open_client, prepare
 
@@ -112,6 +110,10 @@ def tail(
 
 
 async def _follow(client: Any, instance_id: str, interval_s: float, json_output: bool) -> None:
+    import asyncio
+
+    from .follow import HistoryFollower
+
     follower = HistoryFollower(client, instance_id)
     while True:
         for item in await follower.poll():

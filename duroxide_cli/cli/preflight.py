@@ -9,12 +9,13 @@ the app it has just loaded, before its runtime starts. Both hold instances back 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, ProviderError
-from ..replay.check import check_history, orchestration_for
-from ..replay.report import ReplayReport
 from . import render
+
+if TYPE_CHECKING:
+    from ..replay.report import ReplayReport
 
 
 def held_back_reason(item: dict[str, Any], command: str = "duroxide run --reload") -> str:
@@ -42,6 +43,8 @@ async def check_states(client: Any, registry: Any, states: list[Any]) -> tuple[l
     """Replay each instance's latest execution; an instance with no history yet is left out, one
     whose orchestration the app lacks, or whose history cannot be read (a damaged row, which the
     runtime then fails on its own), is returned with why it was not checked."""
+    from ..replay.check import check_history, orchestration_for  # the replay engine: only when replaying
+
     reports, unchecked = [], []
     for state in states:
         try:

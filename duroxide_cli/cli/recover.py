@@ -7,8 +7,6 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import ConfigError, InstanceNotFoundError
-from ..replay.check import check_history, orchestration_for
-from ..replay.reset import reset_point
 from . import bulk, filters, options, render
 from .bulk import BulkAction
 from .exits import CommandError, ExitCode, run_command, usage_error
@@ -111,6 +109,9 @@ def fork(
 
 def _default_point(registry: Any, events: list) -> int:
     """Before the first divergence of the loaded code, else ``reset_point``'s choice."""
+    from ..replay.check import check_history, orchestration_for  # the replay engine: only when replaying
+    from ..replay.reset import reset_point
+
     if not events:
         raise usage_error("the instance has no recorded history to reset yet")
     try:

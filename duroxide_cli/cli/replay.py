@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import pdb
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from ..errors import InstanceNotFoundError
-from ..history import HistoryEvent
-from ..history_checks import check_sequence
-from ..replay.check import check_history, orchestration_for
-from ..replay.report import USUAL_CAUSES, ReplayReport
 from . import bulk, filters, options, render
 from .completion import complete_instance_id
 from .exits import ExitCode, run_command, usage_error
 from .group import CommandGroup
 from .preflight import check_running, check_states
 from .session import open_client, parse_json, prepare, read_text_file, require_app
+
+if TYPE_CHECKING:
+    from ..history import HistoryEvent
+    from ..replay.report import ReplayReport
 
 app = CommandGroup()
 
@@ -92,6 +92,8 @@ def replay(
                 iid, execution_id, events = await _read_instance(client, instance_id, execution)
         debugged: list[bool] = []
         report = _check(registry, iid, execution_id, events, break_at, debugged if use_pdb else None)
+        from ..replay.report import USUAL_CAUSES
+
         render.replay_report(report, USUAL_CAUSES, shape)
         if use_pdb and report.divergence is not None and not debugged:
             # the code raised instead of diverging: its frame is kept, though no longer running
@@ -111,6 +113,8 @@ def _check(
 ) -> ReplayReport:
     """Replay one history; with ``debugged`` (--pdb) the debugger opens at the divergence while the
     code is still suspended there, and ``debugged`` records that it did."""
+    from ..replay.check import check_history, orchestration_for  # the replay engine: only when replaying
+
     try:
         _, _, fn = orchestration_for(registry, events)
     except ValueError as error:
@@ -155,6 +159,9 @@ async def _read_instance(client: Any, instance_id: str, execution: int | None) -
 
 def _read_file(path: Path) -> tuple[str, int, list[HistoryEvent]]:
     """A ``history export`` document, or a bare list of events."""
+    from ..history import HistoryEvent
+    from ..history_checks import check_sequence
+
     document = parse_json(read_text_file(path, "--file"), str(path))
     if isinstance(document, dict) and isinstance(document.get("events"), list):
         raw, instance_id, execution_id = document["events"], str(document.get("instance_id") or path.stem), document.get("execution_id", 1)
@@ -177,6 +184,7 @@ def _debug(frame: Any, where: str) -> None:
         render.note(f"--pdb: no orchestration frame to stop in at {where} (the code has not started yet)")
         return
     render.note(f"entering the debugger at {where}; `c` continues")
+
     debugger = pdb.Pdb()
     debugger.reset()
     debugger.interaction(frame, None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -36,6 +35,8 @@ def tree(
             if not follow:
                 render.instance_tree(await client.get_instance_tree(instance_id), shape)
                 return
+            import asyncio
+
             with render.TreeFollowView(shape) as view:
                 while True:
                     current = await client.get_instance_tree(instance_id)

@@ -3,10 +3,8 @@ nothing will ever run it because no runtime is serving the store."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from ..client import NO_RUNTIME_REASON
 from . import render
 
 HINT_AFTER_S = 2.0
@@ -17,6 +15,10 @@ async def wait_with_hint(client: Any, instance_id: str, timeout_ms: int, hint_af
     """``client.wait_for_orchestration``; meanwhile, each ``hint_after_s`` until it has printed
     it once, look whether the instance is still Pending with no runtime live, and if so print
     the hint on stderr. Errors of the wait (timeout, unknown id) are raised as they are."""
+    import asyncio
+
+    from ..client import NO_RUNTIME_REASON
+
     waiting = asyncio.create_task(client.wait_for_orchestration(instance_id, timeout_ms=timeout_ms))
     try:
         hinted = False

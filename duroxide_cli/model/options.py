@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -87,6 +86,8 @@ class RetryPolicy:
 
 
 def _default_worker_id() -> str:
+    import socket  # only when a runtime starts: every `duroxide` command imports this module
+
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

@@ -6,7 +6,9 @@ it runs. Files use WAL mode, ``BEGIN IMMEDIATE`` for writes and a busy timeout, 
 processes can share one file (a ``duroxide run`` and a ``duroxide start`` in another shell).
 Commits are durable by default (``synchronous=FULL``: each survives power loss once
 acknowledged); ``synchronous="normal"`` trades the last acknowledged commits on power loss for
-speed.
+speed. Calls made while a transaction runs share the next one (group commit, one sync for all);
+a transaction of fetches alone writes only leases and is not synced by itself (a power loss
+undoes at most leases, whose holder it stopped too; the next synced commit covers them).
 
 Waking: this provider's own writes wake its ``wait_for_work`` callers at once, and a wait also
 ends when the earliest delayed message (a timer) it knows of comes due. Other processes' writes

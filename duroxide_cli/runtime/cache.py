@@ -16,19 +16,20 @@ class GeneratorCache:
     def __init__(self, capacity: int):
         self.capacity = capacity
         self._entries: OrderedDict[str, tuple[str, Replayer]] = OrderedDict()
+        self._known: dict[str, KnownHistory] = {}
+        """Where each entry was left, kept as entries come and go: a fetch asks for it each time,
+        and rebuilding it from every Replayer cost more than the fetch."""
         self.hits = 0
         self.misses = 0
 
     def known(self) -> dict[str, KnownHistory]:
         """What the store need not send again: instance id -> where its cached generator is."""
-        return {
-            instance_id: KnownHistory(incarnation, replayer.execution_id, replayer.event_count)
-            for instance_id, (incarnation, replayer) in self._entries.items()
-        }
+        return self._known.copy()
 
     def take(self, instance_id: str, incarnation: str, execution_id: int, event_count: int) -> Replayer | None:
         """Remove and return the entry if it is valid for exactly this point; else drop it."""
         entry = self._entries.pop(instance_id, None)
+        self._known.pop(instance_id, None)
         if entry is None:
             self.misses += 1
             return None
@@ -49,11 +50,14 @@ class GeneratorCache:
         if previous is not None and previous[1] is not replayer:
             previous[1].close()
         self._entries[instance_id] = (incarnation, replayer)
+        self._known[instance_id] = KnownHistory(incarnation, replayer.execution_id, replayer.event_count)
         while len(self._entries) > self.capacity:
-            _, (_, evicted) = self._entries.popitem(last=False)
+            evicted_id, (_, evicted) = self._entries.popitem(last=False)
+            del self._known[evicted_id]
             evicted.close()
 
     def evict(self, instance_id: str) -> None:
+        self._known.pop(instance_id, None)
         entry = self._entries.pop(instance_id, None)
         if entry is not None:
             entry[1].close()
@@ -62,6 +66,7 @@ class GeneratorCache:
         for _, replayer in self._entries.values():
             replayer.close()
         self._entries.clear()
+        self._known.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

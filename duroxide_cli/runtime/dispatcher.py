@@ -37,6 +37,9 @@ from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
 from .turn import build_commit, error_line
 
+_COMMITS_WAITING_PER_SLOT = 4
+"""How many turns per ``orchestration_concurrency`` slot may wait for their commit without taking one."""
+
 
 @dataclass(slots=True)
 class _Resolved:
@@ -76,9 +79,11 @@ class OrchestrationDispatcher:
             max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
         )
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
+        self._committing: set[str] = set()
+        """Instances of ``_in_flight`` whose turn has run and waits for its commit."""
         self._loop: FetchLoop[OrchestrationWork] = FetchLoop(
             provider, "orchestrator", options.orchestration_concurrency, options.poll_interval_ms,
-            lambda: len(self._in_flight), self._fetch, self._launch,
+            self._busy, self._fetch, self._launch,
         )
 
     # -- the loop -------------------------------------------------------------------------------
@@ -89,6 +94,12 @@ class OrchestrationDispatcher:
     def request_stop(self) -> None:
         """Fetch no more work."""
         self._loop.request_stop()
+
+    def _busy(self) -> int:
+        """Slots taken: a turn waiting only for its commit takes none (up to a bound), so the next
+        turns run while a commit syncs and group commit has turns to group."""
+        waiting = min(len(self._committing), _COMMITS_WAITING_PER_SLOT * self._options.orchestration_concurrency)
+        return len(self._in_flight) - waiting
 
     async def _fetch(self, limit: int) -> list[OrchestrationWork]:
         options = self._options
@@ -142,7 +153,9 @@ class OrchestrationDispatcher:
             )
             await self._abandon_after_error(work, delay)
         finally:
-            self._in_flight.pop(instance_id, None)
+            entry = self._in_flight.get(instance_id)
+            if entry is not None and entry[0] is asyncio.current_task():  # not a later fetch's
+                del self._in_flight[instance_id]
             self._loop.slot_freed()
 
     async def _abandon_after_error(self, work: OrchestrationWork, delay_ms: int) -> None:
@@ -219,7 +232,12 @@ class OrchestrationDispatcher:
             consumed=[q.message_id for q in work.messages],
             latest_version=self._registry.latest_version,
         )
-        outcome = await self._committer.submit(commit)
+        self._committing.add(instance.instance_id)
+        self._loop.slot_freed()
+        try:
+            outcome = await self._committer.submit(commit)
+        finally:
+            self._committing.discard(instance.instance_id)
         if outcome != "committed":
             replayer.close()
             orchestration_log.warning(

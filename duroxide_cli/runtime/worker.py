@@ -25,6 +25,9 @@ from .stats import RuntimeStats
 
 _COMPLETION_ATTEMPTS = 6
 
+_COMPLETIONS_WAITING_PER_SLOT = 4
+"""How many finished activities per ``activity_concurrency`` slot may wait for their commit without taking one."""
+
 
 class ActivityWorker:
     """Runs up to ``activity_concurrency`` activities at once, renewing their locks as they run."""
@@ -47,11 +50,13 @@ class ActivityWorker:
         )
         self._completer: Batcher[ActivityCompletion, bool] = Batcher(provider.complete_activities)
         self._running: dict[int, tuple[asyncio.Task[None], ActivityWork, ActivityContext]] = {}
+        self._completing: set[int] = set()
+        """Work items of ``_running`` whose activity has returned and whose result waits for its commit."""
         self._cancelling = False
         """Set by ``stop`` as it cancels what still runs."""
         self._loop: FetchLoop[ActivityWork] = FetchLoop(
             provider, "worker", options.activity_concurrency, options.poll_interval_ms,
-            lambda: len(self._running), self._fetch, self._launch,
+            self._busy, self._fetch, self._launch,
         )
 
     async def run(self) -> None:
@@ -61,6 +66,12 @@ class ActivityWorker:
     def request_stop(self) -> None:
         """Fetch no more work."""
         self._loop.request_stop()
+
+    def _busy(self) -> int:
+        """Slots taken: an activity whose result waits only for its commit takes none (up to a
+        bound), so the next activities run while the commit syncs."""
+        waiting = min(len(self._completing), _COMPLETIONS_WAITING_PER_SLOT * self._options.activity_concurrency)
+        return len(self._running) - waiting
 
     async def _fetch(self, limit: int) -> list[ActivityWork]:
         options = self._options
@@ -192,7 +203,12 @@ class ActivityWorker:
 
     async def _complete(self, work: ActivityWork, body: ActivityCompleted | ActivityFailed, context: ActivityContext) -> None:
         message = Message(work.instance_id, body, work.activity.execution_id)
-        accepted = await self._submit_completion(ActivityCompletion(work.work_id, work.lock_token, message), context)
+        self._completing.add(work.work_id)
+        self._loop.slot_freed()
+        try:
+            accepted = await self._submit_completion(ActivityCompletion(work.work_id, work.lock_token, message), context)
+        finally:
+            self._completing.discard(work.work_id)
         if isinstance(body, ActivityFailed):
             self._stats.activities_failed += 1
             activity_log.info("activity failed: %s: %s", body.failure.error_type, body.failure.message, extra=context._fields())

@@ -127,3 +127,28 @@ async def test_a_committed_turn_releases_a_hold(provider):
     await provider.commit_turns([turn(work, OrchestrationStarted("Flow", "1.0.0"))])
     record = await provider.get_instance("a")
     assert record is not None and (record.status, record.held) == ("Running", None)
+
+
+async def test_one_refused_call_among_concurrent_ones_fails_alone(provider):
+    """Calls made at the same moment may share a transaction (group commit); a refused one
+    still fails alone and the others take effect."""
+    import asyncio
+
+    await create(provider, "taken", name="First")
+    ids = [f"c-{i}" for i in range(20)]
+    outcomes = await asyncio.gather(
+        *(create(provider, iid) for iid in ids[:10]),
+        create(provider, "taken", name="Second"),
+        provider.enqueue_message(event_message("missing")),
+        *(create(provider, iid) for iid in ids[10:]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[10], InstanceAlreadyExistsError)
+    assert isinstance(outcomes[11], InstanceNotFoundError)
+    assert [o for i, o in enumerate(outcomes) if i not in (10, 11)] == [None] * 20
+    for iid in ids:
+        record = await provider.get_instance(iid)
+        assert record is not None and record.status == "Pending"
+    taken = await provider.get_instance("taken")
+    assert taken is not None and taken.name == "First"
+    assert (await provider.queue_depths()).orchestrator == 21

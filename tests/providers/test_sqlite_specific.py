@@ -232,3 +232,44 @@ async def test_open_is_fully_synchronous_unless_told_otherwise(tmp_path):
 async def test_open_refuses_an_unknown_synchronous_level(tmp_path):
     with pytest.raises(ValueError, match="full or normal"):
         await SqliteProvider.open(tmp_path / "a.db", synchronous="off")  # type: ignore[arg-type]
+
+
+async def test_concurrent_calls_share_one_commit(tmp_path: Path, monkeypatch):
+    """Group commit: writes started while a transaction runs are committed together, each
+    caller answered only after the commit that holds its write."""
+    provider = await SqliteProvider.open(tmp_path / "group.db")
+    groups: list[int] = []
+    original = database.run_group_txn
+
+    def counting(db, conn, group):
+        groups.append(len(group))
+        return original(db, conn, group)
+
+    monkeypatch.setattr(database, "run_group_txn", counting)
+    try:
+        await asyncio.gather(*(create(provider, f"g-{i}") for i in range(50)))
+        assert sum(groups) == 50 and len(groups) < 50
+        assert _query(tmp_path / "group.db", "SELECT COUNT(*) FROM instances") == [(50,)]
+    finally:
+        await provider.close()
+
+
+async def test_fetches_alone_do_not_wait_for_the_disk_and_writes_do(tmp_path: Path):
+    """A group of fetches (leases only) commits at synchronous=NORMAL; the connection is back
+    at FULL for everything else."""
+    provider = await SqliteProvider.open(tmp_path / "sync.db")
+    try:
+        from duroxide_cli.providers._sqlite.wakeups import Wake
+
+        db = provider._db
+
+        def level(conn, now_ms, *_):
+            return [conn.execute("PRAGMA synchronous").fetchone()[0]]
+
+        await create(provider, "a")
+        assert await db.call("probe", db.poll, "worker", "probe", level, Wake()) == [1]  # NORMAL
+        assert await db.call("probe", db.write, level, Wake()) == [2]  # FULL
+        assert await db.call("probe", db.read, level) == [2]
+        await fetch_one(provider, "a")
+    finally:
+        await provider.close()

@@ -2,7 +2,8 @@
 
 Each provider operation is one function run on that thread, which opens, runs and commits a
 whole transaction: one thread hop per transaction, not one per statement (the cost model in
-DESIGN section 4). The event loop never touches the connection.
+DESIGN section 4); operations that arrive while a transaction runs share the next one
+(``group_commit``). The event loop never touches the connection.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
 from ...errors import ConfigError, ProviderError
+from .group_commit import OperationQueue, run_group_txn
 from .rows import UnreadableRow
 from .schema import check_version, migrate
 from .wakeups import QUEUES, PollState, Wake
@@ -86,6 +88,10 @@ class Database:
         self._writes = 0
         self._polls = {queue: PollState() for queue in QUEUES}
         self._closed = False
+        self.in_group = False
+        """Set on the database thread while a group's transaction runs: operations then run in
+        savepoints of it instead of transactions of their own."""
+        self._queue = OperationQueue(lambda group: run_group_txn(self, self._conn, group))
 
     @classmethod
     async def connect(
@@ -109,26 +115,33 @@ class Database:
     # -- the event loop side --------------------------------------------------------------------
 
     async def call(self, operation: str, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the database thread; sqlite errors become ProviderError."""
+        """Run ``fn(*args)`` (``write``, ``read`` or ``poll``) on the database thread, in the next
+        transaction; sqlite errors become ProviderError."""
         if self._closed:
             raise ProviderError(operation, f"the store {self.where} is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._guarded, operation, fn, args)
+        kind: Literal["read", "poll", "write"] = "read" if fn == self.read else "poll" if fn == self.poll else "write"
+        result: T = await self._queue.submit(self._executor, operation, fn, args, kind)
+        return result
 
     async def close(self) -> None:
         """Close the connection and stop the thread; later calls raise ProviderError."""
         if self._closed:
             return
         self._closed = True
+        await self._queue.drained()
         await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
         self._executor.shutdown(wait=True)
 
     # -- the database thread side ---------------------------------------------------------------
 
     def write(self, fn: Callable[..., T], wake: Wake, *args: Any) -> T:
-        """``fn(conn, now_ms, wake, *args)`` inside BEGIN IMMEDIATE ... COMMIT."""
+        """``fn(conn, now_ms, wake, *args)`` inside BEGIN IMMEDIATE ... COMMIT (or the group's)."""
         if self.read_only:
             raise _ReadOnly()
+        if self.in_group:
+            result = fn(self._conn, self._clock(), wake, *args)
+            self._writes += 1
+            return result
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             result = fn(self._conn, self._clock(), wake, *args)
@@ -141,6 +154,8 @@ class Database:
 
     def read(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, now_ms, *args)`` inside one read transaction (a consistent snapshot)."""
+        if self.in_group:
+            return fn(self._conn, self._clock(), *args)
         self._conn.execute("BEGIN")
         try:
             result = fn(self._conn, self._clock(), *args)
@@ -165,7 +180,9 @@ class Database:
             state.remember_empty(data_version, self._writes, wake.next_due_ms.get(queue), scope)
         return found
 
-    def _guarded(self, operation: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    def guarded(self, operation: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """``fn(*args)`` with sqlite errors as ProviderError (database thread); outside a group, a
+        transaction the error left open is rolled back."""
         try:
             return fn(*args)
         except sqlite3.Error as error:
@@ -180,9 +197,9 @@ class Database:
             ) from None
 
     def _roll_back(self) -> None:
-        """End a transaction an error left open (a failed COMMIT does); if even that fails, the
-        next BEGIN reports it."""
-        if self._conn.in_transaction:
+        """End a transaction an error left open (a failed COMMIT does) unless a group owns it; if
+        even that fails, the next BEGIN reports it."""
+        if self._conn.in_transaction and not self.in_group:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
 
