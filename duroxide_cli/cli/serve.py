@@ -11,7 +11,6 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..providers.url import without_password
 from . import options, render
 from .exits import ExitCode, fail, run_command, usage_error
 from .group import CommandGroup
@@ -88,6 +87,8 @@ def run(
             await runtime.start()
             names = ", ".join(loaded.registry.orchestration_names) or "no orchestrations"
             header = f"duroxide run  {settings.app}"
+            from ..providers.url import without_password
+
             detail = f"orchestrations: {names} | store {without_password(settings.store_url)} | worker {runtime_options.worker_id}"
             try:
                 await _serve(runtime, header, detail)
