@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client import Client, InstanceInfo, InstancePage, InstanceTree, OrchestrationState
+    from .client import Client
     from .errors import (
         ActivityError,
         ConfigError,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .providers.sqlite import SqliteProvider
     from .providers.url import open_provider
     from .runtime import Runtime
+    from .states import InstanceInfo, InstancePage, InstanceTree, OrchestrationState
 
 __version__ = "0.1.0"
 
@@ -91,15 +92,15 @@ _EXPORTS: dict[str, str] = {
     "HistoryEvent": ".history",
     "InstanceAlreadyExistsError": ".errors",
     "InstanceFilter": ".providers.base",
-    "InstanceInfo": ".client",
+    "InstanceInfo": ".states",
     "InstanceNotFoundError": ".errors",
-    "InstancePage": ".client",
+    "InstancePage": ".states",
     "InstanceRunningError": ".errors",
-    "InstanceTree": ".client",
+    "InstanceTree": ".states",
     "NondeterminismError": ".errors",
     "OrchestrationCancelled": ".errors",
     "OrchestrationContext": ".model.context",
-    "OrchestrationState": ".client",
+    "OrchestrationState": ".states",
     "PostgresProvider": ".providers.postgres",
     "Provider": ".providers.base",
     "ProviderError": ".errors",

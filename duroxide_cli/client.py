@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutError
-from .history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
+from .history import CancelRequested, EventRaised, HistoryEvent, OrchestrationStarted
 from .messages import Message
 from .payloads import check_instance_id, check_text, normalize
 from .providers.base import (
@@ -22,74 +22,7 @@ from .providers.base import (
     RuntimeInfo,
     SystemMetrics,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class OrchestrationState:
-    """What an instance is doing, as ``status`` shows it."""
-
-    instance_id: str
-    name: str
-    """The orchestration's name."""
-    version: str | None
-    """The version it runs (None until its first turn when started without one)."""
-    status: str
-    """One of Pending, Running, Completed, Failed, Cancelled."""
-    output: Any = None
-    """The parsed JSON output once Completed."""
-    error: str | None = None
-    """A one-line message: the failure, the cancel reason, or why a Pending instance waits; None
-    while a Running instance is held back (see ``held``)."""
-    failure: FailureDetails | None = None
-    """Type, message and details of a failure."""
-    execution_id: int = 1
-    """1, then +1 at each continue_as_new."""
-    custom_status: Any = None
-    """The last value passed to ``ctx.set_custom_status``."""
-    created_at_ms: int = 0
-    """When the instance was created (epoch ms)."""
-    updated_at_ms: int = 0
-    """When its row last changed (epoch ms): a turn, a hold, the end."""
-    held: str | None = None
-    """Why ``duroxide run --reload`` holds this Running instance back (its code would diverge), or
-    None; the instance stays Running and is not dispatched until a reload releases it."""
-
-    @property
-    def is_terminal(self) -> bool:
-        """Completed, Failed or Cancelled."""
-        return self.status in TERMINAL_STATUSES
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceInfo:
-    """An instance in depth: its state, its place in a tree, the size of its history."""
-
-    state: OrchestrationState
-    parent_instance_id: str | None
-    children: tuple[str, ...]
-    executions: int
-    """How many executions (1 + continue_as_new count) are stored."""
-    history_events: int
-    """Events in the current execution."""
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceTree:
-    """An instance and its sub-orchestrations, recursively."""
-
-    state: OrchestrationState
-    children: tuple[InstanceTree, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class InstancePage:
-    """One page of ``Client.list_instances_page``."""
-
-    instances: list[OrchestrationState]
-    """Newest first."""
-    next_cursor: str | None
-    """The cursor of the next page; None when there are no more matches."""
-
+from .states import InstanceInfo, InstancePage, InstanceTree, OrchestrationState, state_of
 
 NO_RUNTIME_REASON = (
     f"no runtime is serving this store (none seen in the last {RUNTIME_LIVE_WITHIN_MS // 1000} s); "
@@ -105,23 +38,6 @@ def _now_ms() -> int:
 def _check_limit(limit: int) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a positive integer, got {limit!r}")
-
-
-def _state(record: InstanceRecord) -> OrchestrationState:
-    return OrchestrationState(
-        instance_id=record.instance_id,
-        name=record.name,
-        version=record.version,
-        status=record.status,
-        output=record.output,
-        error=record.error,
-        failure=record.failure,
-        execution_id=record.execution_id,
-        custom_status=record.custom_status,
-        created_at_ms=record.created_at_ms,
-        updated_at_ms=record.updated_at_ms,
-        held=record.held,
-    )
 
 
 class Client:
@@ -246,7 +162,7 @@ class Client:
             record = await self.provider.get_instance(instance_id)
             if record is None:
                 raise InstanceNotFoundError(instance_id)
-            state = _state(record)
+            state = state_of(record)
             if state.is_terminal:
                 return state
             remaining = deadline - time.monotonic()
@@ -279,7 +195,7 @@ class Client:
     async def _states(self, records: list[InstanceRecord]) -> list[OrchestrationState]:
         """The states of ``records``; Pending ones say so when no runtime is live (the store's
         rows are not rewritten: liveness is a fact about now, read from the runtimes' rows)."""
-        states = [_state(r) for r in records]
+        states = [state_of(r) for r in records]
         if not any(s.status == "Pending" for s in states) or await self.list_runtimes():
             return states
         return [replace(s, error=NO_RUNTIME_REASON) if s.status == "Pending" else s for s in states]
@@ -316,7 +232,7 @@ class Client:
             child = await self.provider.get_instance(child_id)
             if child is not None:
                 children.append(await self._tree(child))
-        return InstanceTree(_state(record), tuple(children))
+        return InstanceTree(state_of(record), tuple(children))
 
     # -- admin --------------------------------------------------------------------------------------
     async def delete_instance(self, instance_id: str, force: bool = False) -> None:
