@@ -20,11 +20,11 @@ from ..base import (
     InstanceRecord,
     InstanceStart,
     KnownHistory,
-    NewActivity,
     OrchestrationWork,
     RuntimeInfo,
     TurnCommit,
 )
+from ..stored import activity_body, activity_from_body
 
 INSTANCE_COLUMNS = (
     "id, name, version, status, execution_id, output, error, failure, custom_status,"
@@ -97,7 +97,7 @@ def _turn(turn: TurnCommit) -> dict[str, Any]:
             "failure": None if update.failure is None else payloads.dumps(update.failure.to_json()),
             "custom_status": dump_json(update.custom_status),
         },
-        "activities": [[a.execution_id, a.event_id, _activity_body(a)] for a in turn.activities],
+        "activities": [[a.execution_id, a.event_id, activity_body(a)] for a in turn.activities],
         "messages": [[*message_fields(m.message), m.visible_at_ms] for m in turn.messages],
         "starts": [_start(start) for start in turn.starts],
         "cancel_activities": list(turn.cancel_activities),
@@ -127,18 +127,6 @@ def _event_fields(event: HistoryEvent) -> list[Any]:
 def _start(start: InstanceStart) -> list[Any]:
     conflict = None if start.on_conflict is None else message_fields(start.on_conflict)
     return [*start_fields(start.start), conflict]
-
-
-def _activity_body(activity: NewActivity) -> str:
-    return payloads.dumps(
-        {
-            "name": activity.name,
-            "input": activity.input,
-            "attempt": activity.attempt,
-            "orchestration_name": activity.orchestration_name,
-            "orchestration_version": activity.orchestration_version,
-        }
-    )
 
 
 def completions_json(completions: Sequence[ActivityCompletion]) -> str:
@@ -190,14 +178,5 @@ def orchestration_work(document: Mapping[str, Any]) -> OrchestrationWork:
 def activity_work(fields: Sequence[Any]) -> ActivityWork:
     """One element of ``fetch_activity_work``'s ``work``."""
     work_id, token, instance_id, execution_id, event_id, body, deliveries = fields
-    values = json.loads(body)
-    activity = NewActivity(
-        execution_id=execution_id,
-        event_id=event_id,
-        name=values["name"],
-        input=values["input"],
-        attempt=values["attempt"],
-        orchestration_name=values["orchestration_name"],
-        orchestration_version=values["orchestration_version"],
-    )
+    activity = activity_from_body(body, execution_id, event_id)
     return ActivityWork(work_id, token, instance_id, activity, deliveries)

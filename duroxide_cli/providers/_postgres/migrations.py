@@ -8,15 +8,11 @@ PostgreSQL, so a migration is applied whole or not at all).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from importlib import resources
-
 import asyncpg
 
 from ...errors import ConfigError
-
-_FILE_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+from ..stored import Migration
+from ..stored import load_migrations as _load
 
 _VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -25,25 +21,9 @@ CREATE TABLE IF NOT EXISTS schema_version (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
-
-
 def load_migrations() -> list[Migration]:
-    """Every PostgreSQL migration shipped with the package, in version order (1, 2, ... without gaps)."""
-    folder = resources.files("duroxide_cli.providers._postgres").joinpath("sql")
-    found = []
-    for entry in folder.iterdir():
-        match = _FILE_NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda migration: migration.version)
-    if [migration.version for migration in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"the shipped PostgreSQL migrations are not numbered 1..n: {[m.name for m in found]}")
-    return found
+    """Every PostgreSQL migration shipped with the package, in version order."""
+    return _load("duroxide_cli.providers._postgres", "sql")
 
 
 async def migrate(conn: asyncpg.Connection, schema: str, where: str) -> int:

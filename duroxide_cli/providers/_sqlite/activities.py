@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Sequence
 
-from ... import payloads
 from ..base import ActivityCompletion, ActivityWork, NewActivity
+from ..stored import activity_body, activity_from_body
 from .orchestrator_queue import send_txn
 from .wakeups import Wake
 
@@ -38,16 +37,9 @@ def insert_activity_txn(
     conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, activity: NewActivity
 ) -> None:
     """Queue one activity of ``instance_id``, visible at once."""
-    body = {
-        "name": activity.name,
-        "input": activity.input,
-        "attempt": activity.attempt,
-        "orchestration_name": activity.orchestration_name,
-        "orchestration_version": activity.orchestration_version,
-    }
     conn.execute(
         "INSERT INTO worker_queue (instance_id, execution_id, event_id, body, visible_at_ms) VALUES (?, ?, ?, ?, ?)",
-        (instance_id, activity.execution_id, activity.event_id, payloads.dumps(body), now_ms),
+        (instance_id, activity.execution_id, activity.event_id, activity_body(activity), now_ms),
     )
     wake.work_now("worker")
 
@@ -88,16 +80,7 @@ def _work_txn(conn: sqlite3.Connection, work_id: int, token: str) -> ActivityWor
         "SELECT instance_id, execution_id, event_id, body, delivery_count FROM worker_queue WHERE id = ?", (work_id,)
     ).fetchone()
     try:
-        fields = json.loads(body)
-        activity = NewActivity(
-            execution_id=execution_id,
-            event_id=event_id,
-            name=fields["name"],
-            input=fields["input"],
-            attempt=fields["attempt"],
-            orchestration_name=fields["orchestration_name"],
-            orchestration_version=fields["orchestration_version"],
-        )
+        activity = activity_from_body(body, execution_id, event_id)
     except (ValueError, TypeError, KeyError) as error:
         what = (
             f"the work of activity {event_id} of execution {execution_id} of instance {instance_id!r} cannot be read"

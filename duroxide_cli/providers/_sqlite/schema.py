@@ -7,35 +7,16 @@ then finds them recorded in ``schema_version``.
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from dataclasses import dataclass
-from importlib import resources
 
 from ...errors import ConfigError
-
-_FILE_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
+from ..stored import Migration
+from ..stored import load_migrations as _load
 
 
 def load_migrations() -> list[Migration]:
-    """Every migration shipped with the package, in version order (1, 2, ... without gaps)."""
-    folder = resources.files("duroxide_cli.providers").joinpath("schema")
-    found = []
-    for entry in folder.iterdir():
-        match = _FILE_NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda migration: migration.version)
-    if [migration.version for migration in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"the shipped schema migrations are not numbered 1..n: {[m.name for m in found]}")
-    return found
+    """Every SQLite migration shipped with the package, in version order."""
+    return _load("duroxide_cli.providers", "schema")
 
 
 def migrate(conn: sqlite3.Connection, now_ms: int, where: str) -> int:

@@ -1,0 +1,64 @@
+"""What both stores keep the same way: their migration files, and the body of activity work.
+
+A store's dialect stays in its own package; these are the parts that are not dialect: how
+numbered ``NNN_name.sql`` files are found and ordered, and the JSON an activity work item holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from .. import payloads
+from .values import NewActivity
+
+_FILE_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(package: str, folder: str) -> list[Migration]:
+    """The ``NNN_name.sql`` files in ``folder`` of ``package``, in version order (1, 2, ... without gaps)."""
+    found = []
+    for entry in resources.files(package).joinpath(folder).iterdir():
+        match = _FILE_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda migration: migration.version)
+    if [migration.version for migration in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"the shipped migrations of {package}.{folder} are not numbered 1..n: {[m.name for m in found]}")
+    return found
+
+
+def activity_body(activity: NewActivity) -> str:
+    """The JSON an activity work item stores (its ids are columns of their own)."""
+    return payloads.dumps(
+        {
+            "name": activity.name,
+            "input": activity.input,
+            "attempt": activity.attempt,
+            "orchestration_name": activity.orchestration_name,
+            "orchestration_version": activity.orchestration_version,
+        }
+    )
+
+
+def activity_from_body(body: str, execution_id: int, event_id: int) -> NewActivity:
+    """The activity a stored body describes; ValueError, TypeError or KeyError for a damaged one."""
+    values = json.loads(body)
+    return NewActivity(
+        execution_id=execution_id,
+        event_id=event_id,
+        name=values["name"],
+        input=values["input"],
+        attempt=values["attempt"],
+        orchestration_name=values["orchestration_name"],
+        orchestration_version=values["orchestration_version"],
+    )
