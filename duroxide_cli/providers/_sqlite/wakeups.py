@@ -30,6 +30,9 @@ class Wake:
     """Per queue, the earliest moment a delayed message (or a lock) comes due."""
     next_due_ms: dict[str, int | None] = field(default_factory=dict)
     """Per queue, what an empty fetch learnt: the next due moment, or None for nothing at all."""
+    writes: int = 0
+    """How many writes this provider's connection had made when the transaction ran (its own
+    included): orders wake-ups against fetches."""
 
     def work_now(self, queue: str) -> None:
         self.now.add(queue)
@@ -58,17 +61,26 @@ class QueueSignal:
     """
 
     def __init__(self) -> None:
-        self._pending = False
-        """Work was written while nobody waited: the next wait returns at once."""
+        self._pending = 0
+        """The latest write that made work fetchable while nobody waited (0: none)."""
+        self._fetched = 0
+        """The writes a fetch that took everything fetchable had seen."""
         self.due_ms: int | None = None
         self._waits: list[_Wait] = []
 
-    def work_now(self) -> None:
-        """Work is fetchable now: end every wait (or the next one)."""
+    def work_now(self, writes: int) -> None:
+        """Work became fetchable with the write numbered ``writes``: end every wait, or else the
+        next one unless a fetch that took everything fetchable has seen that write by then."""
         if not self._waits:
-            self._pending = True
+            self._pending = max(self._pending, writes)
         for wait in self._waits:
             wait.end()
+
+    def fetched_all(self, writes: int) -> None:
+        """A fetch (not limited to some instances) that had seen ``writes`` writes took all there
+        was: what those writes made fetchable is taken, and waking for it again would cost an
+        empty fetch."""
+        self._fetched = max(self._fetched, writes)
 
     def due_at(self, due_ms: int | None) -> None:
         """Something comes due at ``due_ms`` (None: nothing known); an earlier moment than the one
@@ -81,8 +93,8 @@ class QueueSignal:
 
     async def wait(self, timeout_ms: int, clock: Callable[[], int]) -> None:
         """Return when work is written, the due moment arrives, or after ``timeout_ms``."""
-        if self._pending:
-            self._pending = False
+        if self._pending > self._fetched:
+            self._pending = 0
         else:
             wait = _Wait(asyncio.get_running_loop(), timeout_ms, clock)
             self._waits.append(wait)
@@ -137,7 +149,7 @@ def apply(wake: Wake, signals: dict[str, QueueSignal]) -> None:
     for queue, due in wake.due_ms.items():
         signals[queue].due_at(due)
     for queue in wake.now:
-        signals[queue].work_now()
+        signals[queue].work_now(wake.writes)
 
 
 @dataclass(slots=True)
