@@ -11,7 +11,6 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..providers.url import without_password
 from . import options, render
 from .exits import ExitCode, fail, run_command, usage_error
 from .group import CommandGroup
@@ -70,6 +69,7 @@ def run(
 
     async def main() -> int:
         from ..client import Client
+        from ..providers.url import without_password  # the store's modules: not for ``--help``
         from ..runtime import Runtime
 
         settings = prepare(app=app_arg, store=store, log_default="info", verbose=verbose)
