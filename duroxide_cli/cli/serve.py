@@ -69,6 +69,7 @@ def run(
 
     async def main() -> int:
         from ..client import Client
+        from ..providers.url import without_password  # the store's modules: not for ``--help``
         from ..runtime import Runtime
 
         settings = prepare(app=app_arg, store=store, log_default="info", verbose=verbose)
@@ -87,8 +88,6 @@ def run(
             await runtime.start()
             names = ", ".join(loaded.registry.orchestration_names) or "no orchestrations"
             header = f"duroxide run  {settings.app}"
-            from ..providers.url import without_password
-
             detail = f"orchestrations: {names} | store {without_password(settings.store_url)} | worker {runtime_options.worker_id}"
             try:
                 await _serve(runtime, header, detail)

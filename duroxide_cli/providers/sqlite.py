@@ -119,6 +119,8 @@ class SqliteProvider:
         wake = Wake()
         found = await self._db.call(operation, self._db.poll, queue, scope, fn, wake, limit, *args, scope)
         apply(wake, self._signals)
+        if scope is None and len(found) < limit:
+            self._signals[queue].fetched_all(wake.writes)
         return found
 
     async def _read(self, operation: str, fn: Callable, *args):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 from .. import payloads
 from .values import NewActivity
@@ -24,16 +24,17 @@ class Migration:
     sql: str
 
 
-def load_migrations(package: str, folder: str) -> list[Migration]:
-    """The ``NNN_name.sql`` files in ``folder`` of ``package``, in version order (1, 2, ... without gaps)."""
+def load_migrations(folder: Path) -> list[Migration]:
+    """The ``NNN_name.sql`` files in ``folder`` (shipped as package data), in version order (1, 2,
+    ... without gaps)."""
     found = []
-    for entry in resources.files(package).joinpath(folder).iterdir():
+    for entry in folder.iterdir():
         match = _FILE_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort(key=lambda migration: migration.version)
     if [migration.version for migration in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"the shipped migrations of {package}.{folder} are not numbered 1..n: {[m.name for m in found]}")
+        raise RuntimeError(f"the shipped migrations in {folder} are not numbered 1..n: {[m.name for m in found]}")
     return found
 
 

@@ -38,8 +38,13 @@ HEAVY_FOR_READING = (
     "pydantic",
     "rich.live",
     "rich.progress",
+    "importlib.resources",
+    "importlib.readers",
+    "zipfile",
+    "sysconfig",
 )
-"""Not needed to read one instance or a page of them."""
+"""Not needed to read one instance or a page of them (the store's schema files are read as
+files, and tracebacks find the standard library without ``sysconfig``)."""
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:

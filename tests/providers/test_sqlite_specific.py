@@ -143,6 +143,26 @@ async def test_timer_written_by_another_process_wakes_the_wait_when_due(tmp_path
         await other.close()
 
 
+async def test_work_a_fetch_already_took_does_not_end_the_next_wait(tmp_path):
+    """A start committed while the dispatcher fetched is in that fetch's result: the idle wait
+    that follows waits for new work instead of returning at once for an empty fetch."""
+    provider = await SqliteProvider.open(tmp_path / "seen.db")
+    try:
+        await provider.wait_for_work("orchestrator", 0)
+        await create(provider, "a")  # nobody waits: the next wait would end at once
+        assert "a" in await fetch_all(provider)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await provider.wait_for_work("orchestrator", 300)
+        assert loop.time() - started >= 0.2
+        await create(provider, "b")  # written after the fetch: the next wait ends at once
+        started = loop.time()
+        await provider.wait_for_work("orchestrator", 20_000)
+        assert loop.time() - started < 5
+    finally:
+        await provider.close()
+
+
 def test_two_processes_share_a_file_without_errors_or_lost_messages(tmp_path):
     path, count = tmp_path / "shared.db", 40
     processes = [

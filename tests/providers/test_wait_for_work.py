@@ -108,3 +108,19 @@ async def test_delayed_message_wakes_the_wait_when_it_comes_due(provider):
         await provider.wait_for_work("orchestrator", LONG_WAIT_MS)
         assert time.monotonic() - started < EARLY_S, "the timer did not wake the wait"
     assert time.monotonic() - started >= 0.3
+
+
+async def test_a_timer_written_during_a_wait_ends_that_wait_when_due(provider):
+    """A turn that sets a timer commits while the dispatcher already idles: the wait under way
+    ends by the timer's due moment, not at its own timeout."""
+    await create(provider, "a")
+    await provider.commit_turns([turn(await fetch_one(provider, "a"), OrchestrationStarted("Flow", "1.0.0"))])
+    assert await fetch_all(provider) == {}
+    await _drain(provider, "orchestrator")
+    waiter = await _waiting(provider, "orchestrator")
+    started = time.monotonic()
+    await provider.enqueue_message(event_message("a", "timer"), visible_at_ms=now_ms() + 300)
+    await _ends_early(waiter)
+    while "a" not in await fetch_all(provider):
+        await provider.wait_for_work("orchestrator", LONG_WAIT_MS)
+        assert time.monotonic() - started < EARLY_S, "the timer did not wake the wait"

@@ -8,6 +8,8 @@ PostgreSQL, so a migration is applied whole or not at all).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asyncpg
 
 from ...errors import ConfigError
@@ -23,7 +25,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 
 def load_migrations() -> list[Migration]:
     """Every PostgreSQL migration shipped with the package, in version order."""
-    return _load("duroxide_cli.providers._postgres", "sql")
+    return _load(Path(__file__).resolve().parent / "sql")
 
 
 async def migrate(conn: asyncpg.Connection, schema: str, where: str) -> int:

@@ -140,16 +140,16 @@ class Database:
             raise _ReadOnly()
         if self.in_group:
             result = fn(self._conn, self._clock(), wake, *args)
-            self._writes += 1
-            return result
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(self._conn, self._clock(), wake, *args)
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        else:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(self._conn, self._clock(), wake, *args)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
         self._writes += 1
+        wake.writes = self._writes
         return result
 
     def read(self, fn: Callable[..., T], *args: Any) -> T:
@@ -172,6 +172,7 @@ class Database:
         state = self._polls[queue]
         (data_version,) = self._conn.execute("PRAGMA data_version").fetchone()
         if state.can_skip(data_version, self._writes, self._clock(), scope):
+            wake.writes = self._writes
             return []
         found = self.write(fn, wake, *args)
         if found:

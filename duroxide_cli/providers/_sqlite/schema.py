@@ -8,15 +8,20 @@ then finds them recorded in ``schema_version``.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from ...errors import ConfigError
 from ..stored import Migration
 from ..stored import load_migrations as _load
 
+_FOLDER = Path(__file__).resolve().parent.parent / "schema"
+"""``providers/schema``, shipped as package data; read as files (``importlib.resources`` would
+cost every short command a few milliseconds of imports)."""
+
 
 def load_migrations() -> list[Migration]:
     """Every SQLite migration shipped with the package, in version order."""
-    return _load("duroxide_cli.providers", "schema")
+    return _load(_FOLDER)
 
 
 def migrate(conn: sqlite3.Connection, now_ms: int, where: str) -> int:

@@ -30,6 +30,9 @@ class Wake:
     """Per queue, the earliest moment a delayed message (or a lock) comes due."""
     next_due_ms: dict[str, int | None] = field(default_factory=dict)
     """Per queue, what an empty fetch learnt: the next due moment, or None for nothing at all."""
+    writes: int = 0
+    """How many writes this provider's connection had made when the transaction ran (its own
+    included): orders wake-ups against fetches."""
 
     def work_now(self, queue: str) -> None:
         self.now.add(queue)
@@ -49,35 +52,104 @@ class Wake:
 
 
 class QueueSignal:
-    """The event loop's view of one queue: an event for local writes and the next due moment."""
+    """The event loop's view of one queue: work written by this process, and the next due moment.
+
+    A wait ends at the earliest of: work written (now, or since the last wait), the due moment,
+    and its timeout. A due moment learnt while a wait is under way (a turn that set a timer
+    commits while the dispatcher idles) re-arms that wait, so a timer is fetched when it comes
+    due and not at the next poll tick.
+    """
 
     def __init__(self) -> None:
-        self.event = asyncio.Event()
+        self._pending = 0
+        """The latest write that made work fetchable while nobody waited (0: none)."""
+        self._fetched = 0
+        """The writes a fetch that took everything fetchable had seen."""
         self.due_ms: int | None = None
+        self._waits: list[_Wait] = []
+
+    def work_now(self, writes: int) -> None:
+        """Work became fetchable with the write numbered ``writes``: end every wait, or else the
+        next one unless a fetch that took everything fetchable has seen that write by then."""
+        if not self._waits:
+            self._pending = max(self._pending, writes)
+        for wait in self._waits:
+            wait.end()
+
+    def fetched_all(self, writes: int) -> None:
+        """A fetch (not limited to some instances) that had seen ``writes`` writes took all there
+        was: what those writes made fetchable is taken, and waking for it again would cost an
+        empty fetch."""
+        self._fetched = max(self._fetched, writes)
+
+    def due_at(self, due_ms: int | None) -> None:
+        """Something comes due at ``due_ms`` (None: nothing known); an earlier moment than the one
+        known re-arms the waits under way."""
+        if due_ms is None or (self.due_ms is not None and self.due_ms <= due_ms):
+            return
+        self.due_ms = due_ms
+        for wait in self._waits:
+            wait.arm(due_ms)
 
     async def wait(self, timeout_ms: int, clock: Callable[[], int]) -> None:
-        """Return when the event is set, the due moment arrives, or after ``timeout_ms``."""
-        if not self.event.is_set():
-            delay_ms = timeout_ms if self.due_ms is None else min(timeout_ms, self.due_ms - clock())
-            if delay_ms > 0:
-                try:
-                    await asyncio.wait_for(self.event.wait(), delay_ms / 1000)
-                except asyncio.TimeoutError:
-                    pass
-        self.event.clear()
+        """Return when work is written, the due moment arrives, or after ``timeout_ms``."""
+        if self._pending > self._fetched:
+            self._pending = 0
+        else:
+            wait = _Wait(asyncio.get_running_loop(), timeout_ms, clock)
+            self._waits.append(wait)
+            try:
+                wait.arm(self.due_ms)
+                await wait.future
+            finally:
+                wait.cancel()
+                self._waits.remove(wait)
         if self.due_ms is not None and self.due_ms <= clock():
             self.due_ms = None  # consumed: the next empty fetch says when the one after is due
 
 
+class _Wait:
+    """One ``QueueSignal.wait`` under way: a future and the timer handle that ends it."""
+
+    __slots__ = ("_loop", "_clock", "_deadline", "_timer", "future")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_ms: int, clock: Callable[[], int]):
+        self._loop = loop
+        self._clock = clock
+        self._deadline = loop.time() + timeout_ms / 1000
+        self._timer: asyncio.TimerHandle | None = None
+        self.future: asyncio.Future[None] = loop.create_future()
+
+    def arm(self, due_ms: int | None) -> None:
+        """End at the deadline or at ``due_ms`` (store clock), whichever comes first."""
+        delay = self._deadline - self._loop.time()
+        if due_ms is not None:
+            delay = min(delay, (due_ms - self._clock()) / 1000)
+        if self._timer is not None:
+            self._timer.cancel()
+        if delay <= 0:
+            self.end()
+        else:
+            self._timer = self._loop.call_later(delay, self.end)
+
+    def end(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 def apply(wake: Wake, signals: dict[str, QueueSignal]) -> None:
-    """Hand a finished transaction's wake-ups to the event loop's signals."""
+    """Hand a finished transaction's wake-ups to the event loop's signals. Due moments only move
+    earlier here (one that turns out stale costs an early fetch); a wait consumes them."""
     for queue, next_due in wake.next_due_ms.items():
-        signals[queue].due_ms = next_due
+        signals[queue].due_at(next_due)
     for queue, due in wake.due_ms.items():
-        current = signals[queue].due_ms
-        signals[queue].due_ms = due if current is None else min(current, due)
+        signals[queue].due_at(due)
     for queue in wake.now:
-        signals[queue].event.set()
+        signals[queue].work_now(wake.writes)
 
 
 @dataclass(slots=True)
