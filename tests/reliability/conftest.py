@@ -222,10 +222,15 @@ class Runner:
     def stderr(self) -> str:
         return self.log.read_text()
 
+    @property
+    def ready(self) -> bool:
+        """Whether the runtime has started (its header is printed once it dispatches)."""
+        return "orchestrations:" in self.stderr
+
     def wait_ready(self, timeout: float = 30) -> Runner:
-        """Until the runtime has started (its header is printed once it dispatches)."""
+        """Until the runtime has started."""
         deadline = time.monotonic() + timeout
-        while "orchestrations:" not in self.stderr:
+        while not self.ready:
             assert self.process.poll() is None, f"duroxide run exited with {self.process.returncode}:\n{self.stderr}"
             assert time.monotonic() < deadline, f"duroxide run did not start:\n{self.stderr}"
             time.sleep(0.05)
