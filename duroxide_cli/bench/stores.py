@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..providers.base import Provider
-from ..providers.sqlite import SqliteProvider
-from ..providers.url import ACCEPTED_FORMS, Synchronous, parse_sqlite_url
+from ..providers.sqlite import SqliteProvider, Synchronous
+from ..providers.url import ACCEPTED_FORMS, parse_sqlite_url
 
 
 @dataclass(frozen=True, slots=True)

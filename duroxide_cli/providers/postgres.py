@@ -10,7 +10,9 @@ Each call is one statement, most of them a call of one of the schema's functions
 round trip; a batch commits in one transaction with a savepoint per item. New work wakes idle
 dispatchers in every process through LISTEN/NOTIFY; polling stays the fallback. A dropped
 connection or a restarting server is a retryable ProviderError: the runtime tries again, and
-lock tokens make a repeated write harmless.
+lock tokens make a repeated write harmless. A stored row that cannot be decoded fails only its
+own instance in a fetch and is a ProviderError that is not retryable elsewhere (see
+providers/base.py, "Unreadable rows").
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ..clock import Clock
 from ..errors import InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError
@@ -50,6 +52,8 @@ from .base import (
 )
 
 _log = logging.getLogger("duroxide.provider")
+
+T = TypeVar("T")
 
 DEFAULT_POOL_SIZE = 10
 """Connections of a provider opened without a size (a Client, a command that reads)."""
@@ -209,14 +213,14 @@ class PostgresProvider:
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = await self._db.fetchrow("get_instance", sql.GET_INSTANCE, instance_id)
-        return None if row is None else codec.instance_from_row(row)
+        return None if row is None else self._decoded("get_instance", lambda: codec.instance_from_row(row))
 
     async def list_instances(
         self, status: str | None = None, name: str | None = None, limit: int = 100, filter: InstanceFilter | None = None
     ) -> list[InstanceRecord]:
         query = listing.filtered(filter, status, name)
         rows = await self._db.fetch("list_instances", listing.list_sql(query, limit), *query.args)
-        return [codec.instance_from_row(row) for row in rows]
+        return self._decoded("list_instances", lambda: [codec.instance_from_row(row) for row in rows])
 
     async def list_instances_page(
         self, filter: InstanceFilter | None = None, limit: int = 50, cursor: str | None = None
@@ -227,7 +231,8 @@ class PostgresProvider:
         page = rows[:limit]
         more = len(rows) > limit and bool(page)
         next_cursor = listing.encode_cursor(page[-1]["created_at_ms"], page[-1]["seq"]) if more else None
-        return InstanceRecordPage([codec.instance_from_row(row) for row in page], next_cursor)
+        records = self._decoded("list_instances_page", lambda: [codec.instance_from_row(row) for row in page])
+        return InstanceRecordPage(records, next_cursor)
 
     async def count_instances(self, filter: InstanceFilter | None = None) -> int:
         query = listing.filtered(filter)
@@ -242,7 +247,9 @@ class PostgresProvider:
 
     async def read_history(self, instance_id: str, execution_id: int | None = None) -> list[HistoryEvent]:
         rows = await self._db.fetch("read_history", sql.READ_HISTORY, instance_id, execution_id)
-        return [codec.event_from_fields(tuple(row)) for row in rows]
+        return self._decoded(
+            "read_history", lambda: [codec.event_from_fields(tuple(row)[:4], instance_id, row["execution_id"]) for row in rows]
+        )
 
     async def delete_instances(self, instance_ids: Sequence[str]) -> int:
         return int(await self._db.fetchval("delete_instances", sql.DELETE_INSTANCES, list(dict.fromkeys(instance_ids))))
@@ -307,6 +314,13 @@ class PostgresProvider:
     async def close(self) -> None:
         await self._listener.close()
         await self._db.close()
+
+    def _decoded(self, operation: str, decode: Callable[[], T]) -> T:
+        """``decode()``, with a row that cannot be decoded as a ProviderError that is not retryable."""
+        try:
+            return decode()
+        except codec.UnreadableRow as error:
+            raise ProviderError(operation, f"{error} ({self._db.where})", retryable=False) from error
 
     def _learn(self, queue: Queue, document: str) -> list[Any]:
         """The work of a fetch's document; an empty one tells the queue's signal when to look again."""

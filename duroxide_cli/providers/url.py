@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigError
 from ..model.options import RuntimeOptions
-from ._sqlite.database import SYNCHRONOUS_MODES, Synchronous
 from .base import Provider
+
+if TYPE_CHECKING:  # the SQLite store's module loads asyncio and sqlite3: only when a store opens
+    from ._sqlite.database import Synchronous
 
 ACCEPTED_FORMS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db (optionally ?synchronous=normal), "
@@ -74,10 +76,12 @@ def parse_sqlite_url(url: str, base_dir: Path | None = None) -> SqliteUrl:
     for key, value in parse_qsl(query, keep_blank_values=True):
         if key != "synchronous":
             raise ConfigError(f"store URL {url!r} has an unknown parameter {key!r}: a SQLite store takes only ?synchronous=; use {ACCEPTED_FORMS}")
+        from ._sqlite.database import SYNCHRONOUS_MODES
+
         if value.lower() not in SYNCHRONOUS_MODES:
             allowed = " or ".join(SYNCHRONOUS_MODES)
             raise ConfigError(f"store URL {url!r}: synchronous must be {allowed}, got {value!r}")
-        synchronous = cast(Synchronous, value.lower())
+        synchronous = cast("Synchronous", value.lower())
     path = Path(rest)
     if not path.is_absolute():
         path = (base_dir if base_dir is not None else Path.cwd()) / path

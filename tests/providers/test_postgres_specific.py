@@ -1,5 +1,6 @@
 """What only the PostgreSQL store promises: its schema and migrations, several processes on one
-schema (row locks, NOTIFY), and dropped connections as retryable errors."""
+schema (row locks, NOTIFY), dropped connections as retryable errors, and rows that no longer
+decode failing only their own instance."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from duroxide_cli.providers._postgres.database import application_name
 from duroxide_cli.providers._postgres.migrations import load_migrations
 from duroxide_cli.providers.postgres import PostgresProvider
 
-from .builders import create, event_message, fetch_all, now_ms, turn
+from .builders import activity, create, event_message, fetch_all, now_ms, turn
 from .conftest import Store
 
 STARTED = OrchestrationStarted("Flow", "1.0.0")
@@ -133,3 +134,67 @@ async def test_a_timer_written_by_another_process_wakes_the_wait_when_due(provid
         assert time.monotonic() - started < 5, "the timer did not wake the wait"
 
 
+
+
+
+async def _damage(schema: str, sql: str) -> None:
+    """Run ``sql`` in the store's schema from another connection, as a hand edit would."""
+    conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": schema})
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def test_an_unreadable_message_fails_only_its_instances_work(provider, store):
+    for instance_id in ("good", "bad"):
+        await create(provider, instance_id)
+    await _damage(store.schema, "UPDATE orchestrator_queue SET body = 'nope' WHERE instance_id = 'bad'")
+    work = await fetch_all(provider)
+    assert work["good"].unreadable is None and len(work["good"].messages) == 1
+    bad = work["bad"]
+    assert bad.unreadable is not None and "queued message" in bad.unreadable and "'bad'" in bad.unreadable
+    assert bad.messages == [] and len(bad.unreadable_message_ids) == 1
+
+
+async def test_an_unreadable_history_event_cuts_the_history_of_its_instance_only(provider, store):
+    for instance_id in ("good", "bad"):
+        await create(provider, instance_id)
+    for work in (await fetch_all(provider)).values():
+        assert await provider.commit_turns([turn(work, STARTED, event_message("x").body)]) == ["committed"]
+    await _damage(store.schema, "UPDATE history SET body = '{\"name\": oops' WHERE instance_id = 'bad' AND event_id = 2")
+    await _damage(store.schema, "UPDATE instances SET custom_status = '[' WHERE id = 'bad'")
+    for instance_id in ("good", "bad"):
+        await provider.enqueue_message(event_message(instance_id))
+    work = await fetch_all(provider)
+    assert work["good"].unreadable is None and len(work["good"].history) == 2
+    bad = work["bad"]
+    assert [e.event_id for e in bad.history] == [1] and bad.instance.custom_status is None
+    assert bad.unreadable is not None and "event 2" in bad.unreadable and "'bad'" in bad.unreadable
+    assert "the row of instance 'bad'" in bad.unreadable and len(bad.messages) == 1
+
+
+async def test_unreadable_activity_work_comes_with_a_marker(provider, store):
+    await create(provider, "i")
+    [work] = (await fetch_all(provider)).values()
+    commit = turn(work, STARTED, activities=[activity(2, input=2), activity(3, input=3)])
+    assert await provider.commit_turns([commit]) == ["committed"]
+    await _damage(store.schema, "UPDATE worker_queue SET body = '{' WHERE event_id = 3")
+    fetched = {w.activity.event_id: w for w in await provider.fetch_activity_work(10, 30_000, "w")}
+    assert fetched[2].unreadable is None and fetched[2].activity.input == 2
+    assert fetched[3].unreadable is not None and "activity 3" in fetched[3].unreadable
+    assert fetched[3].activity.name == "?"
+
+
+async def test_reading_an_unreadable_row_raises_a_permanent_provider_error(provider, store):
+    await create(provider, "i")
+    [work] = (await fetch_all(provider)).values()
+    assert await provider.commit_turns([turn(work, STARTED)]) == ["committed"]
+    await _damage(store.schema, "UPDATE history SET kind = 'NoSuchKind'; UPDATE instances SET output = 'x{'")
+    with pytest.raises(ProviderError) as raised:
+        await provider.read_history("i")
+    assert not raised.value.retryable and "event 1" in str(raised.value) and "'i'" in str(raised.value)
+    for read in (provider.get_instance("i"), provider.list_instances(), provider.list_instances_page()):
+        with pytest.raises(ProviderError) as raised:
+            await read
+        assert not raised.value.retryable and "instance 'i'" in str(raised.value)

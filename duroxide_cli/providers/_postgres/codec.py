@@ -2,7 +2,10 @@
 
 Batch calls send one JSON document to a server-side function (a turn, a list of completions)
 and fetches get one back; payloads and event bodies travel inside it as JSON text, the same
-text the columns hold, so a value comes back exactly as it was written.
+text the columns hold, so a value comes back exactly as it was written. The server never parses
+them, so a row damaged on disk or by hand reaches Python as it is and is decoded here, one row
+at a time: what cannot be decoded is an ``UnreadableRow`` naming it, or, in a fetch, the work's
+``unreadable`` marker (providers/base.py, "Unreadable rows").
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..base import (
     InstanceRecord,
     InstanceStart,
     KnownHistory,
+    NewActivity,
     OrchestrationWork,
     RuntimeInfo,
     TurnCommit,
@@ -34,6 +38,20 @@ INSTANCE_COLUMNS = (
 
 
 # -- values -----------------------------------------------------------------------------------
+
+
+class UnreadableRow(Exception):
+    """A stored row that cannot be decoded (JSON that does not parse, an unknown event kind, a
+    missing field); the message names the row. The provider turns it into a ProviderError that
+    is not retryable, or, in a fetch, into the work's ``unreadable`` marker."""
+
+
+_DECODING_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+"""What decoding a damaged row raises (a JSONDecodeError is a ValueError)."""
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
 def dump_json(value: Any) -> str | None:
@@ -138,18 +156,44 @@ def completions_json(completions: Sequence[ActivityCompletion]) -> str:
 
 
 def instance_from_row(row: Mapping[str, Any]) -> InstanceRecord:
-    """An InstanceRecord from a row (or a row's JSON object) with INSTANCE_COLUMNS."""
-    failure = row["failure"]
+    """An InstanceRecord from a row (or a row's JSON object) with INSTANCE_COLUMNS; UnreadableRow
+    when one of its JSON columns cannot be decoded."""
+    try:
+        return _instance(row, load_json(row["output"]), _load_failure(row["failure"]), load_json(row["custom_status"]))
+    except _DECODING_ERRORS as error:
+        raise UnreadableRow(f"the row of instance {row['id']!r} cannot be read ({_describe(error)})") from error
+
+
+def _instance_leniently(row: Mapping[str, Any]) -> tuple[InstanceRecord, str | None]:
+    """The record, with every JSON column that cannot be decoded left None, and what could not
+    be read (None when everything could)."""
+    try:
+        return instance_from_row(row), None
+    except UnreadableRow as unreadable:
+        values = []
+        for load, column in ((load_json, "output"), (_load_failure, "failure"), (load_json, "custom_status")):
+            try:
+                values.append(load(row[column]))
+            except _DECODING_ERRORS:
+                values.append(None)
+        return _instance(row, *values), str(unreadable)
+
+
+def _load_failure(text: str | None) -> FailureDetails | None:
+    return None if text is None else FailureDetails.from_json(json.loads(text))
+
+
+def _instance(row: Mapping[str, Any], output: Any, failure: FailureDetails | None, custom_status: Any) -> InstanceRecord:
     return InstanceRecord(
         instance_id=row["id"],
         name=row["name"],
         version=row["version"],
         status=row["status"],
         execution_id=row["execution_id"],
-        output=load_json(row["output"]),
+        output=output,
         error=row["error"],
-        failure=None if failure is None else FailureDetails.from_json(json.loads(failure)),
-        custom_status=load_json(row["custom_status"]),
+        failure=failure,
+        custom_status=custom_status,
         parent_instance_id=row["parent_instance_id"],
         created_at_ms=row["created_at_ms"],
         updated_at_ms=row["updated_at_ms"],
@@ -158,25 +202,74 @@ def instance_from_row(row: Mapping[str, Any]) -> InstanceRecord:
     )
 
 
-def event_from_fields(fields: Sequence[Any]) -> HistoryEvent:
-    """A HistoryEvent from [event_id, kind, timestamp_ms, body]."""
+def event_from_fields(fields: Sequence[Any], instance_id: str, execution_id: int) -> HistoryEvent:
+    """A HistoryEvent from [event_id, kind, timestamp_ms, body] of ``execution_id`` of
+    ``instance_id``; UnreadableRow (naming the three) when its body cannot be decoded."""
     event_id, kind, timestamp_ms, body = fields
-    return HistoryEvent(event_id, timestamp_ms, load_body(kind, body))
+    try:
+        return HistoryEvent(event_id, timestamp_ms, load_body(kind, body))
+    except _DECODING_ERRORS as error:
+        raise UnreadableRow(
+            f"event {event_id} ({kind}) of execution {execution_id} of instance {instance_id!r} cannot be read"
+            f" ({_describe(error)})"
+        ) from error
+
+
+def _message(instance_id: str, fields: Sequence[Any]) -> QueuedMessage:
+    """A QueuedMessage from [id, execution_id, kind, body, deliveries]; UnreadableRow (naming the
+    message and its instance) when its body cannot be decoded."""
+    message_id, execution_id, kind, body, deliveries = fields
+    try:
+        message = Message(instance_id, load_body(kind, body), execution_id)
+    except _DECODING_ERRORS as error:
+        raise UnreadableRow(
+            f"queued message {message_id} ({kind}) for instance {instance_id!r} cannot be read ({_describe(error)})"
+        ) from error
+    return QueuedMessage(message_id, message, deliveries)
 
 
 def orchestration_work(document: Mapping[str, Any]) -> OrchestrationWork:
-    """One element of ``fetch_orchestration_work``'s ``work``."""
-    instance = instance_from_row(document["instance"])
-    messages = [
-        QueuedMessage(message_id, Message(instance.instance_id, load_body(kind, body), execution_id), deliveries)
-        for message_id, execution_id, kind, body, deliveries in document["messages"]
-    ]
-    history = [event_from_fields(fields) for fields in document["history"]]
-    return OrchestrationWork(instance, document["lock_token"], history, document["history_after"], messages)
+    """One element of ``fetch_orchestration_work``'s ``work``. Rows that cannot be decoded fail
+    only this work: they are named in its ``unreadable`` marker, the history stops before the
+    first such event, and such messages are listed in ``unreadable_message_ids``."""
+    instance, bad_row = _instance_leniently(document["instance"])
+    unreadable = [] if bad_row is None else [bad_row]
+    messages: list[QueuedMessage] = []
+    unreadable_ids: list[int] = []
+    for fields in document["messages"]:
+        try:
+            messages.append(_message(instance.instance_id, fields))
+        except UnreadableRow as error:
+            unreadable.append(str(error))
+            unreadable_ids.append(fields[0])
+    history: list[HistoryEvent] = []
+    try:
+        for fields in document["history"]:
+            history.append(event_from_fields(fields, instance.instance_id, instance.execution_id))
+    except UnreadableRow as error:
+        unreadable.insert(0, str(error))
+    return OrchestrationWork(
+        instance,
+        document["lock_token"],
+        history,
+        document["history_after"],
+        messages,
+        "; ".join(unreadable) or None,
+        tuple(unreadable_ids),
+    )
 
 
 def activity_work(fields: Sequence[Any]) -> ActivityWork:
-    """One element of ``fetch_activity_work``'s ``work``."""
+    """One element of ``fetch_activity_work``'s ``work``; work whose body cannot be decoded comes
+    with a placeholder activity and the ``unreadable`` marker naming it."""
     work_id, token, instance_id, execution_id, event_id, body, deliveries = fields
-    activity = activity_from_body(body, execution_id, event_id)
+    try:
+        activity = activity_from_body(body, execution_id, event_id)
+    except _DECODING_ERRORS as error:
+        what = (
+            f"the work of activity {event_id} of execution {execution_id} of instance {instance_id!r} cannot be read"
+            f" ({_describe(error)})"
+        )
+        placeholder = NewActivity(execution_id, event_id, "?", None, 1, "?", "")
+        return ActivityWork(work_id, token, instance_id, placeholder, deliveries, what)
     return ActivityWork(work_id, token, instance_id, activity, deliveries)

@@ -73,7 +73,7 @@ GROUP BY e.execution_id, e.status, e.started_at_ms, e.ended_at_ms
 ORDER BY e.execution_id
 """
 READ_HISTORY = """
-SELECT event_id, kind, timestamp_ms, body FROM history
+SELECT event_id, kind, timestamp_ms, body, execution_id FROM history
 WHERE instance_id = $1 AND execution_id = COALESCE($2, (SELECT execution_id FROM instances WHERE id = $1))
 ORDER BY event_id
 """
