@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -48,6 +49,15 @@ def check_orchestration_function(name: str, fn: Any) -> None:
 
 def takes_input(fn: Callable[..., Any]) -> bool:
     """Whether the function has a second positional parameter for the input."""
+    try:
+        return _takes_input(fn)
+    except TypeError:  # not hashable: asked afresh
+        return _takes_input.__wrapped__(fn)
+
+
+@functools.lru_cache(maxsize=1024)
+def _takes_input(fn: Callable[..., Any]) -> bool:
+    """``takes_input`` once per function: every activity call and every replay asks it."""
     try:
         params = [p for p in inspect.signature(fn).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
     except (TypeError, ValueError):

@@ -22,13 +22,28 @@ class Batcher(Generic[Item, Result]):
         self._max_batch = max_batch
         self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
         self._running: asyncio.Task[None] | None = None
+        self._alone = False
+        """A lone item is being sent by its caller (``_flush_alone``)."""
 
     async def submit(self, item: Item) -> Result:
+        if self._running is None and not self._alone:
+            return await self._flush_alone(item)
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._running is None:
-            self._running = asyncio.create_task(self._drain())
+        self._queue.append((item, future))  # the batch in flight, or the lone item's caller, drains it
         return await future
+
+    async def _flush_alone(self, item: Item) -> Result:
+        """Nothing is in flight: send ``item`` at once from the caller's task, with no task in
+        between (a chain of steps pays nothing for batching); what arrives meanwhile is sent
+        as the next batch."""
+        self._alone = True
+        try:
+            (result,) = await self._flush([item])
+        finally:
+            self._alone = False
+            if self._queue and self._running is None:
+                self._running = asyncio.get_running_loop().create_task(self._drain())
+        return result
 
     async def _drain(self) -> None:
         try:
@@ -54,5 +69,7 @@ class Batcher(Generic[Item, Result]):
 
     async def close(self) -> None:
         """Wait for the batch in flight."""
+        while self._alone:  # its caller drains what came meanwhile
+            await asyncio.sleep(0.001)
         if self._running is not None:
             await asyncio.gather(self._running, return_exceptions=True)

@@ -26,20 +26,38 @@ class GeneratorCache:
         """What the store need not send again: instance id -> where its cached generator is."""
         return self._known.copy()
 
-    def take(self, instance_id: str, incarnation: str, execution_id: int, event_count: int) -> Replayer | None:
-        """Remove and return the entry if it is valid for exactly this point; else drop it."""
+    def take(
+        self, instance_id: str, incarnation: str, execution_id: int, history_after: int, history_len: int = 0
+    ) -> Replayer | None:
+        """Remove and return the entry if the fetched history (``history_len`` events after the
+        first ``history_after``) reaches where it was left; else drop it. The caller feeds it the
+        fetched events past its ``event_count``."""
         entry = self._entries.pop(instance_id, None)
         self._known.pop(instance_id, None)
         if entry is None:
             self.misses += 1
             return None
         held_incarnation, replayer = entry
-        if (held_incarnation, replayer.execution_id, replayer.event_count) == (incarnation, execution_id, event_count):
+        if (
+            (held_incarnation, replayer.execution_id) == (incarnation, execution_id)
+            and history_after <= replayer.event_count <= history_after + history_len
+        ):
             self.hits += 1
             return replayer
         replayer.close()
         self.misses += 1
         return None
+
+    def committing(self, instance_id: str, incarnation: str, replayer: Replayer) -> None:
+        """``replayer`` has run a turn whose commit is on its way: a fetch that finds the instance
+        again can only do so after that commit, so it need not send the events the replayer holds.
+        ``put`` keeps it once committed; ``evict`` or ``forget`` undo this when it is not kept."""
+        if self.capacity > 0:
+            self._known[instance_id] = KnownHistory(incarnation, replayer.execution_id, replayer.event_count)
+
+    def forget(self, instance_id: str) -> None:
+        """Stop announcing ``instance_id`` (its replayer was not kept)."""
+        self._known.pop(instance_id, None)
 
     def put(self, instance_id: str, incarnation: str, replayer: Replayer) -> None:
         """Keep ``replayer`` for this incarnation of ``instance_id`` (closing the least recently used beyond capacity)."""

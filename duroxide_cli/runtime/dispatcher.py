@@ -191,7 +191,9 @@ class OrchestrationDispatcher:
             await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, 1000, count_delivery=False)
             return
 
-        replayer = self.cache.take(instance.instance_id, instance.incarnation, instance.execution_id, work.history_after)
+        replayer = self.cache.take(
+            instance.instance_id, instance.incarnation, instance.execution_id, work.history_after, len(work.history)
+        )
         recorded = work.history
         if replayer is None:
             if work.history_after:
@@ -204,6 +206,7 @@ class OrchestrationDispatcher:
                 return await self._codeless.abandon_unregistered(work, recorded)
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
+            recorded = recorded[replayer.event_count - work.history_after :]  # what it has not seen
             resolved = self._resolve(work, replayer.history)
             assert resolved is not None
         try:
@@ -234,11 +237,16 @@ class OrchestrationDispatcher:
         )
         self._committing.add(instance.instance_id)
         self._loop.slot_freed()
+        self.cache.committing(instance.instance_id, instance.incarnation, replayer)
         try:
             outcome = await self._committer.submit(commit)
+        except BaseException:
+            self.cache.forget(instance.instance_id)
+            raise
         finally:
             self._committing.discard(instance.instance_id)
         if outcome != "committed":
+            self.cache.forget(instance.instance_id)
             replayer.close()
             orchestration_log.warning(
                 "turn of %s was refused: its lock moved on to another process", instance.instance_id,
@@ -260,6 +268,7 @@ class OrchestrationDispatcher:
             self._cancel_local_activities(instance_id, [])
             setattr(self._stats, f"instances_{status.lower()}", getattr(self._stats, f"instances_{status.lower()}") + 1)
         if replayer.finished:
+            self.cache.forget(instance_id)
             replayer.close()
         else:
             self.cache.put(instance_id, incarnation, replayer)

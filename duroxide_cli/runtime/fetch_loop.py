@@ -47,6 +47,9 @@ class FetchLoop(Generic[Work]):
         self._stop_requested = asyncio.Event()
         self._nudged = asyncio.Event()
         self._failed_fetches = 0
+        self._refill_at = (capacity + 1) // 2
+        """While work runs, fetch again only once this many slots are free: one fetch for
+        several items rather than one per slot freed (each fetch is a store transaction)."""
 
     @property
     def stopping(self) -> bool:
@@ -55,8 +58,9 @@ class FetchLoop(Generic[Work]):
     async def run(self) -> None:
         """Until ``request_stop``; the runtime owns this task."""
         while not self.stopping:
-            free = self._capacity - self._busy()
-            if free <= 0:
+            busy = self._busy()
+            free = self._capacity - busy
+            if free <= 0 or (busy > 0 and free < self._refill_at):
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue

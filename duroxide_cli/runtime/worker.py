@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..errors import ProviderError
@@ -164,12 +164,11 @@ class ActivityWorker:
             )
             await self._provider.abandon_activity(work.work_id, work.lock_token, delay)
             return
-        renewal = asyncio.create_task(self._renew_while_running(work, context))
+        renewal = _Renewal(lambda: self._renew_while_running(work, context), self._renew_interval_s())
         try:
             body = await self._invoke(fn, context, activity.input, activity.event_id)
         finally:
-            renewal.cancel()
-            await asyncio.gather(renewal, return_exceptions=True)
+            await renewal.stop()
         await self._complete(work, body, context)
 
     async def _invoke(
@@ -232,13 +231,17 @@ class ActivityWorker:
                 delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")
 
+    def _renew_interval_s(self) -> float:
+        """A third of the lock timeout (at least 50 ms)."""
+        return max(self._options.worker_lock_timeout_ms / 3, 50) / 1000
+
     async def _renew_while_running(self, work: ActivityWork, context: ActivityContext) -> None:
-        """Renew the lease a third of the way through each lock timeout; stop (and cancel the
-        activity) once the store says it is no longer wanted. A store error skips one renewal
-        instead of ending them, which would let the lease lapse and another worker run it again."""
-        interval = max(self._options.worker_lock_timeout_ms / 3, 50) / 1000
+        """Renew the lease now and then a third of the way through each lock timeout; stop (and
+        cancel the activity) once the store says it is no longer wanted. A store error skips one
+        renewal instead of ending them, which would let the lease lapse and another worker run it
+        again."""
+        interval = self._renew_interval_s()
         while True:
-            await asyncio.sleep(interval)
             try:
                 wanted = await self._provider.renew_activity_lock(
                     work.work_id, work.lock_token, self._options.worker_lock_timeout_ms
@@ -249,6 +252,27 @@ class ActivityWorker:
             if not wanted:
                 context._cancel()
                 return
+            await asyncio.sleep(interval)
+
+
+class _Renewal:
+    """Renews an activity's lease while it runs. Most activities end long before the first
+    renewal is due, so the renewing task is only started then: until that moment a timer handle
+    is all there is, and stopping costs no task to cancel and await."""
+
+    def __init__(self, renew: Callable[[], Coroutine[Any, Any, None]], first_after_s: float):
+        self._renew = renew
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(first_after_s, self._begin)
+
+    def _begin(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._renew())
+
+    async def stop(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 def failure_of(error: BaseException) -> FailureDetails:

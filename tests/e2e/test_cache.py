@@ -58,3 +58,33 @@ async def test_cache_miss_gives_the_same_history_as_a_hit(tmp_path):
     assert cached[0].output == replayed[0].output == 25
     assert replayed[1] == 26  # a full replay at every turn
     assert _without_time(cached[3]) == _without_time(replayed[3])
+
+
+async def test_a_fan_out_is_not_replayed_while_its_results_arrive(tmp_path):
+    """A fan-out's turns commit while its next results arrive: the fetch that follows a commit
+    (often in the same transaction) must find the generator, not replay the whole history."""
+    starts = [0]
+    app = Registry()
+
+    @app.activity("Echo")
+    async def echo(ctx, n):
+        return n
+
+    @app.orchestration("FanOut")
+    def fan_out(ctx, n):
+        starts[0] += 1
+        results = yield ctx.all([ctx.schedule_activity("Echo", i) for i in range(n)])
+        return sum(results)
+
+    provider = await SqliteProvider.open(tmp_path / "fan.db")
+    try:
+        async with Runtime(provider, registry=app, options=RuntimeOptions(poll_interval_ms=20)) as runtime:
+            client = Client(provider)
+            await client.start_orchestration("fan", "FanOut", 300)
+            state = await client.wait_for_orchestration("fan", timeout_ms=60_000)
+            turns, hits = runtime.stats.turns, runtime.cache.hits
+    finally:
+        await provider.close()
+    assert state.output == sum(range(300))
+    assert starts[0] == 1
+    assert hits == turns - 1
