@@ -22,10 +22,12 @@ async def test_runtimes_racing_on_one_store(fault_store, runners, processes):
     ids = []
     for i in range(24):
         instance_id = f"race-{i}"
+        # activities take a little time, so that one process cannot take all the work before the
+        # others' next poll (a fetch takes several items at once)
         if i % 2:
-            await client.start_orchestration(instance_id, "Chain", {"steps": 3})
+            await client.start_orchestration(instance_id, "Chain", {"steps": 3, "sleep": 0.05})
         else:
-            await client.start_orchestration(instance_id, "FanOut", {"width": 6})
+            await client.start_orchestration(instance_id, "FanOut", {"width": 6, "sleep": 0.05})
         ids.append(instance_id)
     states = [await client.wait_for_orchestration(i, timeout_ms=60_000) for i in ids]
     for proc in procs:
