@@ -103,7 +103,9 @@ def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED
         raise
     except (CommandError, DuroxideError) as error:
         raise fail(error) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # CancelledError: a Ctrl-C that lands while asyncio.run is installing its handler cancels
+        # the command before asyncio has counted the interrupt; nothing else cancels it
         if interrupted:
             render.note("interrupted")
         raise typer.Exit(interrupted) from None
