@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         NondeterminismError,
         OrchestrationCancelled,
         ProviderError,
+        StoreNotFoundError,
         SubOrchestrationError,
         WaitTimeoutError,
     )
@@ -74,6 +75,7 @@ __all__ = [
     "RuntimeInfo",
     "RuntimeOptions",
     "SqliteProvider",
+    "StoreNotFoundError",
     "SubOrchestrationError",
     "SystemMetrics",
     "WaitTimeoutError",
@@ -114,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "RuntimeInfo": ".providers.base",
     "RuntimeOptions": ".model.options",
     "SqliteProvider": ".providers.sqlite",
+    "StoreNotFoundError": ".errors",
     "SubOrchestrationError": ".errors",
     "SystemMetrics": ".providers.base",
     "WaitTimeoutError": ".errors",

@@ -131,6 +131,16 @@ class ProviderError(DuroxideError):
         super().__init__(f"store error during {operation}: {message}")
 
 
+class StoreNotFoundError(DuroxideError):
+    """The store a reader asked for does not exist (no SQLite file, no PostgreSQL schema), and
+    only writers create one. ``where`` names it: the file's absolute path, or the database and
+    schema (without a password)."""
+
+    def __init__(self, where: str):
+        self.where = where
+        super().__init__(f"no store at {where}")
+
+
 class ConfigError(DuroxideError):
     """A configuration value, store URL or app reference is wrong."""
 

@@ -71,3 +71,13 @@ async def drop_schema(schema: str) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+
+
+async def schema_exists(schema: str) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_CONNECT_URL, timeout=3)
+    try:
+        return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema))
+    finally:
+        await conn.close()

@@ -26,6 +26,7 @@ from ..errors import (
     InstanceNotFoundError,
     InstanceRunningError,
     ProviderError,
+    StoreNotFoundError,
     WaitTimeoutError,
 )
 from . import render
@@ -74,7 +75,7 @@ def code_for_error(error: BaseException) -> ExitCode:
     """Classify a library error once, by type."""
     if isinstance(error, CommandError):
         return error.code
-    if isinstance(error, InstanceNotFoundError):
+    if isinstance(error, (InstanceNotFoundError, StoreNotFoundError)):
         return ExitCode.NOT_FOUND
     if isinstance(error, WaitTimeoutError):
         return ExitCode.TIMED_OUT

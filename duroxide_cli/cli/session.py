@@ -60,19 +60,21 @@ async def open_store(
 ) -> AsyncIterator[Any]:
     """The configured store, closed on the way out.
 
-    Only commands that write (``run``, ``start``, ``execute``) pass ``create``: reading a SQLite
-    file that does not exist is an error (exit 3) instead of leaving an empty store behind.
+    Only commands that write (``run``, ``start``, ``execute``) pass ``create``: any other command
+    on a SQLite file or a PostgreSQL schema that does not exist is an error (exit 3) instead of
+    leaving an empty store behind.
     Commands that run a runtime pass its ``options`` (a shared store's connections fit them).
     Commands that only read pass ``read_only``: the store is opened without writing to it (no
     migration, no write lock), so they answer while another process holds the write lock."""
+    from ..errors import StoreNotFoundError
     from ..providers.url import open_provider
 
-    path = _sqlite_file(settings)
-    if not create and path is not None and not path.exists():
-        raise CommandError(f"no store at {path}", ExitCode.NOT_FOUND, hint=_NO_STORE_HINT)
-    provider = await open_provider(
-        settings.store_url, base_dir=settings.store_base_dir, read_only=read_only, options=options
-    )
+    try:
+        provider = await open_provider(
+            settings.store_url, base_dir=settings.store_base_dir, read_only=read_only, options=options, create=create
+        )
+    except StoreNotFoundError as error:
+        raise CommandError(str(error), ExitCode.NOT_FOUND, hint=_NO_STORE_HINT) from None
     try:
         yield provider
     finally:

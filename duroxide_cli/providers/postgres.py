@@ -76,12 +76,19 @@ class PostgresProvider:
 
     @classmethod
     async def connect(
-        cls, url: str, schema: str = "duroxide", *, pool_size: int | None = None, clock: Clock | None = None
+        cls,
+        url: str,
+        schema: str = "duroxide",
+        *,
+        pool_size: int | None = None,
+        clock: Clock | None = None,
+        create: bool = True,
     ) -> PostgresProvider:
         """Connect to the database ``url`` names and use ``schema`` in it, creating the schema and
         its tables on first use (and migrating an older one). ``pool_size``: connections at most
         (default ``DEFAULT_POOL_SIZE``; ``pool_size_for(options)`` fits a runtime). ``clock``
-        replaces the server's clock as the store clock (tests).
+        replaces the server's clock as the store clock (tests). ``create=False`` opens only a store
+        that exists: a missing schema raises StoreNotFoundError instead of being created.
 
         Raises ConfigError for a schema name that is not a plain identifier or a schema written
         by a newer duroxide, ProviderError when the server cannot be reached.
@@ -90,7 +97,7 @@ class PostgresProvider:
         where = describe(url, schema)
         database = await Database.connect(url, schema, pool_size or DEFAULT_POOL_SIZE, clock, where)
         try:
-            await database.run("open", lambda conn: migrate(conn, schema, where))
+            await database.run("open", lambda conn: migrate(conn, schema, where, create))
             listener = Listener(url, schema)
             await listener.start()
         except BaseException:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreNotFoundError
 from ..model.options import RuntimeOptions
 from .base import Provider
 
@@ -38,14 +38,20 @@ class SqliteUrl:
 
 
 async def open_provider(
-    url: str, *, base_dir: Path | None = None, read_only: bool = False, options: RuntimeOptions | None = None
+    url: str,
+    *,
+    base_dir: Path | None = None,
+    read_only: bool = False,
+    options: RuntimeOptions | None = None,
+    create: bool = True,
 ) -> Provider:
     """Open the store ``url`` names. Raises ConfigError for a URL of no accepted form.
 
     ``read_only``: the caller only reads, so the store is opened without writing to it (no
     migration, no write lock; see ``SqliteProvider.open``); a store without such a mode opens as
     usual. ``options``: those of the runtime that will use the store (a PostgreSQL pool is sized
-    from them; None: a client's default)."""
+    from them; None: a client's default). ``create=False``: only a store that exists is opened; a
+    missing SQLite file or PostgreSQL schema raises StoreNotFoundError instead of being created."""
     if url == "sqlite://:memory:":
         from .sqlite import SqliteProvider
 
@@ -54,9 +60,11 @@ async def open_provider(
         from .sqlite import SqliteProvider
 
         target = parse_sqlite_url(url, base_dir)
+        if not create and not target.path.exists():
+            raise StoreNotFoundError(str(target.path.resolve()))
         return await SqliteProvider.open(target.path, synchronous=target.synchronous, read_only=read_only)
     if url.startswith(("postgresql://", "postgres://")):
-        return await _open_postgres(url, options)
+        return await _open_postgres(url, options, create)
     raise ConfigError(f"unsupported store URL {url!r}; use {ACCEPTED_FORMS}")
 
 
@@ -106,11 +114,11 @@ def split_schema(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), (schemas[-1] if schemas else None)
 
 
-async def _open_postgres(url: str, options: RuntimeOptions | None) -> Provider:
+async def _open_postgres(url: str, options: RuntimeOptions | None, create: bool) -> Provider:
     from .postgres import PostgresProvider, pool_size_for
 
     connect_url, schema = split_schema(url)
     pool_size = None if options is None else pool_size_for(options)
     if schema is None:
-        return await PostgresProvider.connect(connect_url, pool_size=pool_size)
-    return await PostgresProvider.connect(connect_url, schema=schema, pool_size=pool_size)
+        return await PostgresProvider.connect(connect_url, pool_size=pool_size, create=create)
+    return await PostgresProvider.connect(connect_url, schema=schema, pool_size=pool_size, create=create)

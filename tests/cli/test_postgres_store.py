@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest_asyncio
-from postgres_support import drop_schema, new_schema_name, require_postgres, schema_url
+from postgres_support import drop_schema, new_schema_name, require_postgres, schema_exists, schema_url
 
 from .conftest import duroxide
 
@@ -45,3 +45,15 @@ async def test_the_store_url_in_duroxide_toml_may_name_postgres(project, pg_url)
     assert json.loads(status.stdout)["status"] == "Pending"
     assert "postgresql://" in status.stderr
     assert not (project.root / "state.db").exists()
+
+
+async def test_a_reading_command_on_a_missing_schema_exits_3_and_creates_nothing(project, pg_url):
+    for args in (["list"], ["status", "x"], ["cancel", "x"], ["workers"], ["history", "show", "x"]):
+        result = duroxide(*args, "--store", pg_url, cwd=project.root)
+        assert result.returncode == 3, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert lines[0].startswith("error: no store at postgresql://") and "(schema duroxide_test_" in lines[0], lines
+        assert lines[1].startswith("hint: ") and "duroxide start" in lines[1]
+    assert not await schema_exists(pg_url.rpartition("schema=")[2])
+    assert duroxide("start", "Countdown", "--input", "0", "--id", "s-1", "--store", pg_url, cwd=project.root).returncode == 0
+    assert duroxide("status", "s-1", "--store", pg_url, cwd=project.root).returncode == 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres, schema_url
+from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres, schema_exists, schema_url
 
-from duroxide_cli.errors import ConfigError
+from duroxide_cli.errors import ConfigError, StoreNotFoundError
 from duroxide_cli.providers.sqlite import SqliteProvider
 from duroxide_cli.providers.url import open_provider, parse_sqlite_url, split_schema, sqlite_path, without_password
 
@@ -85,6 +85,23 @@ async def test_a_postgres_url_opens_its_schema_creating_it(scheme):
             assert await provider.get_instance("a") is not None
         finally:
             await provider.close()
+    finally:
+        await drop_schema(schema)
+
+
+async def test_without_create_a_missing_store_is_not_created_but_an_existing_one_opens(tmp_path):
+    await require_postgres()
+    schema = new_schema_name()
+    missing = tmp_path / "missing.db"
+    try:
+        for url, where in ((f"sqlite:///{missing}", str(missing)), (schema_url(schema), f"(schema {schema})")):
+            with pytest.raises(StoreNotFoundError, match="no store at") as raised:
+                await open_provider(url, create=False)
+            assert where in raised.value.where
+        assert not missing.exists() and not await schema_exists(schema)
+        for url in (f"sqlite:///{missing}", schema_url(schema)):
+            await (await open_provider(url)).close()
+            await (await open_provider(url, create=False)).close()
     finally:
         await drop_schema(schema)
 

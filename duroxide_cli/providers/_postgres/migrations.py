@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
-from ...errors import ConfigError
+from ...errors import ConfigError, StoreNotFoundError
 from ..stored import Migration
 from ..stored import load_migrations as _load
 
@@ -28,16 +28,19 @@ def load_migrations() -> list[Migration]:
     return _load(Path(__file__).resolve().parent / "sql")
 
 
-async def migrate(conn: asyncpg.Connection, schema: str, where: str) -> int:
+async def migrate(conn: asyncpg.Connection, schema: str, where: str, create: bool = True) -> int:
     """Create ``schema`` if needed and bring it up to date; returns the version it is at.
 
     ``conn``'s search_path must be ``schema``. Raises ConfigError when the schema was made by a
-    newer duroxide (``where`` names the store in that message).
+    newer duroxide (``where`` names the store in that message), and StoreNotFoundError when it
+    does not exist and ``create`` is False (a reader never creates a store).
     """
     migrations = load_migrations()
     latest = migrations[-1].version if migrations else 0
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"duroxide migrate {schema}")
+        if not create and await conn.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_version') is None:
+            raise StoreNotFoundError(where)
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(_VERSION_TABLE)
         current = await conn.fetchval("SELECT COALESCE(max(version), 0) FROM schema_version")
