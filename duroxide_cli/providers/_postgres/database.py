@@ -84,7 +84,7 @@ class Database:
         try:
             pool = await asyncpg.create_pool(
                 url,
-                min_size=1,
+                min_size=0,  # no floor to restore: asyncpg would log a traceback for each try while the server is down
                 max_size=pool_size,
                 timeout=CONNECT_TIMEOUT_S,
                 server_settings={"search_path": schema, "application_name": application_name(schema)},
