@@ -7,8 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from ...history import HistoryEvent
-from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, TurnCommit
-from .activities import insert_activity_txn
+from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, InstanceStart, TurnCommit
+from .activities import holds_work_txn, insert_activity_txn, lease_new_activity_txn, remove_work_txn
 from .orchestrations import insert_instance_txn
 from .orchestrator_queue import holds_lock_txn, instance_exists_txn, release_messages_txn, send_txn
 from .rows import dump_body, dump_failure, dump_json
@@ -27,48 +27,68 @@ ON CONFLICT (instance_id, execution_id) DO UPDATE SET
 
 def commit_turns_txn(
     conn: sqlite3.Connection, now_ms: int, wake: Wake, turns: Sequence[TurnCommit]
-) -> list[CommitOutcome]:
+) -> list[CommitResult]:
     """Commit each turn independently (see ``commit_turn_txn``)."""
     return [commit_turn_txn(conn, now_ms, wake, turn) for turn in turns]
 
 
-def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
-    """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease has
-    moved on. A history row that already exists means another process wrote this turn's events,
-    which is a lost lease too."""
+_LOCK_LOST = CommitResult("lock_lost")
+
+
+def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitResult:
+    """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease of the
+    instance, or of an activity whose result it carries, has moved on. A history row that already
+    exists means another process wrote this turn's events, which is a lost lease too."""
     turn_wake = Wake()
     conn.execute("SAVEPOINT turn")
     try:
-        outcome = _apply_turn_txn(conn, now_ms, turn_wake, turn)
+        result = _apply_turn_txn(conn, now_ms, turn_wake, turn)
     except sqlite3.IntegrityError as error:
         conn.execute("ROLLBACK TO turn")
         conn.execute("RELEASE turn")
         _log.warning("refused the turn of %r: %s", turn.instance_id, error)
-        return "lock_lost"
+        return _LOCK_LOST
     except BaseException:
         conn.execute("ROLLBACK TO turn")
         conn.execute("RELEASE turn")
         raise
     conn.execute("RELEASE turn")
     wake.merge(turn_wake)
-    return outcome
+    return result
 
 
-def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
+def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitResult:
     if not holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
-        return "lock_lost"
+        return _LOCK_LOST
+    if not all(holds_work_txn(conn, held) for held in turn.completed_work):
+        return _LOCK_LOST
     _append_events_txn(conn, turn)
     _record_executions_txn(conn, now_ms, turn)
     _update_instance_txn(conn, now_ms, turn)
-    for activity in turn.activities:
-        insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
+    for held in turn.completed_work:
+        remove_work_txn(conn, held)
+    leased = _enqueue_activities_txn(conn, now_ms, wake, turn)
     for start in turn.starts:
         _start_instance_txn(conn, now_ms, wake, start, turn.instance_id)
     for outgoing in turn.messages:
         send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
     _remove_unwanted_work_txn(conn, turn)
     release_messages_txn(conn, now_ms, wake, turn.instance_id, turn.lock_token, turn.consumed_message_ids)
-    return "committed"
+    return CommitResult("committed", tuple(leased))
+
+
+def _enqueue_activities_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> list[ActivityWork]:
+    """Queue the turn's activities, the first ``lease_activities.limit`` of them leased to the
+    committing process; returns those."""
+    lease = turn.lease_activities
+    limit = 0 if lease is None else lease.limit
+    leased = []
+    for position, activity in enumerate(turn.activities):
+        if lease is not None and position < limit:
+            leased.append(lease_new_activity_txn(conn, now_ms, turn.instance_id, activity, lease))
+        else:
+            insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
+    return leased
 
 
 def _append_events_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
