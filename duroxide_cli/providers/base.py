@@ -245,7 +245,8 @@ class Provider(Protocol):
 
         Local activities: a turn with ``lease_activities`` enqueues the first ``limit`` of its
         activities already leased to ``owner`` (one delivery counted, as a fetch would), so the
-        committing process runs them without an activity fetch; the rest are queued as usual.
+        committing process runs them without an activity fetch; the rest are queued as usual. A
+        turn that ends its execution leases nothing (the end removes its activity work).
         Nothing of the lease exists before the commit does, so no activity can start before the
         turn that schedules it is stored. A turn with ``completed_work`` carries those
         activities' results as history events (delivered to the turn in memory, never queued):
@@ -260,7 +261,7 @@ class Provider(Protocol):
                     if worker item work_id is gone or its lock_token differs: "lock_lost" (nothing written)
                 ... everything commit_turns writes, and:
                 delete the worker items of turn.completed_work
-                first `lease.limit` of turn.activities: enqueued with a fresh token each,
+                unless the execution ended, the first `lease.limit` of turn.activities: enqueued with a fresh token each,
                     lock_owner = lease.owner, locked_until = now + lease.lock_timeout_ms,
                     delivery_count = 1 (these wake nobody)
                 CommitResult("committed", leased = those items as ActivityWork, in the turn's order)

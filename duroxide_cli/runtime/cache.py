@@ -26,6 +26,11 @@ class GeneratorCache:
         """What the store need not send again: instance id -> where its cached generator is."""
         return self._known.copy()
 
+    def known_for(self, instance_id: str) -> dict[str, KnownHistory]:
+        """``known`` for one instance only (empty when nothing is held for it)."""
+        held = self._known.get(instance_id)
+        return {} if held is None else {instance_id: held}
+
     def take(
         self, instance_id: str, incarnation: str, execution_id: int, history_after: int, history_len: int = 0
     ) -> Replayer | None:

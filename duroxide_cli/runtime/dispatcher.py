@@ -3,39 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..clock import Clock
 from ..errors import ProviderError
-from ..history import (
-    FailureDetails,
-    HistoryEvent,
-    OrchestrationStarted,
-)
+from ..history import HistoryEvent, OrchestrationStarted
 from ..messages import Message
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import (
     TERMINAL_STATUSES,
-    CommitOutcome,
+    ActivityLease,
+    ActivityWork,
+    CommitResult,
+    HeldWork,
     OrchestrationWork,
     Provider,
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
 from ..replay.actions import Failed
-from ..replay.endings import cancelled_by, end_without_code
+from ..replay.endings import cancelled_by
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .codeless import CodelessTurns, cancel_requested, redelivery_delay, start_of
 from .fetch_loop import FetchLoop
+from .local_activities import LocalActivities, LocalResult
 from .logs import LEVELS, instance_fields, orchestration_log
 from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
 from .turn import build_commit, error_line
+from .turn_threads import TurnThreads
 
 _COMMITS_WAITING_PER_SLOT = 4
 """How many turns per ``orchestration_concurrency`` slot may wait for their commit without taking one."""
@@ -60,7 +59,7 @@ class OrchestrationDispatcher:
         options: RuntimeOptions,
         clock: Clock,
         stats: RuntimeStats,
-        cancel_local_activities: Callable[[str, list[int]], None],
+        activities: LocalActivities,
         scope: InstanceScope | None = None,
     ):
         self._provider = provider
@@ -68,16 +67,14 @@ class OrchestrationDispatcher:
         self._options = options
         self._clock = clock
         self._stats = stats
-        self._cancel_local_activities = cancel_local_activities
+        self._activities = activities
         self._scope = scope
         self.cache = GeneratorCache(options.cache_size)
         self.excluded: dict[str, str] = {}
         """Instances held back (id -> why): never dispatched, abandoned whenever fetched."""
-        self._committer: Batcher[TurnCommit, CommitOutcome] = Batcher(provider.commit_turns)
+        self._committer: Batcher[TurnCommit, CommitResult] = Batcher(provider.commit_turns_leasing)
         self._codeless = CodelessTurns(provider, registry, options, clock, stats, self._committer, self.cache)
-        self._turn_threads = concurrent.futures.ThreadPoolExecutor(
-            max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
-        )
+        self._turn_threads = TurnThreads(options, clock)
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
         self._committing: set[str] = set()
         """Instances of ``_in_flight`` whose turn has run and waits for its commit."""
@@ -130,12 +127,12 @@ class OrchestrationDispatcher:
                 orchestration_log.warning("could not release the lock of %s: %s", instance_id, error, extra={"instance_id": instance_id})
         await self._committer.close()
         self.cache.clear()
-        self._turn_threads.shutdown(wait=False, cancel_futures=True)
+        self._turn_threads.shutdown()
 
-    async def _process_guarded(self, work: OrchestrationWork) -> None:
+    async def _process_guarded(self, work: OrchestrationWork, local: LocalResult | None = None) -> None:
         instance_id = work.instance.instance_id
         try:
-            await self._process(work)
+            await self._process(work, local)
         except asyncio.CancelledError:
             raise
         except ProviderError as error:  # store trouble: release the lock, retry after a back-off
@@ -153,6 +150,8 @@ class OrchestrationDispatcher:
             )
             await self._abandon_after_error(work, delay)
         finally:
+            if local is not None:
+                local.settle(False)  # not committed with a turn: its worker stores it as usual
             entry = self._in_flight.get(instance_id)
             if entry is not None and entry[0] is asyncio.current_task():  # not a later fetch's
                 del self._in_flight[instance_id]
@@ -167,9 +166,42 @@ class OrchestrationDispatcher:
         except Exception:  # noqa: BLE001 - already logged once; the lock expiry is the fallback
             orchestration_log.warning("could not release the lock of %s", instance_id, extra={"instance_id": instance_id})
 
+    # -- an activity result that stays in this process --------------------------------------------
+    async def deliver_result(self, work: ActivityWork, message: Message) -> bool:
+        """Run the turn that ``message`` (the result of ``work``, which this process holds) unblocks,
+        with the result in memory and committed with that turn, if the instance's lock can be had
+        now. True once that turn is committed; False when the caller must store the result as
+        usual (the instance is busy here or elsewhere, or the turn could not take it)."""
+        instance_id = work.instance_id
+        options = self._options
+        if (
+            self._loop.stopping
+            or instance_id in self._in_flight
+            or instance_id in self.excluded
+            or self._busy() >= options.orchestration_concurrency
+        ):
+            return False
+        try:
+            locked = await self._provider.lock_instance(
+                instance_id, options.orchestrator_lock_timeout_ms, options.worker_id, self.cache.known_for(instance_id)
+            )
+        except ProviderError as error:
+            orchestration_log.debug("could not lock %s for a result: %s", instance_id, error, extra={"instance_id": instance_id})
+            return False
+        if locked is None:
+            return False
+        local = LocalResult(work, message)
+        self._in_flight[instance_id] = (asyncio.create_task(self._process_guarded(locked, local)), locked)
+        return await local.settled()
+
     # -- one turn ---------------------------------------------------------------------------------
-    async def _process(self, work: OrchestrationWork) -> None:
+    async def _process(self, work: OrchestrationWork, local: LocalResult | None = None) -> None:
         instance = work.instance
+        if local is not None and not local.fits(work, self._options.max_delivery_attempts):
+            local = None  # its worker stores it as usual
+            if not work.messages and work.unreadable is None:  # nothing else to do: let go at once
+                await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
+                return
         if work.unreadable is not None:
             await self._codeless.set_aside_unreadable(work)
             return
@@ -210,98 +242,90 @@ class OrchestrationDispatcher:
             resolved = self._resolve(work, replayer.history)
             assert resolved is not None
         try:
-            await self._turn(work, replayer, resolved, recorded)
+            await self._turn(work, replayer, resolved, recorded, local)
         except BaseException:
             replayer.close()  # taken from the cache or new: on a failure it is neither committed nor kept
             raise
 
-    async def _turn(self, work: OrchestrationWork, replayer: Replayer, resolved: _Resolved, recorded: list[HistoryEvent]) -> None:
+    async def _turn(
+        self,
+        work: OrchestrationWork,
+        replayer: Replayer,
+        resolved: _Resolved,
+        recorded: list[HistoryEvent],
+        local: LocalResult | None,
+    ) -> None:
         """Run the turn and commit it; the replayer is then cached, or closed if it finished or the lock moved on."""
         instance = work.instance
         messages = [self._pin_version(q.message, resolved.version) for q in work.messages]
-
-        recorded_count = replayer.event_count + len(recorded)
-        result = await self._run_turn(replayer, recorded, messages)
-        if result is None:
-            result = self._timed_out(replayer, resolved.started, recorded_count, instance.custom_status)
+        if local is not None:
+            messages.append(local.message)  # after what was queued before it
+        result = await self._turn_threads.run(replayer, recorded, messages, resolved.started, instance.custom_status)
         self._log_turn(replayer, resolved, result)
-        started = resolved.started
         commit = build_commit(
             instance_id=instance.instance_id,
             lock_token=work.lock_token,
             execution_id=instance.execution_id,
-            started=started,
+            started=resolved.started,
             result=result,
             consumed=[q.message_id for q in work.messages],
             latest_version=self._registry.latest_version,
         )
+        if local is not None:
+            commit = replace(commit, completed_work=[HeldWork(local.work.work_id, local.work.lock_token)])
+        ends = commit.next_execution_id is not None or commit.instance.status in TERMINAL_STATUSES
+        reserved = 0 if ends else self._activities.reserve(len(commit.activities))
+        if reserved:
+            lease = ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved)
+            commit = replace(commit, lease_activities=lease)
         self._committing.add(instance.instance_id)
         self._loop.slot_freed()
         self.cache.committing(instance.instance_id, instance.incarnation, replayer)
+        committed = CommitResult("lock_lost")
         try:
-            outcome = await self._committer.submit(commit)
+            committed = await self._committer.submit(commit)
         except BaseException:
             self.cache.forget(instance.instance_id)
             raise
         finally:
             self._committing.discard(instance.instance_id)
-        if outcome != "committed":
+            await self._activities.run_leased(reserved, committed.leased)
+        if committed.outcome != "committed":
             self.cache.forget(instance.instance_id)
             replayer.close()
-            orchestration_log.warning(
-                "turn of %s was refused: its lock moved on to another process", instance.instance_id,
-                extra=instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version),
-            )
+            await self._refused(work, resolved, local)
             return
+        if local is not None:
+            local.settle(True)
         self._after_commit(instance.instance_id, instance.incarnation, commit, replayer)
         if self._scope is not None and self._scope.add(await children_started(self._provider, instance.instance_id, commit)):
             self._loop.wake()
 
+    async def _refused(self, work: OrchestrationWork, resolved: _Resolved, local: LocalResult | None) -> None:
+        instance = work.instance
+        fields = instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version)
+        if local is None:
+            orchestration_log.warning("turn of %s was refused: its lock moved on to another process", instance.instance_id, extra=fields)
+            return
+        # the instance's lock or the activity's lease moved on; if the lock is still ours, let go
+        orchestration_log.info("turn of %s with an activity's result was refused; storing the result alone", instance.instance_id, extra=fields)
+        await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
+
     def _after_commit(self, instance_id: str, incarnation: str, commit: TurnCommit, replayer: Replayer) -> None:
         self._stats.turns += 1
         if commit.cancel_activities:
-            self._cancel_local_activities(instance_id, list(commit.cancel_activities))
+            self._activities.cancel_local(instance_id, list(commit.cancel_activities))
         if any(isinstance(e.body, OrchestrationStarted) for e in commit.new_events) and commit.execution_id == 1:
             self._stats.instances_started += 1
         status = commit.instance.status
         if status in TERMINAL_STATUSES:
-            self._cancel_local_activities(instance_id, [])
+            self._activities.cancel_local(instance_id, [])
             setattr(self._stats, f"instances_{status.lower()}", getattr(self._stats, f"instances_{status.lower()}") + 1)
         if replayer.finished:
             self.cache.forget(instance_id)
             replayer.close()
         else:
             self.cache.put(instance_id, incarnation, replayer)
-
-    async def _run_turn(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message]) -> TurnResult | None:
-        """Run user code on a turn thread, so the watchdog can give up on code that never yields."""
-        loop = asyncio.get_running_loop()
-        now_ms = self._clock.now_ms()
-        future = loop.run_in_executor(
-            self._turn_threads, replayer.run_turn, recorded, messages, now_ms, lambda: str(uuid.uuid4())
-        )
-        try:
-            return await asyncio.wait_for(future, self._options.turn_timeout_ms / 1000)
-        except asyncio.TimeoutError:
-            # the thread may spin forever: give the pool up and start a new one
-            self._turn_threads.shutdown(wait=False)
-            self._turn_threads = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self._options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
-            )
-            return None
-
-    def _timed_out(
-        self, replayer: Replayer, started: OrchestrationStarted, recorded_count: int, custom_status: object
-    ) -> TurnResult:
-        """Fail the execution right after the ``recorded_count`` events stored before the turn: the
-        stuck thread still appends to the replayer, so nothing it recorded is used."""
-        failure = FailureDetails(
-            "TurnTimeoutError",
-            f"the orchestration did not yield for {self._options.turn_timeout_ms} ms (at {replayer.location()}); "
-            "move blocking work into an activity",
-        )
-        replayer.outcome = Failed(failure)
-        return end_without_code(recorded_count, started, Failed(failure), self._clock.now_ms(), custom_status)
 
     # -- resolving the code -------------------------------------------------------------------------
     def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:

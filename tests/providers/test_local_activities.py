@@ -87,6 +87,17 @@ async def test_a_refused_turn_leases_and_queues_nothing(provider, clock):
     assert (await provider.queue_depths()).worker == 0
 
 
+async def test_a_turn_that_ends_its_execution_leases_nothing(provider):
+    await create(provider, "a")
+    work = await fetch_one(provider, "a")
+    ending = turn(
+        work, STARTED, ActivityScheduled("A", None), status="Completed",
+        activities=[activity(2, "A")], lease_activities=_lease(1),
+    )
+    assert await provider.commit_turns_leasing([ending]) == [CommitResult("committed", ())]
+    assert (await provider.queue_depths()).worker == 0
+
+
 async def test_commit_turns_commits_a_leasing_turn_too(provider):
     await create(provider, "a")
     work = await fetch_one(provider, "a")

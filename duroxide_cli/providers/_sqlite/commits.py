@@ -79,9 +79,10 @@ def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
 
 def _enqueue_activities_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> list[ActivityWork]:
     """Queue the turn's activities, the first ``lease_activities.limit`` of them leased to the
-    committing process; returns those."""
+    committing process unless the turn ends its execution; returns those."""
     lease = turn.lease_activities
-    limit = 0 if lease is None else lease.limit
+    ends = turn.next_execution_id is not None or turn.instance.status in TERMINAL_STATUSES
+    limit = 0 if lease is None or ends else lease.limit  # the end removes them below: nothing to run
     leased = []
     for position, activity in enumerate(turn.activities):
         if lease is not None and position < limit:

@@ -81,6 +81,9 @@ BEGIN
     IF v_held <> json_array_length(v_completed) THEN
         RETURN json_build_object('outcome', 'lock_lost', 'ignored', '[]'::json, 'leased', '[]'::json);
     END IF;
+    IF v_terminal OR v_next IS NOT NULL THEN
+        v_lease_limit := 0;  -- the end of the execution removes its activity work below: nothing to run
+    END IF;
     INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body)
     SELECT v_id, v_execution, (e ->> 0)::integer, e ->> 1, (e ->> 2)::bigint, e ->> 3
     FROM json_array_elements(p_turn -> 'events') AS e;
