@@ -53,6 +53,18 @@ class GeneratorCache:
         self.misses += 1
         return None
 
+    def take_any(self, instance_id: str) -> tuple[str, Replayer] | None:
+        """Remove and return the entry (its incarnation and Replayer) before the store has said
+        where the instance is: the caller checks the store's answer against it (``take``'s
+        checks) and closes it if they disagree."""
+        entry = self._entries.pop(instance_id, None)
+        self._known.pop(instance_id, None)
+        if entry is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return entry
+
     def committing(self, instance_id: str, incarnation: str, replayer: Replayer) -> None:
         """``replayer`` has run a turn whose commit is on its way: a fetch that finds the instance
         again can only do so after that commit, so it need not send the events the replayer holds.

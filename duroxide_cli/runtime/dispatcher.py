@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..clock import Clock
 from ..errors import ProviderError
 from ..history import HistoryEvent, OrchestrationStarted
-from ..messages import Message
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import (
     TERMINAL_STATUSES,
     ActivityLease,
-    ActivityWork,
     CommitResult,
     HeldWork,
     OrchestrationWork,
@@ -23,30 +20,21 @@ from ..providers.base import (
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
-from ..replay.actions import Failed
 from ..replay.endings import cancelled_by
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .codeless import CodelessTurns, cancel_requested, redelivery_delay, start_of
 from .fetch_loop import FetchLoop
-from .local_activities import LocalActivities, LocalResult
-from .logs import LEVELS, instance_fields, orchestration_log
+from .local_activities import LocalActivities, LocalDelivery, LocalResult, TurnAhead
+from .logs import instance_fields, log_turn, orchestration_log
+from .resolution import Resolved, pin_version, resolve
 from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
-from .turn import build_commit, error_line
+from .turn import build_commit
 from .turn_threads import TurnThreads
 
 _COMMITS_WAITING_PER_SLOT = 4
 """How many turns per ``orchestration_concurrency`` slot may wait for their commit without taking one."""
-
-
-@dataclass(slots=True)
-class _Resolved:
-    """Which code runs an instance, and its start event."""
-
-    version: str
-    fn: Callable
-    started: OrchestrationStarted
 
 
 class OrchestrationDispatcher:
@@ -78,6 +66,10 @@ class OrchestrationDispatcher:
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
         self._committing: set[str] = set()
         """Instances of ``_in_flight`` whose turn has run and waits for its commit."""
+        self.local_results = LocalDelivery(
+            provider, registry, options, self.cache, self._turn_threads, self._can_take_result, self._launch_local
+        )
+        """Where the activity worker sends the results of the activities this process's commits leased."""
         self._loop: FetchLoop[OrchestrationWork] = FetchLoop(
             provider, "orchestrator", options.orchestration_concurrency, options.poll_interval_ms,
             self._busy, self._fetch, self._launch,
@@ -129,10 +121,12 @@ class OrchestrationDispatcher:
         self.cache.clear()
         self._turn_threads.shutdown()
 
-    async def _process_guarded(self, work: OrchestrationWork, local: LocalResult | None = None) -> None:
+    async def _process_guarded(
+        self, work: OrchestrationWork, local: LocalResult | None = None, ahead: TurnAhead | None = None
+    ) -> None:
         instance_id = work.instance.instance_id
         try:
-            await self._process(work, local)
+            await self._process(work, local, ahead)
         except asyncio.CancelledError:
             raise
         except ProviderError as error:  # store trouble: release the lock, retry after a back-off
@@ -167,36 +161,28 @@ class OrchestrationDispatcher:
             orchestration_log.warning("could not release the lock of %s", instance_id, extra={"instance_id": instance_id})
 
     # -- an activity result that stays in this process --------------------------------------------
-    async def deliver_result(self, work: ActivityWork, message: Message) -> bool:
-        """Run the turn that ``message`` (the result of ``work``, which this process holds) unblocks,
-        with the result in memory and committed with that turn, if the instance's lock can be had
-        now. True once that turn is committed; False when the caller must store the result as
-        usual (the instance is busy here or elsewhere, or the turn could not take it)."""
-        instance_id = work.instance_id
-        options = self._options
-        if (
+    def _can_take_result(self, instance_id: str) -> bool:
+        """Whether a turn of ``instance_id`` for a result held here may start now."""
+        return not (
             self._loop.stopping
             or instance_id in self._in_flight
             or instance_id in self.excluded
-            or self._busy() >= options.orchestration_concurrency
-        ):
-            return False
-        try:
-            locked = await self._provider.lock_instance(
-                instance_id, options.orchestrator_lock_timeout_ms, options.worker_id, self.cache.known_for(instance_id)
-            )
-        except ProviderError as error:
-            orchestration_log.debug("could not lock %s for a result: %s", instance_id, error, extra={"instance_id": instance_id})
-            return False
-        if locked is None:
-            return False
-        local = LocalResult(work, message)
-        self._in_flight[instance_id] = (asyncio.create_task(self._process_guarded(locked, local)), locked)
-        return await local.settled()
+            or self._busy() >= self._options.orchestration_concurrency
+        )
+
+    def _launch_local(self, locked: OrchestrationWork, local: LocalResult, ahead: TurnAhead | None) -> None:
+        task = asyncio.create_task(self._process_guarded(locked, local, ahead))
+        self._in_flight[locked.instance.instance_id] = (task, locked)
 
     # -- one turn ---------------------------------------------------------------------------------
-    async def _process(self, work: OrchestrationWork, local: LocalResult | None = None) -> None:
+    async def _process(
+        self, work: OrchestrationWork, local: LocalResult | None = None, ahead: TurnAhead | None = None
+    ) -> None:
         instance = work.instance
+        if ahead is not None:
+            if local is not None and ahead.matches(work) and local.fits(work, self._options.max_delivery_attempts):
+                return await self._commit_ahead(work, local, ahead)
+            await ahead.discard()  # the store saw more than the turn assumed: replay from the store
         if local is not None and not local.fits(work, self._options.max_delivery_attempts):
             local = None  # its worker stores it as usual
             if not work.messages and work.unreadable is None:  # nothing else to do: let go at once
@@ -230,7 +216,7 @@ class OrchestrationDispatcher:
         if replayer is None:
             if work.history_after:
                 recorded = await self._provider.read_history(instance.instance_id, instance.execution_id)
-            resolved = self._resolve(work, recorded)
+            resolved = resolve(self._registry, start_of(work, recorded), instance.version)
             if resolved is None:
                 cancel = cancel_requested(work)
                 if cancel is not None and start_of(work, recorded) is not None:
@@ -239,7 +225,7 @@ class OrchestrationDispatcher:
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
             recorded = recorded[replayer.event_count - work.history_after :]  # what it has not seen
-            resolved = self._resolve(work, replayer.history)
+            resolved = resolve(self._registry, start_of(work, replayer.history), instance.version)
             assert resolved is not None
         try:
             await self._turn(work, replayer, resolved, recorded, local)
@@ -251,17 +237,39 @@ class OrchestrationDispatcher:
         self,
         work: OrchestrationWork,
         replayer: Replayer,
-        resolved: _Resolved,
+        resolved: Resolved,
         recorded: list[HistoryEvent],
         local: LocalResult | None,
     ) -> None:
         """Run the turn and commit it; the replayer is then cached, or closed if it finished or the lock moved on."""
         instance = work.instance
-        messages = [self._pin_version(q.message, resolved.version) for q in work.messages]
+        messages = [pin_version(q.message, resolved.version) for q in work.messages]
         if local is not None:
             messages.append(local.message)  # after what was queued before it
-        result = await self._turn_threads.run(replayer, recorded, messages, resolved.started, instance.custom_status)
-        self._log_turn(replayer, resolved, result)
+        recorded_count = replayer.event_count + len(recorded)
+        result = await self._turn_threads.run(replayer, recorded, messages)
+        if result is None:
+            result = self._turn_threads.timed_out(replayer, resolved.started, recorded_count, instance.custom_status)
+        await self._commit(work, replayer, resolved, result, local)
+
+    async def _commit_ahead(self, work: OrchestrationWork, local: LocalResult, ahead: TurnAhead) -> None:
+        """Commit the turn run ahead of the lock, which found the instance as that turn assumed."""
+        try:
+            result = await ahead.result()
+            if result is None:
+                started = ahead.resolved.started
+                result = self._turn_threads.timed_out(ahead.replayer, started, ahead.event_count, work.instance.custom_status)
+            await self._commit(work, ahead.replayer, ahead.resolved, result, local)
+        except BaseException:
+            ahead.replayer.close()
+            raise
+
+    async def _commit(
+        self, work: OrchestrationWork, replayer: Replayer, resolved: Resolved, result: TurnResult, local: LocalResult | None
+    ) -> None:
+        """Commit a turn's result, leasing what it schedules to this process as far as there is room."""
+        instance = work.instance
+        log_turn(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version, result)
         commit = build_commit(
             instance_id=instance.instance_id,
             lock_token=work.lock_token,
@@ -271,13 +279,12 @@ class OrchestrationDispatcher:
             consumed=[q.message_id for q in work.messages],
             latest_version=self._registry.latest_version,
         )
-        if local is not None:
-            commit = replace(commit, completed_work=[HeldWork(local.work.work_id, local.work.lock_token)])
         ends = commit.next_execution_id is not None or commit.instance.status in TERMINAL_STATUSES
         reserved = 0 if ends else self._activities.reserve(len(commit.activities))
-        if reserved:
-            lease = ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved)
-            commit = replace(commit, lease_activities=lease)
+        if local is not None or reserved:
+            completed = [] if local is None else [HeldWork(local.work.work_id, local.work.lock_token)]
+            lease = ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved) if reserved else None
+            commit = replace(commit, completed_work=completed, lease_activities=lease)
         self._committing.add(instance.instance_id)
         self._loop.slot_freed()
         self.cache.committing(instance.instance_id, instance.incarnation, replayer)
@@ -301,7 +308,7 @@ class OrchestrationDispatcher:
         if self._scope is not None and self._scope.add(await children_started(self._provider, instance.instance_id, commit)):
             self._loop.wake()
 
-    async def _refused(self, work: OrchestrationWork, resolved: _Resolved, local: LocalResult | None) -> None:
+    async def _refused(self, work: OrchestrationWork, resolved: Resolved, local: LocalResult | None) -> None:
         instance = work.instance
         fields = instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version)
         if local is None:
@@ -327,39 +334,3 @@ class OrchestrationDispatcher:
         else:
             self.cache.put(instance_id, incarnation, replayer)
 
-    # -- resolving the code -------------------------------------------------------------------------
-    def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:
-        started = start_of(work, history)
-        if started is None:
-            return None
-        version = started.version or work.instance.version
-        found = self._registry.get_orchestration(started.name, version)
-        if found is None:
-            return None
-        return _Resolved(found[0], found[1], _pinned(started, found[0]))
-
-    @staticmethod
-    def _pin_version(message: Message, version: str) -> Message:
-        body = message.body
-        if isinstance(body, OrchestrationStarted) and body.version is None:
-            return Message(message.instance_id, _pinned(body, version), message.execution_id)
-        return message
-
-    def _log_turn(self, replayer: Replayer, resolved: _Resolved, result: TurnResult) -> None:
-        fields = instance_fields(replayer.instance_id, replayer.execution_id, resolved.started.name, resolved.version)
-        for level, message in result.traces:
-            orchestration_log.log(LEVELS.get(level, 20), message, extra=fields)
-        for dropped in result.dropped:
-            if dropped.warn:
-                orchestration_log.warning("dropped a message: %s", dropped.reason, extra=fields)
-        if isinstance(result.outcome, Failed):
-            orchestration_log.warning("%s failed: %s", replayer.instance_id, error_line(result.outcome.failure), extra=fields)
-
-
-def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted:
-    """``started`` with the version the runtime resolved, when it named none."""
-    if started.version is not None:
-        return started
-    return OrchestrationStarted(
-        started.name, version, started.input, started.parent_instance_id, started.parent_execution_id, started.parent_event_id
-    )

@@ -127,7 +127,7 @@ class Runtime:
         self._dispatcher = OrchestrationDispatcher(
             self.provider, self.registry, self.options, self._clock, self.stats, self._worker, self._scope
         )
-        self._worker.deliver_locally = self._dispatcher.deliver_result
+        self._worker.deliver_locally = self._dispatcher.local_results.deliver
         self._dispatcher.excluded = dict(self._held_back)
         await self._heartbeat.register()
         self._tasks = [

@@ -29,16 +29,8 @@ class TurnThreads:
             max_workers=self._options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
         )
 
-    async def run(
-        self,
-        replayer: Replayer,
-        recorded: list[HistoryEvent],
-        messages: list[Message],
-        started: OrchestrationStarted,
-        custom_status: object,
-    ) -> TurnResult:
-        """The turn's result; one that failed the execution if the code did not yield in time."""
-        recorded_count = replayer.event_count + len(recorded)
+    async def run(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message]) -> TurnResult | None:
+        """The turn's result, or None when the code did not yield in time (then ``timed_out``)."""
         loop = asyncio.get_running_loop()
         now_ms = self._clock.now_ms()
         future = loop.run_in_executor(
@@ -50,13 +42,14 @@ class TurnThreads:
             # the thread may spin forever: give the pool up and start a new one
             self._threads.shutdown(wait=False)
             self._threads = self._new_pool()
-            return self._timed_out(replayer, started, recorded_count, custom_status)
+            return None
 
-    def _timed_out(
+    def timed_out(
         self, replayer: Replayer, started: OrchestrationStarted, recorded_count: int, custom_status: object
     ) -> TurnResult:
-        """Fail the execution right after the ``recorded_count`` events stored before the turn: the
-        stuck thread still appends to the replayer, so nothing it recorded is used."""
+        """The result of a turn whose code did not yield in time: the execution fails right after the
+        ``recorded_count`` events stored before the turn (the stuck thread still appends to the
+        replayer, so nothing it recorded is used)."""
         failure = FailureDetails(
             "TurnTimeoutError",
             f"the orchestration did not yield for {self._options.turn_timeout_ms} ms (at {replayer.location()}); "

@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ..errors import ProviderError
@@ -20,6 +20,7 @@ from ..providers.base import ActivityCompletion, ActivityWork, Provider
 from .batcher import Batcher
 from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import activity_log
+from .renewal import LeaseRenewal
 from .scope import InstanceScope
 from .stats import RuntimeStats
 
@@ -196,7 +197,7 @@ class ActivityWorker:
             )
             await self._provider.abandon_activity(work.work_id, work.lock_token, delay)
             return
-        renewal = _Renewal(lambda: self._renew_while_running(work, context), self._renew_interval_s())
+        renewal = LeaseRenewal(lambda: self._renew_while_running(work, context), self._renew_interval_s())
         try:
             body = await self._invoke(fn, context, activity.input, activity.event_id)
         finally:
@@ -291,26 +292,6 @@ class ActivityWorker:
                 context._cancel()
                 return
             await asyncio.sleep(interval)
-
-
-class _Renewal:
-    """Renews an activity's lease while it runs. Most activities end long before the first
-    renewal is due, so the renewing task is only started then: until that moment a timer handle
-    is all there is, and stopping costs no task to cancel and await."""
-
-    def __init__(self, renew: Callable[[], Coroutine[Any, Any, None]], first_after_s: float):
-        self._renew = renew
-        self._task: asyncio.Task[None] | None = None
-        self._timer = asyncio.get_running_loop().call_later(first_after_s, self._begin)
-
-    def _begin(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._renew())
-
-    async def stop(self) -> None:
-        self._timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
 
 def failure_of(error: BaseException) -> FailureDetails:
