@@ -146,6 +146,8 @@ class OrchestrationDispatcher:
         finally:
             if local is not None:
                 local.settle(False)  # not committed with a turn: its worker stores it as usual
+            if ahead is not None:
+                ahead.abandon()  # unless its turn was taken to commit
             entry = self._in_flight.get(instance_id)
             if entry is not None and entry[0] is asyncio.current_task():  # not a later fetch's
                 del self._in_flight[instance_id]
@@ -255,7 +257,7 @@ class OrchestrationDispatcher:
     async def _commit_ahead(self, work: OrchestrationWork, local: LocalResult, ahead: TurnAhead) -> None:
         """Commit the turn run ahead of the lock, which found the instance as that turn assumed."""
         try:
-            result = await ahead.result()
+            result = await ahead.take()
             if result is None:
                 started = ahead.resolved.started
                 result = self._turn_threads.timed_out(ahead.replayer, started, ahead.event_count, work.instance.custom_status)

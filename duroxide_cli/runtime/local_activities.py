@@ -93,6 +93,8 @@ class TurnAhead:
         self.event_count = replayer.event_count
         """Where the generator was when the turn began."""
         self._run = run
+        self._owned = True
+        """It still owns the replayer: nobody took it to commit, nor was it closed."""
 
     def matches(self, locked: OrchestrationWork) -> bool:
         instance = locked.instance
@@ -103,8 +105,10 @@ class TurnAhead:
             and not locked.messages
         )
 
-    async def result(self) -> TurnResult | None:
-        """The turn's result (None: the code did not yield in time)."""
+    async def take(self) -> TurnResult | None:
+        """The turn's result (None: the code did not yield in time); the caller now owns the
+        replayer (it commits, caches or closes it)."""
+        self._owned = False
         return await self._run
 
     async def discard(self) -> None:
@@ -112,6 +116,12 @@ class TurnAhead:
         try:
             await asyncio.wait((self._run,))
         finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Close its generator when the turn ends, unless ``take`` handed it on (idempotent)."""
+        if self._owned:
+            self._owned = False
             self._run.add_done_callback(self._close)
 
     def _close(self, run: asyncio.Task[TurnResult | None]) -> None:
@@ -158,6 +168,10 @@ class LocalDelivery:
         except ProviderError as error:
             orchestration_log.debug("could not lock %s for a result: %s", instance_id, error, extra={"instance_id": instance_id})
             locked = None
+        except BaseException:
+            if ahead is not None:
+                ahead.abandon()
+            raise
         if locked is None:
             if ahead is not None:
                 await ahead.discard()

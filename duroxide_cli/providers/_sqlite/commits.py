@@ -159,10 +159,11 @@ def _remove_unwanted_work_txn(conn: sqlite3.Connection, turn: TurnCommit) -> Non
     """Drop work nobody will use: cancelled activity ids and, when the turn ends its execution,
     everything still queued for that execution or an earlier one (activity work, timers,
     completions); events and cancels carry no execution and stay."""
-    conn.executemany(
-        "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
-        [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
-    )
+    if turn.cancel_activities:
+        conn.executemany(
+            "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
+            [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
+        )
     if turn.next_execution_id is None and turn.instance.status not in TERMINAL_STATUSES:
         return
     ended = (turn.instance_id, turn.execution_id)
