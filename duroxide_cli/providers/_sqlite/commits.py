@@ -10,7 +10,7 @@ from ...history import HistoryEvent
 from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, InstanceStart, TurnCommit
 from .activities import holds_work_txn, insert_activity_txn, lease_new_activity_txn, remove_work_txn
 from .orchestrations import insert_instance_txn
-from .orchestrator_queue import holds_lock_txn, instance_exists_txn, release_messages_txn, send_txn
+from .orchestrator_queue import instance_exists_txn, release_messages_txn, send_txn
 from .rows import dump_body, dump_failure, dump_json
 from .wakeups import Wake
 
@@ -58,12 +58,14 @@ def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
 
 
 def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitResult:
-    if not holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
+    row = conn.execute("SELECT lock_token, locked_until_ms, status FROM instances WHERE id = ?", (turn.instance_id,)).fetchone()
+    if row is None or row[0] != turn.lock_token or row[1] is None or row[1] <= now_ms:
         return _LOCK_LOST
     if not all(holds_work_txn(conn, held) for held in turn.completed_work):
         return _LOCK_LOST
     _append_events_txn(conn, turn)
-    _record_executions_txn(conn, now_ms, turn)
+    if not (row[2] == turn.instance.status == "Running" and turn.next_execution_id is None):
+        _record_executions_txn(conn, now_ms, turn)  # else the execution row says Running already
     _update_instance_txn(conn, now_ms, turn)
     for held in turn.completed_work:
         remove_work_txn(conn, held)
