@@ -317,7 +317,10 @@ class OrchestrationDispatcher:
             orchestration_log.warning("turn of %s was refused: its lock moved on to another process", instance.instance_id, extra=fields)
             return
         # the instance's lock or the activity's lease moved on; if the lock is still ours, let go
-        orchestration_log.info("turn of %s with an activity's result was refused; storing the result alone", instance.instance_id, extra=fields)
+        orchestration_log.warning(
+            "turn of %s was refused: its lock, or the lease of the activity whose result it carries, moved on;"
+            " storing the result alone", instance.instance_id, extra=fields,
+        )
         await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
 
     def _after_commit(self, instance_id: str, incarnation: str, commit: TurnCommit, replayer: Replayer) -> None:
