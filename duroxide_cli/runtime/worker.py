@@ -62,7 +62,7 @@ class ActivityWorker:
         """Slots held for activities a turn's commit is leasing to this process (``reserve``)."""
         self.deliver_locally: ResultDelivery | None = None
         """Where the results of activities leased by this process's commits go first (the
-        dispatcher's ``deliver_result``); None: every result is stored on its own."""
+        dispatcher's ``LocalDelivery.deliver``); None: every result is stored on its own."""
         self._loop: FetchLoop[ActivityWork] = FetchLoop(
             provider, "worker", options.activity_concurrency, options.poll_interval_ms,
             self._busy, self._fetch, self._launch,
