@@ -223,3 +223,12 @@ async def test_lock_instance_takes_an_instance_whose_lock_expired(provider, cloc
     work = await provider.lock_instance("a", LONG_LOCK_MS, "me", {})
     assert work is not None and work.lock_token != stale.lock_token
     assert await provider.commit_turns([turn(stale, STARTED)]) == ["lock_lost"]
+
+
+async def test_lock_instance_takes_a_finished_instance_like_any_other(provider):
+    await create(provider, "a")
+    work = await fetch_one(provider, "a")
+    assert await provider.commit_turns([turn(work, STARTED, status="Completed")]) == ["committed"]
+    locked = await provider.lock_instance("a", LONG_LOCK_MS, "me", {})
+    assert locked is not None and locked.instance.status == "Completed"
+    assert await provider.drop_messages("a", locked.lock_token, [])
