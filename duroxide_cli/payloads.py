@@ -24,9 +24,13 @@ def normalize(value: Any, what: str) -> Any:
     return json.loads(json.dumps(value))
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+"""Made once: ``json.dumps`` with options builds a new encoder at every call."""
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text of an already normalised value."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _COMPACT.encode(value)
 
 
 def _check(value: Any, path: str, seen: set[int], depth: int) -> None:

@@ -101,9 +101,12 @@ from .values import (
     RUNTIME_LIVE_WITHIN_MS,
     TERMINAL_STATUSES,
     ActivityCompletion,
+    ActivityLease,
     ActivityWork,
     CommitOutcome,
+    CommitResult,
     ExecutionInfo,
+    HeldWork,
     InstanceFilter,
     InstanceRecord,
     InstanceRecordPage,
@@ -124,9 +127,12 @@ from .values import (
 __all__ = [
     "Provider",
     "ActivityCompletion",
+    "ActivityLease",
     "ActivityWork",
     "CommitOutcome",
+    "CommitResult",
     "ExecutionInfo",
+    "HeldWork",
     "InstanceFilter",
     "InstanceRecord",
     "InstanceRecordPage",
@@ -229,6 +235,58 @@ class Provider(Protocol):
                     messages with an execution_id <= turn.execution_id
                 delete consumed messages; untag the other messages the fetch tagged
                 "committed"
+
+        A turn may also lease the activities it enqueues and complete activity work whose results
+        it carries; ``commit_turns_leasing`` says how (``commit_turns`` returns only the outcomes).
+        """
+
+    async def commit_turns_leasing(self, turns: Sequence[TurnCommit]) -> list[CommitResult]:
+        """``commit_turns``, also returning the activity work each turn leased to its caller.
+
+        Local activities: a turn with ``lease_activities`` enqueues the first ``limit`` of its
+        activities already leased to ``owner`` (one delivery counted, as a fetch would), so the
+        committing process runs them without an activity fetch; the rest are queued as usual. A
+        turn that ends its execution leases nothing (the end removes its activity work).
+        Nothing of the lease exists before the commit does, so no activity can start before the
+        turn that schedules it is stored. A turn with ``completed_work`` carries those
+        activities' results as history events (delivered to the turn in memory, never queued):
+        their work items go with the turn, and if any of their leases has moved on (another token
+        holds it, or the item is gone) the whole turn is refused "lock_lost" and nothing of it is
+        written, the instance's lock included (the caller releases it).
+
+        ::
+
+            for each turn, in its own savepoint, as commit_turns does:
+                for each of turn.completed_work:
+                    if worker item work_id is gone or its lock_token differs: "lock_lost" (nothing written)
+                ... everything commit_turns writes, and:
+                delete the worker items of turn.completed_work
+                unless the execution ended, the first `lease.limit` of turn.activities: enqueued with a fresh token each,
+                    lock_owner = lease.owner, locked_until = now + lease.lock_timeout_ms,
+                    delivery_count = 1 (these wake nobody)
+                CommitResult("committed", leased = those items as ActivityWork, in the turn's order)
+        """
+
+    async def lock_instance(
+        self, instance_id: str, lock_timeout_ms: int, owner: str, known: Mapping[str, KnownHistory]
+    ) -> OrchestrationWork | None:
+        """Lock one instance as ``fetch_orchestration_work`` would, whether or not it has visible
+        messages: how a process that holds an activity's result takes the instance to run the
+        turn that result unblocks. None (nothing written) when there is no such instance, or it
+        has a live lock or a back-off in force. Its visible messages come with it, tagged and
+        counted as a fetch counts them (the turn delivers them too); the store does not look at
+        its status (a finished instance is locked and returned like any other).
+
+        ::
+
+            if instances[instance_id] is missing, or locked_until > now, or backoff_until > now:
+                return None
+            token = fresh; instance.lock = (token, owner, now + lock_timeout_ms)
+            its visible messages: delivery_count += 1, tagged with token
+            return instance row, token, history after `known`, those messages (oldest first)
+
+        Like a fetch, it writes only a lease: a store that syncs commits need not sync this one
+        by itself (a power loss that undoes it stops its holder too).
         """
 
     async def abandon_orchestration(

@@ -38,6 +38,7 @@ from .base import (
     ActivityCompletion,
     ActivityWork,
     CommitOutcome,
+    CommitResult,
     ExecutionInfo,
     InstanceFilter,
     InstanceRecord,
@@ -145,18 +146,32 @@ class PostgresProvider:
         return [codec.orchestration_work(work) for work in found]
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
+        return [result.outcome for result in await self.commit_turns_leasing(turns)]
+
+    async def commit_turns_leasing(self, turns: Sequence[TurnCommit]) -> list[CommitResult]:
         if not turns:
             return []
         document = await self._db.fetchval("commit_turns", sql.COMMIT_TURNS, self._db.now(), codec.turns_json(turns))
-        outcomes: list[CommitOutcome] = []
+        results: list[CommitResult] = []
         for turn, result in zip(turns, json.loads(document), strict=True):
             for ignored in result["ignored"]:
                 _log.warning(
                     "instance %r already exists: its start by %r (ctx.start_orchestration) was ignored",
                     ignored, turn.instance_id, extra={"instance_id": turn.instance_id},
                 )
-            outcomes.append(result["outcome"])
-        return outcomes
+            leased = tuple(codec.activity_work(fields) for fields in result.get("leased") or ())
+            results.append(CommitResult(result["outcome"], leased))
+        return results
+
+    async def lock_instance(
+        self, instance_id: str, lock_timeout_ms: int, owner: str, known: Mapping[str, KnownHistory]
+    ) -> OrchestrationWork | None:
+        held = known.get(instance_id)
+        document = await self._db.fetchval(
+            "lock_instance", sql.LOCK_INSTANCE, self._db.now(), instance_id, lock_timeout_ms, owner,
+            codec.known_json({} if held is None else {instance_id: held}),
+        )
+        return None if document is None else codec.orchestration_work(json.loads(document))
 
     async def abandon_orchestration(
         self,

@@ -33,6 +33,7 @@ from .base import (
     ActivityCompletion,
     ActivityWork,
     CommitOutcome,
+    CommitResult,
     ExecutionInfo,
     InstanceFilter,
     InstanceRecord,
@@ -155,7 +156,22 @@ class SqliteProvider:
         )
 
     async def commit_turns(self, turns: Sequence[TurnCommit]) -> list[CommitOutcome]:
+        return [result.outcome for result in await self.commit_turns_leasing(turns)]
+
+    async def commit_turns_leasing(self, turns: Sequence[TurnCommit]) -> list[CommitResult]:
         return await self._write("commit_turns", commits.commit_turns_txn, list(turns))
+
+    async def lock_instance(
+        self, instance_id: str, lock_timeout_ms: int, owner: str, known: Mapping[str, KnownHistory]
+    ) -> OrchestrationWork | None:
+        held = known.get(instance_id)
+        wake = Wake()
+        work = await self._db.call(
+            "lock_instance", self._db.lease, orchestrations.lock_instance_txn, wake,
+            instance_id, lock_timeout_ms, owner, {} if held is None else {instance_id: held},
+        )
+        apply(wake, self._signals)
+        return work
 
     async def abandon_orchestration(
         self,

@@ -149,9 +149,43 @@ class TurnCommit:
     holding one learns it on its next renewal."""
     next_execution_id: int | None = None
     """Continue-as-new: the instance moves to this execution (its start message is in ``messages``)."""
+    lease_activities: ActivityLease | None = None
+    """Lease the first ``limit`` of ``activities`` to the committing process as they are enqueued
+    (``commit_turns_leasing`` returns them); None: enqueue them all for any fetch."""
+    completed_work: Sequence[HeldWork] = ()
+    """Activity work items whose results are among ``new_events`` (delivered to this turn in memory,
+    not queued): removed with the turn, which is refused if any of their leases moved on."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityLease:
+    """How a turn's commit leases the activities it enqueues to the process that commits it."""
+
+    owner: str
+    lock_timeout_ms: int
+    limit: int
+    """At most this many (the first of the turn's ``activities``); the rest stay queued for fetches."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldWork:
+    """An activity work item, named by the lease its holder has on it."""
+
+    work_id: int
+    lock_token: str
 
 
 CommitOutcome = Literal["committed", "lock_lost"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What ``commit_turns_leasing`` says of one turn."""
+
+    outcome: CommitOutcome
+    leased: tuple[ActivityWork, ...] = ()
+    """The activities the commit leased to the caller (``TurnCommit.lease_activities``), in the
+    turn's order; empty unless ``outcome`` is "committed"."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,11 @@ class GeneratorCache:
         """What the store need not send again: instance id -> where its cached generator is."""
         return self._known.copy()
 
+    def known_for(self, instance_id: str) -> dict[str, KnownHistory]:
+        """``known`` for one instance only (empty when nothing is held for it)."""
+        held = self._known.get(instance_id)
+        return {} if held is None else {instance_id: held}
+
     def take(
         self, instance_id: str, incarnation: str, execution_id: int, history_after: int, history_len: int = 0
     ) -> Replayer | None:
@@ -47,6 +52,18 @@ class GeneratorCache:
         replayer.close()
         self.misses += 1
         return None
+
+    def take_any(self, instance_id: str) -> tuple[str, Replayer] | None:
+        """Remove and return the entry (its incarnation and Replayer) before the store has said
+        where the instance is: the caller checks the store's answer against it (``take``'s
+        checks) and closes it if they disagree."""
+        entry = self._entries.pop(instance_id, None)
+        self._known.pop(instance_id, None)
+        if entry is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return entry
 
     def committing(self, instance_id: str, incarnation: str, replayer: Replayer) -> None:
         """``replayer`` has run a turn whose commit is on its way: a fetch that finds the instance

@@ -9,7 +9,7 @@ from ..clock import Clock
 from ..history import CancelRequested, EventRaised, FailureDetails, HistoryEvent, OrchestrationStarted
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
-from ..providers.base import TERMINAL_STATUSES, CommitOutcome, OrchestrationWork, Provider, TurnCommit
+from ..providers.base import TERMINAL_STATUSES, CommitResult, OrchestrationWork, Provider, TurnCommit
 from ..replay.actions import Cancelled, Failed, TurnResult
 from ..replay.endings import end_without_code
 from .batcher import Batcher
@@ -30,7 +30,7 @@ class CodelessTurns:
         options: RuntimeOptions,
         clock: Clock,
         stats: RuntimeStats,
-        committer: Batcher[TurnCommit, CommitOutcome],
+        committer: Batcher[TurnCommit, CommitResult],
         cache: GeneratorCache,
     ):
         self._provider = provider
@@ -85,7 +85,7 @@ class CodelessTurns:
             consumed=every_message,
             latest_version=self._registry.latest_version,
         )
-        if await self._committer.submit(commit) == "committed":
+        if (await self._committer.submit(commit)).outcome == "committed":
             self._stats.instances_failed += 1
 
     async def fail_poisoned(self, work: OrchestrationWork, deliveries: int) -> None:
@@ -114,7 +114,7 @@ class CodelessTurns:
             consumed=[q.message_id for q in work.messages],
             latest_version=self._registry.latest_version,
         )
-        if await self._committer.submit(commit) == "committed":
+        if (await self._committer.submit(commit)).outcome == "committed":
             status = "instances_failed" if isinstance(outcome, Failed) else "instances_cancelled"
             setattr(self._stats, status, getattr(self._stats, status) + 1)
 

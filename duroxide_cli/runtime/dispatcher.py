@@ -3,51 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 
 from ..clock import Clock
 from ..errors import ProviderError
-from ..history import (
-    FailureDetails,
-    HistoryEvent,
-    OrchestrationStarted,
-)
-from ..messages import Message
+from ..history import HistoryEvent, OrchestrationStarted
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import (
     TERMINAL_STATUSES,
-    CommitOutcome,
+    ActivityLease,
+    CommitResult,
+    HeldWork,
     OrchestrationWork,
     Provider,
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
-from ..replay.actions import Failed
-from ..replay.endings import cancelled_by, end_without_code
+from ..replay.endings import cancelled_by
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .codeless import CodelessTurns, cancel_requested, redelivery_delay, start_of
 from .fetch_loop import FetchLoop
-from .logs import LEVELS, instance_fields, orchestration_log
+from .local_activities import LocalActivities, LocalDelivery, LocalResult, TurnAhead
+from .logs import instance_fields, log_turn, orchestration_log
+from .resolution import Resolved, pin_version, resolve
 from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
-from .turn import build_commit, error_line
+from .turn import build_commit
+from .turn_threads import TurnThreads
 
 _COMMITS_WAITING_PER_SLOT = 4
 """How many turns per ``orchestration_concurrency`` slot may wait for their commit without taking one."""
-
-
-@dataclass(slots=True)
-class _Resolved:
-    """Which code runs an instance, and its start event."""
-
-    version: str
-    fn: Callable
-    started: OrchestrationStarted
 
 
 class OrchestrationDispatcher:
@@ -60,7 +47,7 @@ class OrchestrationDispatcher:
         options: RuntimeOptions,
         clock: Clock,
         stats: RuntimeStats,
-        cancel_local_activities: Callable[[str, list[int]], None],
+        activities: LocalActivities,
         scope: InstanceScope | None = None,
     ):
         self._provider = provider
@@ -68,19 +55,21 @@ class OrchestrationDispatcher:
         self._options = options
         self._clock = clock
         self._stats = stats
-        self._cancel_local_activities = cancel_local_activities
+        self._activities = activities
         self._scope = scope
         self.cache = GeneratorCache(options.cache_size)
         self.excluded: dict[str, str] = {}
         """Instances held back (id -> why): never dispatched, abandoned whenever fetched."""
-        self._committer: Batcher[TurnCommit, CommitOutcome] = Batcher(provider.commit_turns)
+        self._committer: Batcher[TurnCommit, CommitResult] = Batcher(provider.commit_turns_leasing)
         self._codeless = CodelessTurns(provider, registry, options, clock, stats, self._committer, self.cache)
-        self._turn_threads = concurrent.futures.ThreadPoolExecutor(
-            max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
-        )
+        self._turn_threads = TurnThreads(options, clock)
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
         self._committing: set[str] = set()
         """Instances of ``_in_flight`` whose turn has run and waits for its commit."""
+        self.local_results = LocalDelivery(
+            provider, registry, options, self.cache, self._turn_threads, self._can_take_result, self._launch_local
+        )
+        """Where the activity worker sends the results of the activities this process's commits leased."""
         self._loop: FetchLoop[OrchestrationWork] = FetchLoop(
             provider, "orchestrator", options.orchestration_concurrency, options.poll_interval_ms,
             self._busy, self._fetch, self._launch,
@@ -130,12 +119,14 @@ class OrchestrationDispatcher:
                 orchestration_log.warning("could not release the lock of %s: %s", instance_id, error, extra={"instance_id": instance_id})
         await self._committer.close()
         self.cache.clear()
-        self._turn_threads.shutdown(wait=False, cancel_futures=True)
+        self._turn_threads.shutdown()
 
-    async def _process_guarded(self, work: OrchestrationWork) -> None:
+    async def _process_guarded(
+        self, work: OrchestrationWork, local: LocalResult | None = None, ahead: TurnAhead | None = None
+    ) -> None:
         instance_id = work.instance.instance_id
         try:
-            await self._process(work)
+            await self._process(work, local, ahead)
         except asyncio.CancelledError:
             raise
         except ProviderError as error:  # store trouble: release the lock, retry after a back-off
@@ -153,6 +144,10 @@ class OrchestrationDispatcher:
             )
             await self._abandon_after_error(work, delay)
         finally:
+            if local is not None:
+                local.settle(False)  # not committed with a turn: its worker stores it as usual
+            if ahead is not None:
+                ahead.abandon()  # unless its turn was taken to commit
             entry = self._in_flight.get(instance_id)
             if entry is not None and entry[0] is asyncio.current_task():  # not a later fetch's
                 del self._in_flight[instance_id]
@@ -167,9 +162,34 @@ class OrchestrationDispatcher:
         except Exception:  # noqa: BLE001 - already logged once; the lock expiry is the fallback
             orchestration_log.warning("could not release the lock of %s", instance_id, extra={"instance_id": instance_id})
 
+    # -- an activity result that stays in this process --------------------------------------------
+    def _can_take_result(self, instance_id: str) -> bool:
+        """Whether a turn of ``instance_id`` for a result held here may start now."""
+        return not (
+            self._loop.stopping
+            or instance_id in self._in_flight
+            or instance_id in self.excluded
+            or self._busy() >= self._options.orchestration_concurrency
+        )
+
+    def _launch_local(self, locked: OrchestrationWork, local: LocalResult, ahead: TurnAhead | None) -> None:
+        task = asyncio.create_task(self._process_guarded(locked, local, ahead))
+        self._in_flight[locked.instance.instance_id] = (task, locked)
+
     # -- one turn ---------------------------------------------------------------------------------
-    async def _process(self, work: OrchestrationWork) -> None:
+    async def _process(
+        self, work: OrchestrationWork, local: LocalResult | None = None, ahead: TurnAhead | None = None
+    ) -> None:
         instance = work.instance
+        if ahead is not None:
+            if local is not None and ahead.matches(work) and local.fits(work, self._options.max_delivery_attempts):
+                return await self._commit_ahead(work, local, ahead)
+            await ahead.discard()  # the store saw more than the turn assumed: replay from the store
+        if local is not None and not local.fits(work, self._options.max_delivery_attempts):
+            local = None  # its worker stores it as usual
+            if not work.messages and work.unreadable is None:  # nothing else to do: let go at once
+                await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
+                return
         if work.unreadable is not None:
             await self._codeless.set_aside_unreadable(work)
             return
@@ -198,7 +218,7 @@ class OrchestrationDispatcher:
         if replayer is None:
             if work.history_after:
                 recorded = await self._provider.read_history(instance.instance_id, instance.execution_id)
-            resolved = self._resolve(work, recorded)
+            resolved = resolve(self._registry, start_of(work, recorded), instance.version)
             if resolved is None:
                 cancel = cancel_requested(work)
                 if cancel is not None and start_of(work, recorded) is not None:
@@ -207,65 +227,111 @@ class OrchestrationDispatcher:
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
             recorded = recorded[replayer.event_count - work.history_after :]  # what it has not seen
-            resolved = self._resolve(work, replayer.history)
+            resolved = resolve(self._registry, start_of(work, replayer.history), instance.version)
             assert resolved is not None
         try:
-            await self._turn(work, replayer, resolved, recorded)
+            await self._turn(work, replayer, resolved, recorded, local)
         except BaseException:
             replayer.close()  # taken from the cache or new: on a failure it is neither committed nor kept
             raise
 
-    async def _turn(self, work: OrchestrationWork, replayer: Replayer, resolved: _Resolved, recorded: list[HistoryEvent]) -> None:
+    async def _turn(
+        self,
+        work: OrchestrationWork,
+        replayer: Replayer,
+        resolved: Resolved,
+        recorded: list[HistoryEvent],
+        local: LocalResult | None,
+    ) -> None:
         """Run the turn and commit it; the replayer is then cached, or closed if it finished or the lock moved on."""
         instance = work.instance
-        messages = [self._pin_version(q.message, resolved.version) for q in work.messages]
-
+        messages = [pin_version(q.message, resolved.version) for q in work.messages]
+        if local is not None:
+            messages.append(local.message)  # after what was queued before it
         recorded_count = replayer.event_count + len(recorded)
-        result = await self._run_turn(replayer, recorded, messages)
+        result = await self._turn_threads.run(replayer, recorded, messages)
         if result is None:
-            result = self._timed_out(replayer, resolved.started, recorded_count, instance.custom_status)
-        self._log_turn(replayer, resolved, result)
-        started = resolved.started
+            result = self._turn_threads.timed_out(replayer, resolved.started, recorded_count, instance.custom_status)
+        await self._commit(work, replayer, resolved, result, local)
+
+    async def _commit_ahead(self, work: OrchestrationWork, local: LocalResult, ahead: TurnAhead) -> None:
+        """Commit the turn run ahead of the lock, which found the instance as that turn assumed."""
+        try:
+            result = await ahead.take()
+            if result is None:
+                started = ahead.resolved.started
+                result = self._turn_threads.timed_out(ahead.replayer, started, ahead.event_count, work.instance.custom_status)
+            await self._commit(work, ahead.replayer, ahead.resolved, result, local)
+        except BaseException:
+            ahead.replayer.close()
+            raise
+
+    async def _commit(
+        self, work: OrchestrationWork, replayer: Replayer, resolved: Resolved, result: TurnResult, local: LocalResult | None
+    ) -> None:
+        """Commit a turn's result, leasing what it schedules to this process as far as there is room."""
+        instance = work.instance
+        log_turn(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version, result)
         commit = build_commit(
             instance_id=instance.instance_id,
             lock_token=work.lock_token,
             execution_id=instance.execution_id,
-            started=started,
+            started=resolved.started,
             result=result,
             consumed=[q.message_id for q in work.messages],
             latest_version=self._registry.latest_version,
         )
+        ends = commit.next_execution_id is not None or commit.instance.status in TERMINAL_STATUSES
+        reserved = 0 if ends else self._activities.reserve(len(commit.activities))
+        if local is not None or reserved:
+            completed = [] if local is None else [HeldWork(local.work.work_id, local.work.lock_token)]
+            lease = ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved) if reserved else None
+            commit = replace(commit, completed_work=completed, lease_activities=lease)
         self._committing.add(instance.instance_id)
         self._loop.slot_freed()
         self.cache.committing(instance.instance_id, instance.incarnation, replayer)
+        committed = CommitResult("lock_lost")
         try:
-            outcome = await self._committer.submit(commit)
+            committed = await self._committer.submit(commit)
         except BaseException:
             self.cache.forget(instance.instance_id)
             raise
         finally:
             self._committing.discard(instance.instance_id)
-        if outcome != "committed":
+            await self._activities.run_leased(reserved, committed.leased)
+        if committed.outcome != "committed":
             self.cache.forget(instance.instance_id)
             replayer.close()
-            orchestration_log.warning(
-                "turn of %s was refused: its lock moved on to another process", instance.instance_id,
-                extra=instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version),
-            )
+            await self._refused(work, resolved, local)
             return
+        if local is not None:
+            local.settle(True)
         self._after_commit(instance.instance_id, instance.incarnation, commit, replayer)
         if self._scope is not None and self._scope.add(await children_started(self._provider, instance.instance_id, commit)):
             self._loop.wake()
 
+    async def _refused(self, work: OrchestrationWork, resolved: Resolved, local: LocalResult | None) -> None:
+        instance = work.instance
+        fields = instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version)
+        if local is None:
+            orchestration_log.warning("turn of %s was refused: its lock moved on to another process", instance.instance_id, extra=fields)
+            return
+        # the instance's lock or the activity's lease moved on; if the lock is still ours, let go
+        orchestration_log.warning(
+            "turn of %s was refused: its lock, or the lease of the activity whose result it carries, moved on;"
+            " storing the result alone", instance.instance_id, extra=fields,
+        )
+        await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
+
     def _after_commit(self, instance_id: str, incarnation: str, commit: TurnCommit, replayer: Replayer) -> None:
         self._stats.turns += 1
         if commit.cancel_activities:
-            self._cancel_local_activities(instance_id, list(commit.cancel_activities))
+            self._activities.cancel_local(instance_id, list(commit.cancel_activities))
         if any(isinstance(e.body, OrchestrationStarted) for e in commit.new_events) and commit.execution_id == 1:
             self._stats.instances_started += 1
         status = commit.instance.status
         if status in TERMINAL_STATUSES:
-            self._cancel_local_activities(instance_id, [])
+            self._activities.cancel_local(instance_id, [])
             setattr(self._stats, f"instances_{status.lower()}", getattr(self._stats, f"instances_{status.lower()}") + 1)
         if replayer.finished:
             self.cache.forget(instance_id)
@@ -273,69 +339,3 @@ class OrchestrationDispatcher:
         else:
             self.cache.put(instance_id, incarnation, replayer)
 
-    async def _run_turn(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message]) -> TurnResult | None:
-        """Run user code on a turn thread, so the watchdog can give up on code that never yields."""
-        loop = asyncio.get_running_loop()
-        now_ms = self._clock.now_ms()
-        future = loop.run_in_executor(
-            self._turn_threads, replayer.run_turn, recorded, messages, now_ms, lambda: str(uuid.uuid4())
-        )
-        try:
-            return await asyncio.wait_for(future, self._options.turn_timeout_ms / 1000)
-        except asyncio.TimeoutError:
-            # the thread may spin forever: give the pool up and start a new one
-            self._turn_threads.shutdown(wait=False)
-            self._turn_threads = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self._options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
-            )
-            return None
-
-    def _timed_out(
-        self, replayer: Replayer, started: OrchestrationStarted, recorded_count: int, custom_status: object
-    ) -> TurnResult:
-        """Fail the execution right after the ``recorded_count`` events stored before the turn: the
-        stuck thread still appends to the replayer, so nothing it recorded is used."""
-        failure = FailureDetails(
-            "TurnTimeoutError",
-            f"the orchestration did not yield for {self._options.turn_timeout_ms} ms (at {replayer.location()}); "
-            "move blocking work into an activity",
-        )
-        replayer.outcome = Failed(failure)
-        return end_without_code(recorded_count, started, Failed(failure), self._clock.now_ms(), custom_status)
-
-    # -- resolving the code -------------------------------------------------------------------------
-    def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:
-        started = start_of(work, history)
-        if started is None:
-            return None
-        version = started.version or work.instance.version
-        found = self._registry.get_orchestration(started.name, version)
-        if found is None:
-            return None
-        return _Resolved(found[0], found[1], _pinned(started, found[0]))
-
-    @staticmethod
-    def _pin_version(message: Message, version: str) -> Message:
-        body = message.body
-        if isinstance(body, OrchestrationStarted) and body.version is None:
-            return Message(message.instance_id, _pinned(body, version), message.execution_id)
-        return message
-
-    def _log_turn(self, replayer: Replayer, resolved: _Resolved, result: TurnResult) -> None:
-        fields = instance_fields(replayer.instance_id, replayer.execution_id, resolved.started.name, resolved.version)
-        for level, message in result.traces:
-            orchestration_log.log(LEVELS.get(level, 20), message, extra=fields)
-        for dropped in result.dropped:
-            if dropped.warn:
-                orchestration_log.warning("dropped a message: %s", dropped.reason, extra=fields)
-        if isinstance(result.outcome, Failed):
-            orchestration_log.warning("%s failed: %s", replayer.instance_id, error_line(result.outcome.failure), extra=fields)
-
-
-def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted:
-    """``started`` with the version the runtime resolved, when it named none."""
-    if started.version is not None:
-        return started
-    return OrchestrationStarted(
-        started.name, version, started.input, started.parent_instance_id, started.parent_execution_id, started.parent_event_id
-    )

@@ -125,8 +125,9 @@ class Runtime:
             raise RuntimeError(f"the runtime is {self._state}; create a new Runtime to start again")
         self._worker = ActivityWorker(self.provider, self.registry, self.options, self.stats, self._scope)
         self._dispatcher = OrchestrationDispatcher(
-            self.provider, self.registry, self.options, self._clock, self.stats, self._worker.cancel_local, self._scope
+            self.provider, self.registry, self.options, self._clock, self.stats, self._worker, self._scope
         )
+        self._worker.deliver_locally = self._dispatcher.local_results.deliver
         self._dispatcher.excluded = dict(self._held_back)
         await self._heartbeat.register()
         self._tasks = [

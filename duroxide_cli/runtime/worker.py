@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ..errors import ProviderError
@@ -20,6 +20,7 @@ from ..providers.base import ActivityCompletion, ActivityWork, Provider
 from .batcher import Batcher
 from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import activity_log
+from .renewal import LeaseRenewal
 from .scope import InstanceScope
 from .stats import RuntimeStats
 
@@ -27,6 +28,9 @@ _COMPLETION_ATTEMPTS = 6
 
 _COMPLETIONS_WAITING_PER_SLOT = 4
 """How many finished activities per ``activity_concurrency`` slot may wait for their commit without taking one."""
+
+ResultDelivery = Callable[[ActivityWork, Message], Awaitable[bool]]
+"""Commits an activity's result with the turn it unblocks, in this process; False when it cannot."""
 
 
 class ActivityWorker:
@@ -54,6 +58,11 @@ class ActivityWorker:
         """Work items of ``_running`` whose activity has returned and whose result waits for its commit."""
         self._cancelling = False
         """Set by ``stop`` as it cancels what still runs."""
+        self._reserved = 0
+        """Slots held for activities a turn's commit is leasing to this process (``reserve``)."""
+        self.deliver_locally: ResultDelivery | None = None
+        """Where the results of activities leased by this process's commits go first (the
+        dispatcher's ``LocalDelivery.deliver``); None: every result is stored on its own."""
         self._loop: FetchLoop[ActivityWork] = FetchLoop(
             provider, "worker", options.activity_concurrency, options.poll_interval_ms,
             self._busy, self._fetch, self._launch,
@@ -71,7 +80,7 @@ class ActivityWorker:
         """Slots taken: an activity whose result waits only for its commit takes none (up to a
         bound), so the next activities run while the commit syncs."""
         waiting = min(len(self._completing), _COMPLETIONS_WAITING_PER_SLOT * self._options.activity_concurrency)
-        return len(self._running) - waiting
+        return len(self._running) - waiting + self._reserved
 
     async def _fetch(self, limit: int) -> list[ActivityWork]:
         options = self._options
@@ -82,10 +91,34 @@ class ActivityWorker:
             instance_ids=None if self._scope is None else self._scope.ids(),
         )
 
-    def _launch(self, work: ActivityWork) -> None:
+    def _launch(self, work: ActivityWork, leased_here: bool = False) -> None:
         context = self._context(work)
-        task = asyncio.create_task(self._execute_guarded(work, context))
+        task = asyncio.create_task(self._execute_guarded(work, context, leased_here))
         self._running[work.work_id] = (task, work, context)
+
+    def reserve(self, wanted: int) -> int:
+        """Hold up to ``wanted`` free slots for activities a turn's commit will lease here (see
+        ``runtime/local_activities.py``); how many it holds. ``run_leased`` ends the reservation."""
+        if wanted <= 0 or self._loop.stopping:
+            return 0
+        granted = max(0, min(wanted, self._options.activity_concurrency - self._busy()))
+        self._reserved += granted
+        return granted
+
+    async def run_leased(self, reserved: int, leased: Sequence[ActivityWork]) -> None:
+        """Run what a commit leased here, as if fetched, and free the rest of the reservation;
+        while stopping, give it back to the store (uncounted) for another process."""
+        self._reserved -= reserved
+        for work in leased:
+            if not self._loop.stopping:
+                self._launch(work, leased_here=True)
+                continue
+            try:
+                await self._provider.abandon_activity(work.work_id, work.lock_token, count_delivery=False)
+            except ProviderError as error:  # the lease expires instead
+                activity_log.warning("could not release activity work %s: %s", work.work_id, error)
+        if len(leased) < reserved:
+            self._loop.slot_freed()
 
     def cancel_local(self, instance_id: str, activity_ids: list[int]) -> None:
         """Tell running activities of this process that they are no longer wanted (all of the
@@ -125,10 +158,10 @@ class ActivityWorker:
             worker_id=self._options.worker_id,
         )
 
-    async def _execute_guarded(self, work: ActivityWork, context: ActivityContext) -> None:
+    async def _execute_guarded(self, work: ActivityWork, context: ActivityContext, leased_here: bool) -> None:
         self._stats.activities_running += 1
         try:
-            await self._execute(work, context)
+            await self._execute(work, context, leased_here)
         except asyncio.CancelledError:
             raise
         except ProviderError as error:  # the lease expires and the work is delivered again
@@ -140,7 +173,7 @@ class ActivityWorker:
             self._running.pop(work.work_id, None)
             self._loop.slot_freed()
 
-    async def _execute(self, work: ActivityWork, context: ActivityContext) -> None:
+    async def _execute(self, work: ActivityWork, context: ActivityContext, leased_here: bool) -> None:
         activity = work.activity
         if work.unreadable is not None:
             failure = FailureDetails("UnreadableRowError", f"{work.unreadable}; the activity was failed without running")
@@ -164,12 +197,12 @@ class ActivityWorker:
             )
             await self._provider.abandon_activity(work.work_id, work.lock_token, delay)
             return
-        renewal = _Renewal(lambda: self._renew_while_running(work, context), self._renew_interval_s())
+        renewal = LeaseRenewal(lambda: self._renew_while_running(work, context), self._renew_interval_s())
         try:
             body = await self._invoke(fn, context, activity.input, activity.event_id)
         finally:
             await renewal.stop()
-        await self._complete(work, body, context)
+        await self._complete(work, body, context, leased_here)
 
     async def _invoke(
         self, fn: Callable[..., Any], context: ActivityContext, input: Any, event_id: int
@@ -200,12 +233,18 @@ class ActivityWorker:
         cancelling = getattr(task, "cancelling", None)  # Python 3.11+: counts cancel() calls on the task
         return cancelling is not None and cancelling() > 0
 
-    async def _complete(self, work: ActivityWork, body: ActivityCompleted | ActivityFailed, context: ActivityContext) -> None:
+    async def _complete(
+        self, work: ActivityWork, body: ActivityCompleted | ActivityFailed, context: ActivityContext, leased_here: bool = False
+    ) -> None:
+        """Store the result: with the turn it unblocks when the activity was leased by this
+        process's commit and the instance can be had here, else on its own."""
         message = Message(work.instance_id, body, work.activity.execution_id)
         self._completing.add(work.work_id)
         self._loop.slot_freed()
         try:
-            accepted = await self._submit_completion(ActivityCompletion(work.work_id, work.lock_token, message), context)
+            accepted = leased_here and self.deliver_locally is not None and await self.deliver_locally(work, message)
+            if not accepted:
+                accepted = await self._submit_completion(ActivityCompletion(work.work_id, work.lock_token, message), context)
         finally:
             self._completing.discard(work.work_id)
         if isinstance(body, ActivityFailed):
@@ -253,26 +292,6 @@ class ActivityWorker:
                 context._cancel()
                 return
             await asyncio.sleep(interval)
-
-
-class _Renewal:
-    """Renews an activity's lease while it runs. Most activities end long before the first
-    renewal is due, so the renewing task is only started then: until that moment a timer handle
-    is all there is, and stopping costs no task to cancel and await."""
-
-    def __init__(self, renew: Callable[[], Coroutine[Any, Any, None]], first_after_s: float):
-        self._renew = renew
-        self._task: asyncio.Task[None] | None = None
-        self._timer = asyncio.get_running_loop().call_later(first_after_s, self._begin)
-
-    def _begin(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._renew())
-
-    async def stop(self) -> None:
-        self._timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
 
 def failure_of(error: BaseException) -> FailureDetails:

@@ -13,11 +13,13 @@ from duroxide_cli import ProviderError, Runtime
 
 
 class _FailingFirstCalls:
-    """A real provider whose ``method`` raises a retryable ProviderError on its first ``times`` calls."""
+    """A real provider whose ``method`` raises a retryable ProviderError on its first ``times``
+    calls after the first ``after`` (which go through)."""
 
-    def __init__(self, inner, method: str, times: int = 1):
-        self._inner, self._method, self._times = inner, method, times
+    def __init__(self, inner, method: str, times: int = 1, after: int = 0):
+        self._inner, self._method, self._times, self._after = inner, method, times, after
         self.failures = 0
+        self._calls = 0
 
     def __getattr__(self, name):
         real = getattr(self._inner, name)
@@ -25,7 +27,8 @@ class _FailingFirstCalls:
             return real
 
         async def failing(*args, **kwargs):
-            if self.failures < self._times:
+            self._calls += 1
+            if self._calls > self._after and self.failures < self._times:
                 self.failures += 1
                 raise ProviderError(name, "injected: database is locked", retryable=True)
             return await real(*args, **kwargs)
@@ -49,7 +52,7 @@ async def test_a_store_error_during_a_commit_retries_the_turn_without_waiting_ou
         yield ctx.schedule_timer(1)
         return "done"
 
-    faulty = _FailingFirstCalls(env.provider, "commit_turns")
+    faulty = _FailingFirstCalls(env.provider, "commit_turns_leasing")
     async with _runtime_on(env, faulty):  # the orchestrator lock lasts the default 30 s
         await env.client.start_orchestration("s-1", "Short")
         state = await env.client.wait_for_orchestration("s-1", timeout_ms=10000)
@@ -69,7 +72,7 @@ async def test_the_generator_of_a_turn_whose_commit_failed_is_closed(env):
             closings.append(ctx.execution_id)
         return "done"
 
-    faulty = _FailingFirstCalls(env.provider, "commit_turns")
+    faulty = _FailingFirstCalls(env.provider, "commit_turns_leasing")
     gc.disable()  # a leaked generator (a Replayer is a reference cycle) would otherwise close whenever gc runs
     try:
         async with _runtime_on(env, faulty, orchestrator_lock_timeout_ms=500):
@@ -115,10 +118,33 @@ async def test_a_store_blip_while_storing_a_result_does_not_run_the_activity_aga
     def uses_once(ctx):
         return (yield ctx.schedule_activity("Once"))
 
-    faulty = _FailingFirstCalls(env.provider, "complete_activities", times=2)
+    # the instance cannot be locked for the turn that would carry the result, so it is stored alone
+    unlockable = _FailingFirstCalls(env.provider, "lock_instance")
+    faulty = _FailingFirstCalls(unlockable, "complete_activities", times=2)
     async with _runtime_on(env, faulty, worker_lock_timeout_ms=30_000):
         await env.client.start_orchestration("o-1", "UsesOnce")
         state = await env.client.wait_for_orchestration("o-1", timeout_ms=10000)
     assert state.output == "stored"
     assert runs == [1]
-    assert faulty.failures == 2
+    assert (unlockable.failures, faulty.failures) == (1, 2)
+
+
+async def test_a_store_blip_while_committing_the_turn_that_carries_a_result_does_not_run_the_activity_again(env):
+    runs = []
+
+    @env.app.activity("Once")
+    async def once(ctx, _):
+        runs.append(ctx.attempt)
+        return "stored"
+
+    @env.app.orchestration("UsesOnce")
+    def uses_once(ctx):
+        return (yield ctx.schedule_activity("Once"))
+
+    faulty = _FailingFirstCalls(env.provider, "commit_turns_leasing", after=1)  # the second turn: the result's
+    async with _runtime_on(env, faulty, worker_lock_timeout_ms=30_000):
+        await env.client.start_orchestration("o-1", "UsesOnce")
+        state = await env.client.wait_for_orchestration("o-1", timeout_ms=10000)
+    assert state.output == "stored"
+    assert runs == [1]
+    assert faulty.failures == 1

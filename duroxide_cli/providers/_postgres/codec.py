@@ -100,6 +100,7 @@ def turns_json(turns: Sequence[TurnCommit]) -> str:
 
 def _turn(turn: TurnCommit) -> dict[str, Any]:
     update = turn.instance
+    lease = turn.lease_activities
     return {
         "instance_id": turn.instance_id,
         "lock_token": turn.lock_token,
@@ -119,6 +120,10 @@ def _turn(turn: TurnCommit) -> dict[str, Any]:
         "messages": [[*message_fields(m.message), m.visible_at_ms] for m in turn.messages],
         "starts": [_start(start) for start in turn.starts],
         "cancel_activities": list(turn.cancel_activities),
+        "lease_activities": None if lease is None else {
+            "owner": lease.owner, "lock_timeout_ms": lease.lock_timeout_ms, "limit": lease.limit
+        },
+        "completed_work": [[held.work_id, held.lock_token] for held in turn.completed_work],
     }
 
 

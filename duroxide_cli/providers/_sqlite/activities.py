@@ -6,7 +6,7 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 
-from ..base import ActivityCompletion, ActivityWork, NewActivity
+from ..base import ActivityCompletion, ActivityLease, ActivityWork, HeldWork, NewActivity
 from ..stored import activity_body, activity_from_body
 from .orchestrator_queue import send_txn
 from .wakeups import Wake
@@ -42,6 +42,36 @@ def insert_activity_txn(
         (instance_id, activity.execution_id, activity.event_id, activity_body(activity), now_ms),
     )
     wake.work_now("worker")
+
+
+def lease_new_activity_txn(
+    conn: sqlite3.Connection, now_ms: int, instance_id: str, activity: NewActivity, lease: ActivityLease
+) -> ActivityWork:
+    """Queue one activity of ``instance_id`` already leased to ``lease.owner`` (one delivery
+    counted, as a fetch counts it); it wakes no fetcher."""
+    token = uuid.uuid4().hex
+    cursor = conn.execute(
+        "INSERT INTO worker_queue (instance_id, execution_id, event_id, body, visible_at_ms,"
+        " lock_token, lock_owner, locked_until_ms, delivery_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
+        (
+            instance_id, activity.execution_id, activity.event_id, activity_body(activity), now_ms,
+            token, lease.owner, now_ms + lease.lock_timeout_ms,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return ActivityWork(cursor.lastrowid, token, instance_id, activity, 1)
+
+
+def holds_work_txn(conn: sqlite3.Connection, held: HeldWork) -> bool:
+    """Whether ``held.lock_token`` still holds the work item."""
+    row = conn.execute("SELECT lock_token FROM worker_queue WHERE id = ?", (held.work_id,)).fetchone()
+    return row is not None and row[0] == held.lock_token
+
+
+def remove_work_txn(conn: sqlite3.Connection, held: HeldWork) -> bool:
+    """Delete the work item if ``held.lock_token`` holds it; whether it did."""
+    cursor = conn.execute("DELETE FROM worker_queue WHERE id = ? AND lock_token = ?", (held.work_id, held.lock_token))
+    return cursor.rowcount == 1
 
 
 def fetch_activity_txn(
@@ -112,10 +142,7 @@ def complete_activities_txn(
 def complete_activity_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, completion: ActivityCompletion) -> bool:
     """Remove the item held by the completion's token and queue its result; False (and nothing
     written) when the item is gone or held by another token."""
-    cursor = conn.execute(
-        "DELETE FROM worker_queue WHERE id = ? AND lock_token = ?", (completion.work_id, completion.lock_token)
-    )
-    if cursor.rowcount != 1:
+    if not remove_work_txn(conn, HeldWork(completion.work_id, completion.lock_token)):
         return False
     send_txn(conn, now_ms, wake, completion.message, None)
     return True

@@ -7,10 +7,10 @@ import sqlite3
 from collections.abc import Sequence
 
 from ...history import HistoryEvent
-from ..base import TERMINAL_STATUSES, CommitOutcome, InstanceStart, TurnCommit
-from .activities import insert_activity_txn
+from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, InstanceStart, TurnCommit
+from .activities import holds_work_txn, insert_activity_txn, lease_new_activity_txn, remove_work_txn
 from .orchestrations import insert_instance_txn
-from .orchestrator_queue import holds_lock_txn, instance_exists_txn, release_messages_txn, send_txn
+from .orchestrator_queue import instance_exists_txn, release_messages_txn, send_txn
 from .rows import dump_body, dump_failure, dump_json
 from .wakeups import Wake
 
@@ -27,48 +27,71 @@ ON CONFLICT (instance_id, execution_id) DO UPDATE SET
 
 def commit_turns_txn(
     conn: sqlite3.Connection, now_ms: int, wake: Wake, turns: Sequence[TurnCommit]
-) -> list[CommitOutcome]:
+) -> list[CommitResult]:
     """Commit each turn independently (see ``commit_turn_txn``)."""
     return [commit_turn_txn(conn, now_ms, wake, turn) for turn in turns]
 
 
-def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
-    """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease has
-    moved on. A history row that already exists means another process wrote this turn's events,
-    which is a lost lease too."""
+_LOCK_LOST = CommitResult("lock_lost")
+
+
+def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitResult:
+    """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease of the
+    instance, or of an activity whose result it carries, has moved on. A history row that already
+    exists means another process wrote this turn's events, which is a lost lease too."""
     turn_wake = Wake()
     conn.execute("SAVEPOINT turn")
     try:
-        outcome = _apply_turn_txn(conn, now_ms, turn_wake, turn)
+        result = _apply_turn_txn(conn, now_ms, turn_wake, turn)
     except sqlite3.IntegrityError as error:
         conn.execute("ROLLBACK TO turn")
         conn.execute("RELEASE turn")
         _log.warning("refused the turn of %r: %s", turn.instance_id, error)
-        return "lock_lost"
+        return _LOCK_LOST
     except BaseException:
         conn.execute("ROLLBACK TO turn")
         conn.execute("RELEASE turn")
         raise
     conn.execute("RELEASE turn")
     wake.merge(turn_wake)
-    return outcome
+    return result
 
 
-def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitOutcome:
-    if not holds_lock_txn(conn, now_ms, turn.instance_id, turn.lock_token):
-        return "lock_lost"
+def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitResult:
+    row = conn.execute("SELECT lock_token, locked_until_ms, status FROM instances WHERE id = ?", (turn.instance_id,)).fetchone()
+    if row is None or row[0] != turn.lock_token or row[1] is None or row[1] <= now_ms:
+        return _LOCK_LOST
+    if not all(holds_work_txn(conn, held) for held in turn.completed_work):
+        return _LOCK_LOST
     _append_events_txn(conn, turn)
-    _record_executions_txn(conn, now_ms, turn)
+    if not (row[2] == turn.instance.status == "Running" and turn.next_execution_id is None):
+        _record_executions_txn(conn, now_ms, turn)  # else the execution row says Running already
     _update_instance_txn(conn, now_ms, turn)
-    for activity in turn.activities:
-        insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
+    for held in turn.completed_work:
+        remove_work_txn(conn, held)
+    leased = _enqueue_activities_txn(conn, now_ms, wake, turn)
     for start in turn.starts:
         _start_instance_txn(conn, now_ms, wake, start, turn.instance_id)
     for outgoing in turn.messages:
         send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
     _remove_unwanted_work_txn(conn, turn)
     release_messages_txn(conn, now_ms, wake, turn.instance_id, turn.lock_token, turn.consumed_message_ids)
-    return "committed"
+    return CommitResult("committed", tuple(leased))
+
+
+def _enqueue_activities_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> list[ActivityWork]:
+    """Queue the turn's activities, the first ``lease_activities.limit`` of them leased to the
+    committing process unless the turn ends its execution; returns those."""
+    lease = turn.lease_activities
+    ends = turn.next_execution_id is not None or turn.instance.status in TERMINAL_STATUSES
+    limit = 0 if lease is None or ends else lease.limit  # the end removes them below: nothing to run
+    leased = []
+    for position, activity in enumerate(turn.activities):
+        if lease is not None and position < limit:
+            leased.append(lease_new_activity_txn(conn, now_ms, turn.instance_id, activity, lease))
+        else:
+            insert_activity_txn(conn, now_ms, wake, turn.instance_id, activity)
+    return leased
 
 
 def _append_events_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
@@ -138,10 +161,11 @@ def _remove_unwanted_work_txn(conn: sqlite3.Connection, turn: TurnCommit) -> Non
     """Drop work nobody will use: cancelled activity ids and, when the turn ends its execution,
     everything still queued for that execution or an earlier one (activity work, timers,
     completions); events and cancels carry no execution and stay."""
-    conn.executemany(
-        "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
-        [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
-    )
+    if turn.cancel_activities:
+        conn.executemany(
+            "DELETE FROM worker_queue WHERE instance_id = ? AND event_id = ?",
+            [(turn.instance_id, event_id) for event_id in turn.cancel_activities],
+        )
     if turn.next_execution_id is None and turn.instance.status not in TERMINAL_STATUSES:
         return
     ended = (turn.instance_id, turn.execution_id)

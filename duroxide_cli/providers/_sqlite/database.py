@@ -119,7 +119,9 @@ class Database:
         transaction; sqlite errors become ProviderError."""
         if self._closed:
             raise ProviderError(operation, f"the store {self.where} is closed")
-        kind: Literal["read", "poll", "write"] = "read" if fn == self.read else "poll" if fn == self.poll else "write"
+        kind: Literal["read", "poll", "write"] = (
+            "read" if fn == self.read else "poll" if fn in (self.poll, self.lease) else "write"
+        )
         result: T = await self._queue.submit(self._executor, operation, fn, args, kind)
         return result
 
@@ -151,6 +153,11 @@ class Database:
         self._writes += 1
         wake.writes = self._writes
         return result
+
+    def lease(self, fn: Callable[..., T], wake: Wake, *args: Any) -> T:
+        """``write`` for a transaction that writes leases only (as a fetch does), so that at
+        ``synchronous=FULL`` it is not synced by itself (see ``group_commit``)."""
+        return self.write(fn, wake, *args)
 
     def read(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, now_ms, *args)`` inside one read transaction (a consistent snapshot)."""

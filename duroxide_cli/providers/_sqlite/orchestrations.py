@@ -123,6 +123,27 @@ def fetch_orchestration_txn(
     ]
 
 
+def lock_instance_txn(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    wake: Wake,
+    instance_id: str,
+    lock_timeout_ms: int,
+    owner: str,
+    known: Mapping[str, KnownHistory],
+) -> OrchestrationWork | None:
+    """Lock ``instance_id`` as a fetch would, visible messages or not; None when it is missing,
+    locked or backed off."""
+    row = conn.execute(
+        "SELECT COALESCE(locked_until_ms, 0) <= :now AND COALESCE(backoff_until_ms, 0) <= :now"
+        " FROM instances WHERE id = :id",
+        {"now": now_ms, "id": instance_id},
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    return _lock_instance_txn(conn, now_ms, instance_id, lock_timeout_ms, owner, known.get(instance_id))
+
+
 def _lock_instance_txn(
     conn: sqlite3.Connection,
     now_ms: int,

@@ -51,10 +51,11 @@ def release_messages_txn(
 ) -> None:
     """Delete the ``consumed`` messages of the instance and unlock the rest of those ``lock_token``
     fetched, which wake a dispatcher when visible."""
-    conn.executemany(
-        "DELETE FROM orchestrator_queue WHERE id = ? AND instance_id = ?",
-        [(message_id, instance_id) for message_id in consumed],
-    )
+    if consumed:
+        conn.executemany(
+            "DELETE FROM orchestrator_queue WHERE id = ? AND instance_id = ?",
+            [(message_id, instance_id) for message_id in consumed],
+        )
     conn.execute(
         "UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = ? AND lock_token = ?",
         (instance_id, lock_token),

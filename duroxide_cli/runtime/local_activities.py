@@ -1,0 +1,199 @@
+"""Activities that stay in this process: what the dispatcher and the activity worker tell each
+other so that a step of a chain costs one synced commit.
+
+A turn's commit leases the activities it schedules to this process, as many as the worker has
+room for (``reserve``), and the worker runs them without fetching them (``run_leased``). When such
+an activity finishes, the dispatcher takes its instance's lock and runs the next turn with the
+result in memory (``LocalDelivery.deliver``): that turn's commit appends the
+result and removes the work, so the result is acknowledged exactly when it is committed. See
+docs/design-notes.md, "Activities that stay in the process".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from ..errors import ProviderError
+from ..history import HistoryEvent, OrchestrationStarted
+from ..messages import Message
+from ..model.options import RuntimeOptions
+from ..model.registry import Registry
+from ..providers.base import TERMINAL_STATUSES, ActivityWork, OrchestrationWork, Provider
+from ..replay import Replayer, TurnResult
+from .cache import GeneratorCache
+from .logs import orchestration_log
+from .resolution import Resolved, resolve
+from .turn_threads import TurnThreads
+
+
+class LocalActivities(Protocol):
+    """What the dispatcher needs of the activity worker of its process."""
+
+    def cancel_local(self, instance_id: str, activity_ids: list[int]) -> None:
+        """Tell running activities of the instance that they are no longer wanted (all of them
+        when ``activity_ids`` is empty)."""
+
+    def reserve(self, wanted: int) -> int:
+        """Hold up to ``wanted`` free activity slots for activities a commit will lease here; how
+        many it holds (0 while stopping). Every reservation ends with ``run_leased``."""
+
+    async def run_leased(self, reserved: int, leased: Sequence[ActivityWork]) -> None:
+        """Run the activities a commit leased here (at most ``reserved``) and free the rest of the
+        reservation; while stopping, give them back to the store instead."""
+
+
+class LocalResult:
+    """An activity's result held in memory for the turn of its instance that runs it.
+
+    The worker that holds it waits on ``settled``: True once a turn committed it (its work item
+    removed in the same transaction), False when it must store the result itself as usual."""
+
+    def __init__(self, work: ActivityWork, message: Message):
+        self.work = work
+        self.message = message
+        self._settled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def fits(self, locked: OrchestrationWork, max_delivery_attempts: int) -> bool:
+        """Whether a turn of ``locked`` (the instance's work, just locked) can take this result:
+        the instance still runs the execution the activity belongs to, every row of it could be
+        read, and none of its queued messages is poison (those take a turn of their own)."""
+        instance = locked.instance
+        return (
+            locked.unreadable is None
+            and instance.status not in TERMINAL_STATUSES
+            and instance.execution_id == self.message.execution_id
+            and all(q.delivery_count <= max_delivery_attempts for q in locked.messages)
+        )
+
+    def settle(self, committed: bool) -> None:
+        """Say what became of the result (only the first call counts)."""
+        if not self._settled.done():
+            self._settled.set_result(committed)
+
+    async def settled(self) -> bool:
+        return await self._settled
+
+
+class TurnAhead:
+    """The turn a local result unblocks, run on a turn thread with the cached generator while the
+    instance's lock is being taken, so that the two wait together rather than one after the other.
+
+    It is committed only if the lock finds the instance just as the turn assumed (``matches``):
+    the same incarnation and execution, no event past the generator, and no message besides the
+    result. Otherwise it is discarded (the generator closed) and the turn runs again from the
+    store's history, as after any cache miss: orchestration code is replayed at will by design,
+    and nothing of a discarded turn leaves the process."""
+
+    def __init__(self, incarnation: str, replayer: Replayer, resolved: Resolved, run: asyncio.Task[TurnResult | None]):
+        self.incarnation = incarnation
+        self.replayer = replayer
+        self.resolved = resolved
+        self.event_count = replayer.event_count
+        """Where the generator was when the turn began."""
+        self._run = run
+        self._owned = True
+        """It still owns the replayer: nobody took it to commit, nor was it closed."""
+
+    def matches(self, locked: OrchestrationWork) -> bool:
+        instance = locked.instance
+        return (
+            (instance.incarnation, instance.execution_id) == (self.incarnation, self.replayer.execution_id)
+            and locked.history_after == self.event_count
+            and not locked.history
+            and not locked.messages
+        )
+
+    async def take(self) -> TurnResult | None:
+        """The turn's result (None: the code did not yield in time); the caller now owns the
+        replayer (it commits, caches or closes it)."""
+        self._owned = False
+        return await self._run
+
+    async def discard(self) -> None:
+        """Close its generator once the turn has ended (waiting for that, unless cancelled)."""
+        try:
+            await asyncio.wait((self._run,))
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Close its generator when the turn ends, unless ``take`` handed it on (idempotent)."""
+        if self._owned:
+            self._owned = False
+            self._run.add_done_callback(self._close)
+
+    def _close(self, run: asyncio.Task[TurnResult | None]) -> None:
+        if not run.cancelled():
+            run.exception()  # retrieved: a discarded turn's failure is of no interest
+        self.replayer.close()
+
+
+class LocalDelivery:
+    """Takes the instance's lock for an activity result this process holds, and starts the turn
+    the result unblocks (the dispatcher's ``launch``), with the cached generator's turn run ahead."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        registry: Registry,
+        options: RuntimeOptions,
+        cache: GeneratorCache,
+        turn_threads: TurnThreads,
+        can_take: Callable[[str], bool],
+        launch: Callable[[OrchestrationWork, LocalResult, TurnAhead | None], None],
+    ):
+        self._provider = provider
+        self._registry = registry
+        self._options = options
+        self._cache = cache
+        self._turn_threads = turn_threads
+        self._can_take = can_take
+        self._launch = launch
+
+    async def deliver(self, work: ActivityWork, message: Message) -> bool:
+        """Run the turn that ``message`` (the result of ``work``, which this process holds) unblocks,
+        with the result in memory and committed with that turn, if the instance's lock can be had
+        now. True once that turn is committed; False when the caller must store the result as
+        usual (the instance is busy here or elsewhere, or the turn could not take it)."""
+        instance_id = work.instance_id
+        if not self._can_take(instance_id):
+            return False
+        known = self._cache.known_for(instance_id)
+        ahead = self._turn_ahead(instance_id, message)
+        options = self._options
+        try:
+            locked = await self._provider.lock_instance(instance_id, options.orchestrator_lock_timeout_ms, options.worker_id, known)
+        except ProviderError as error:
+            orchestration_log.debug("could not lock %s for a result: %s", instance_id, error, extra={"instance_id": instance_id})
+            locked = None
+        except BaseException:
+            if ahead is not None:
+                ahead.abandon()
+            raise
+        if locked is None:
+            if ahead is not None:
+                await ahead.discard()
+            return False
+        local = LocalResult(work, message)
+        self._launch(locked, local, ahead)
+        return await local.settled()
+
+    def _turn_ahead(self, instance_id: str, message: Message) -> TurnAhead | None:
+        """Start the turn that ``message`` unblocks with the cached generator, if there is one."""
+        entry = self._cache.take_any(instance_id)
+        if entry is None:
+            return None
+        incarnation, replayer = entry
+        resolved = resolve(self._registry, _start_of(replayer.history), None)
+        if replayer.execution_id != message.execution_id or resolved is None:
+            replayer.close()
+            return None
+        run = asyncio.create_task(self._turn_threads.run(replayer, [], [message]))
+        return TurnAhead(incarnation, replayer, resolved, run)
+
+
+def _start_of(history: list[HistoryEvent]) -> OrchestrationStarted | None:
+    started = history[0].body if history else None
+    return started if isinstance(started, OrchestrationStarted) else None
