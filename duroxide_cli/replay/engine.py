@@ -77,7 +77,8 @@ class Replayer(CodeDriver):
         self.journal.begin_turn(result.new_events, recorded, now_ms)
         self.scheduler.begin_turn(recorded, result.actions, new_guid)
         reset = recorded[-1].body if recorded and isinstance(recorded[-1].body, ExecutionReset) else None
-        if reset is not None:  # the first turn of an execution made by a reset or a fork
+        woken = reset is not None and _woken_by_reset(messages)  # the reset's first turn
+        if reset is not None:  # a reset's (or fork's) execution, at its first turn or still where that left it
             self.scheduler.reset_from(reset)
             self.scheduler.continue_past_history()
         for event in recorded:
@@ -86,7 +87,7 @@ class Replayer(CodeDriver):
             self._apply_event(event)
             if self.divergence is not None:
                 break
-        if reset is not None and not self.finished and self.divergence is None:
+        if woken and not self.finished and self.divergence is None:
             self.scheduler.reissue_pending()
         self.journal.go_live()
         if self.divergence is None and recorded and self.finished and self.journal.events[-1].kind not in TERMINAL_KINDS:
@@ -94,7 +95,7 @@ class Replayer(CodeDriver):
         if self.divergence is not None:
             self._fail_diverged(messages)
             messages = []
-        if first_turn or reset is not None:
+        if first_turn or woken:
             messages = first_turn_order(messages, self.execution_id)
         for message in messages:
             body, self.outcome, dropped = accept(message, self.outcome, bool(self.journal.events), self.scheduler)
@@ -183,3 +184,10 @@ class Replayer(CodeDriver):
             return  # the same ending, or a failure found during replay, which the outcome reports itself
         state = f"is still waiting ({self._awaiting_text()})" if reached == "Running" else f"ended with {reached}"
         raise divergence.ending_mismatch(event, state, self.location())
+
+
+def _woken_by_reset(messages: Sequence[Message]) -> bool:
+    """Whether this turn carries a reset's wake-up message, which only its first turn does. The
+    history cannot say: a first turn that adds no event leaves the reset's marker last, and a later
+    turn replayed from the store (a cache miss) must not schedule the pending work again."""
+    return any(isinstance(message.body, ExecutionReset) for message in messages)

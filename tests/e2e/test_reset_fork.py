@@ -153,3 +153,37 @@ async def test_bad_reset_and_fork_points_are_refused(env):
         await env.client.reset_instance("p-2", 99)
     with pytest.raises(ValueError, match="has not finished by that event"):
         await env.client.fork_instance("p-2", 2)
+
+
+async def test_work_pending_at_the_reset_point_is_scheduled_again_once_not_at_every_later_turn(env):
+    runs: list[int] = []
+    first_run_may_end = asyncio.Event()
+
+    @env.app.activity("Slow")
+    async def slow(ctx, x):
+        runs.append(x)
+        if len(runs) == 1:
+            await first_run_may_end.wait()  # the old execution's run: its result arrives after the reset
+        return x * 2
+
+    @env.app.orchestration("OneStep")
+    def one_step(ctx, x):
+        doubled = yield ctx.schedule_activity("Slow", x)
+        later = yield ctx.schedule_timer(50)
+        return [doubled, later]
+
+    async with env.runtime():
+        await env.client.start_orchestration("o-1", "OneStep", 4)
+        for _ in range(500):
+            if runs:
+                break
+            await asyncio.sleep(0.01)
+        history = await env.client.read_history("o-1")
+        scheduled = next(e.event_id for e in history if e.kind == "ActivityScheduled")
+        assert await env.client.reset_instance("o-1", scheduled) == 2
+        state = await env.client.wait_for_orchestration("o-1", timeout_ms=10000)
+        first_run_may_end.set()
+    assert state.status == "Completed" and state.output == [8, None]
+    assert runs == [4, 4], "run once before the reset and once again after it, however often the code is replayed"
+    new = await env.client.read_history("o-1")
+    assert [e.kind for e in new].count("ActivityCompleted") == 1
