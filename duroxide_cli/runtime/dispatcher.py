@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..clock import Clock
 from ..errors import ProviderError
@@ -15,7 +13,6 @@ from ..history import (
     HistoryEvent,
     OrchestrationStarted,
 )
-from ..messages import Message
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import (
@@ -33,21 +30,20 @@ from .cache import GeneratorCache
 from .codeless import CodelessTurns, cancel_requested, redelivery_delay, start_of
 from .fetch_loop import FetchLoop
 from .logs import LEVELS, instance_fields, orchestration_log
+from .resolve import ResolvedCode, pin_version, resolve_code
 from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
 from .turn import build_commit, error_line
+from .turn_threads import TurnThreads
 
 _COMMITS_WAITING_PER_SLOT = 4
 """How many turns per ``orchestration_concurrency`` slot may wait for their commit without taking one."""
 
-
-@dataclass(slots=True)
-class _Resolved:
-    """Which code runs an instance, and its start event."""
-
-    version: str
-    fn: Callable
-    started: OrchestrationStarted
+_FETCHED_PER_THREAD = 4
+"""A fetch takes up to this many instances per turn thread; the turns beyond the threads wait for
+one. Each fetch and each commit is a store transaction, and a commit pays one sync however many
+turns it carries, so taking instances a few threads' worth at a time is what raises the rate
+under load (a turn itself takes well under a millisecond)."""
 
 
 class OrchestrationDispatcher:
@@ -75,14 +71,14 @@ class OrchestrationDispatcher:
         """Instances held back (id -> why): never dispatched, abandoned whenever fetched."""
         self._committer: Batcher[TurnCommit, CommitOutcome] = Batcher(provider.commit_turns)
         self._codeless = CodelessTurns(provider, registry, options, clock, stats, self._committer, self.cache)
-        self._turn_threads = concurrent.futures.ThreadPoolExecutor(
-            max_workers=options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
-        )
+        self._threads = TurnThreads(options.orchestration_concurrency, options.turn_timeout_ms)
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
         self._committing: set[str] = set()
         """Instances of ``_in_flight`` whose turn has run and waits for its commit."""
+        self._fetched_at_ms = 0
+        """When the latest fetch was asked for: its leases run from no earlier than this."""
         self._loop: FetchLoop[OrchestrationWork] = FetchLoop(
-            provider, "orchestrator", options.orchestration_concurrency, options.poll_interval_ms,
+            provider, "orchestrator", options.orchestration_concurrency * _FETCHED_PER_THREAD, options.poll_interval_ms,
             self._busy, self._fetch, self._launch,
         )
 
@@ -103,6 +99,7 @@ class OrchestrationDispatcher:
 
     async def _fetch(self, limit: int) -> list[OrchestrationWork]:
         options = self._options
+        self._fetched_at_ms = self._clock.now_ms()
         return await self._provider.fetch_orchestration_work(
             limit,
             options.orchestrator_lock_timeout_ms,
@@ -112,7 +109,7 @@ class OrchestrationDispatcher:
         )
 
     def _launch(self, work: OrchestrationWork) -> None:
-        task = asyncio.create_task(self._process_guarded(work))
+        task = asyncio.create_task(self._process_guarded(work, self._fetched_at_ms))
         self._in_flight[work.instance.instance_id] = (task, work)
 
     async def stop(self, timeout_ms: int) -> None:
@@ -130,12 +127,12 @@ class OrchestrationDispatcher:
                 orchestration_log.warning("could not release the lock of %s: %s", instance_id, error, extra={"instance_id": instance_id})
         await self._committer.close()
         self.cache.clear()
-        self._turn_threads.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown()
 
-    async def _process_guarded(self, work: OrchestrationWork) -> None:
+    async def _process_guarded(self, work: OrchestrationWork, leased_from_ms: int) -> None:
         instance_id = work.instance.instance_id
         try:
-            await self._process(work)
+            await self._process(work, leased_from_ms)
         except asyncio.CancelledError:
             raise
         except ProviderError as error:  # store trouble: release the lock, retry after a back-off
@@ -168,7 +165,7 @@ class OrchestrationDispatcher:
             orchestration_log.warning("could not release the lock of %s", instance_id, extra={"instance_id": instance_id})
 
     # -- one turn ---------------------------------------------------------------------------------
-    async def _process(self, work: OrchestrationWork) -> None:
+    async def _process(self, work: OrchestrationWork, leased_from_ms: int) -> None:
         instance = work.instance
         if work.unreadable is not None:
             await self._codeless.set_aside_unreadable(work)
@@ -198,7 +195,7 @@ class OrchestrationDispatcher:
         if replayer is None:
             if work.history_after:
                 recorded = await self._provider.read_history(instance.instance_id, instance.execution_id)
-            resolved = self._resolve(work, recorded)
+            resolved = resolve_code(self._registry, work, recorded)
             if resolved is None:
                 cancel = cancel_requested(work)
                 if cancel is not None and start_of(work, recorded) is not None:
@@ -207,21 +204,33 @@ class OrchestrationDispatcher:
             replayer = Replayer(resolved.fn, instance.instance_id, instance.execution_id)
         else:
             recorded = recorded[replayer.event_count - work.history_after :]  # what it has not seen
-            resolved = self._resolve(work, replayer.history)
+            resolved = resolve_code(self._registry, work, replayer.history)
             assert resolved is not None
         try:
-            await self._turn(work, replayer, resolved, recorded)
+            await self._turn(work, replayer, resolved, recorded, leased_from_ms)
         except BaseException:
             replayer.close()  # taken from the cache or new: on a failure it is neither committed nor kept
             raise
 
-    async def _turn(self, work: OrchestrationWork, replayer: Replayer, resolved: _Resolved, recorded: list[HistoryEvent]) -> None:
-        """Run the turn and commit it; the replayer is then cached, or closed if it finished or the lock moved on."""
+    async def _turn(
+        self, work: OrchestrationWork, replayer: Replayer, resolved: ResolvedCode, recorded: list[HistoryEvent], leased_from_ms: int
+    ) -> None:
+        """Run the turn once a thread is free and commit it; the replayer is then cached, or closed
+        if it finished or the lock moved on."""
         instance = work.instance
-        messages = [self._pin_version(q.message, resolved.version) for q in work.messages]
+        messages = [pin_version(q.message, resolved.version) for q in work.messages]
 
         recorded_count = replayer.event_count + len(recorded)
-        result = await self._run_turn(replayer, recorded, messages)
+        async with self._threads.slot():
+            if self._lease_half_gone(leased_from_ms):
+                orchestration_log.warning(
+                    "the turn of %s waited for a thread through half its lease; released to be fetched again",
+                    instance.instance_id, extra={"instance_id": instance.instance_id},
+                )
+                replayer.close()
+                await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
+                return
+            result = await self._threads.run(replayer.run_turn, recorded, messages, self._clock.now_ms(), _new_guid)
         if result is None:
             result = self._timed_out(replayer, resolved.started, recorded_count, instance.custom_status)
         self._log_turn(replayer, resolved, result)
@@ -273,22 +282,11 @@ class OrchestrationDispatcher:
         else:
             self.cache.put(instance_id, incarnation, replayer)
 
-    async def _run_turn(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message]) -> TurnResult | None:
-        """Run user code on a turn thread, so the watchdog can give up on code that never yields."""
-        loop = asyncio.get_running_loop()
-        now_ms = self._clock.now_ms()
-        future = loop.run_in_executor(
-            self._turn_threads, replayer.run_turn, recorded, messages, now_ms, lambda: str(uuid.uuid4())
-        )
-        try:
-            return await asyncio.wait_for(future, self._options.turn_timeout_ms / 1000)
-        except asyncio.TimeoutError:
-            # the thread may spin forever: give the pool up and start a new one
-            self._turn_threads.shutdown(wait=False)
-            self._turn_threads = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self._options.orchestration_concurrency, thread_name_prefix="duroxide-turn"
-            )
-            return None
+    def _lease_half_gone(self, leased_from_ms: int) -> bool:
+        """Whether a turn waited for a thread through half of its instance's lease (turns stuck in
+        user code hold the threads). It is then released, not counted as a delivery, instead of
+        run: fetched again, it gets a fresh lease, where this one might run out before its commit."""
+        return self._clock.now_ms() - leased_from_ms > self._options.orchestrator_lock_timeout_ms / 2
 
     def _timed_out(
         self, replayer: Replayer, started: OrchestrationStarted, recorded_count: int, custom_status: object
@@ -303,25 +301,7 @@ class OrchestrationDispatcher:
         replayer.outcome = Failed(failure)
         return end_without_code(recorded_count, started, Failed(failure), self._clock.now_ms(), custom_status)
 
-    # -- resolving the code -------------------------------------------------------------------------
-    def _resolve(self, work: OrchestrationWork, history: list[HistoryEvent]) -> _Resolved | None:
-        started = start_of(work, history)
-        if started is None:
-            return None
-        version = started.version or work.instance.version
-        found = self._registry.get_orchestration(started.name, version)
-        if found is None:
-            return None
-        return _Resolved(found[0], found[1], _pinned(started, found[0]))
-
-    @staticmethod
-    def _pin_version(message: Message, version: str) -> Message:
-        body = message.body
-        if isinstance(body, OrchestrationStarted) and body.version is None:
-            return Message(message.instance_id, _pinned(body, version), message.execution_id)
-        return message
-
-    def _log_turn(self, replayer: Replayer, resolved: _Resolved, result: TurnResult) -> None:
+    def _log_turn(self, replayer: Replayer, resolved: ResolvedCode, result: TurnResult) -> None:
         fields = instance_fields(replayer.instance_id, replayer.execution_id, resolved.started.name, resolved.version)
         for level, message in result.traces:
             orchestration_log.log(LEVELS.get(level, 20), message, extra=fields)
@@ -332,10 +312,6 @@ class OrchestrationDispatcher:
             orchestration_log.warning("%s failed: %s", replayer.instance_id, error_line(result.outcome.failure), extra=fields)
 
 
-def _pinned(started: OrchestrationStarted, version: str) -> OrchestrationStarted:
-    """``started`` with the version the runtime resolved, when it named none."""
-    if started.version is not None:
-        return started
-    return OrchestrationStarted(
-        started.name, version, started.input, started.parent_instance_id, started.parent_execution_id, started.parent_event_id
-    )
+def _new_guid() -> str:
+    return str(uuid.uuid4())
+
