@@ -39,7 +39,7 @@ from .turn_threads import TurnThreads
 _COMMITS_WAITING_PER_SLOT = 4
 """How many turns per ``orchestration_concurrency`` slot may wait for their commit without taking one."""
 
-_FETCHED_PER_THREAD = 4
+_FETCHED_PER_THREAD = 8
 """A fetch takes up to this many instances per turn thread; the turns beyond the threads wait for
 one. Each fetch and each commit is a store transaction, and a commit pays one sync however many
 turns it carries, so taking instances a few threads' worth at a time is what raises the rate

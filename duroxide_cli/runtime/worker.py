@@ -29,7 +29,7 @@ _COMPLETION_ATTEMPTS = 6
 _COMPLETIONS_WAITING_PER_SLOT = 4
 """How many finished activities per ``activity_concurrency`` slot may wait for their commit without taking one."""
 
-_FETCHED_PER_SLOT = 4
+_FETCHED_PER_SLOT = 8
 """While activities are short, a fetch takes up to this many per ``activity_concurrency`` slot and
 the ones beyond the slots wait for one, their leases renewed as if they ran: fewer and larger
 fetches and completion commits (each a store transaction) is what raises the rate of short
