@@ -4,6 +4,12 @@ the public Client, and measures from the first start to the last completion.
 Latencies come from the store's own timestamps (milliseconds): an instance's creation and its
 last update, or the history's events, so measuring adds no polling of the store while the
 clock runs. Progress is read from the runtime's in-memory counters.
+
+``hello`` starts its instances together and ``backlog`` queues them before the runtime starts:
+they measure throughput, and their latencies are mostly each instance's place in the queue.
+``timers`` and ``events`` measure the latency of one instance on a runtime that is not
+saturated, so they start their instances at a steady rate (open loop: a start never waits for
+an earlier instance to finish), ``ARRIVAL_PER_S`` unless ``--rate`` says otherwise.
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ STALL_S = 60.0
 BACKLOG_FACTOR = 10
 """``backlog`` queues this many times -n instances before the runtime starts."""
 
+ARRIVAL_PER_S = 200.0
+"""How many instances per second ``timers`` and ``events`` start by default: a fifth or less
+of what the runtime sustains on the project's machine, so the latency is an instance's own,
+not its wait behind the others (the default n=500 takes 2.5 s)."""
+
 
 class WorkloadFailed(Exception):
     """A workload could not finish: an instance failed, or nothing moved for STALL_S."""
@@ -49,9 +60,11 @@ class Measured:
 class WorkloadRun:
     """One workload on one fresh store: its client, its runtime and its progress reports."""
 
-    def __init__(self, provider: Provider, progress: Progress | None):
+    def __init__(self, provider: Provider, progress: Progress | None, arrival_per_s: float = ARRIVAL_PER_S):
         self.client = Client(provider)
         self.runtime = Runtime(provider, registry=bench_app, options=RuntimeOptions())
+        self.arrival_per_s = arrival_per_s
+        """How many instances per second a paced workload starts."""
         self._progress = progress
 
     @property
@@ -119,6 +132,21 @@ async def _gather(coroutines: Iterable[Awaitable[object]]) -> None:
     await asyncio.gather(*coroutines)
 
 
+async def start_at_steady_rate(count: int, per_s: float, start: Callable[[int], Awaitable[object]]) -> None:
+    """Call ``start(i)`` for i in 0..count-1 at ``i / per_s`` seconds after the first call, each
+    in its own task (open loop: a slow start delays neither the schedule nor the next start; a
+    late schedule catches up at once), and return once every call has returned."""
+    loop = asyncio.get_running_loop()
+    first = loop.time()
+    starts = []
+    for i in range(count):
+        delay = first + i / per_s - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        starts.append(asyncio.ensure_future(start(i)))
+    await asyncio.gather(*starts)
+
+
 # -- the workloads --------------------------------------------------------------------------------
 
 
@@ -169,12 +197,17 @@ async def chain(run: WorkloadRun, n: int) -> Measured:
 
 
 async def timers(run: WorkloadRun, n: int) -> Measured:
-    """n instances each on one short timer; the latency is how late each timer fired."""
+    """n instances each on one short timer, started at a steady rate; the latency is how late
+    each timer fired."""
     ids = [f"timer-{i}" for i in range(n)]
     await run.runtime.start()
     started = time.perf_counter()
-    await _gather(run.client.start_orchestration(iid, "Sleep") for iid in ids)
-    await run.wait(_instances_finished, n)
+    await _gather(
+        (
+            start_at_steady_rate(n, run.arrival_per_s, lambda i: run.client.start_orchestration(ids[i], "Sleep")),
+            run.wait(_instances_finished, n),
+        )
+    )
     seconds = time.perf_counter() - started
     await run.finished_states(ids)
     lateness: list[float] = []
@@ -184,17 +217,17 @@ async def timers(run: WorkloadRun, n: int) -> Measured:
 
 
 async def events(run: WorkloadRun, n: int) -> Measured:
-    """n instances each waiting for an event that is raised right after its start."""
+    """n instances each waiting for an event that is raised right after its start, started at a
+    steady rate."""
     ids = [f"event-{i}" for i in range(n)]
 
-    async def start_and_raise(instance_id: str) -> None:
-        await run.client.start_orchestration(instance_id, "AwaitEvent")
-        await run.client.raise_event(instance_id, EVENT_NAME, instance_id)
+    async def start_and_raise(i: int) -> None:
+        await run.client.start_orchestration(ids[i], "AwaitEvent")
+        await run.client.raise_event(ids[i], EVENT_NAME, ids[i])
 
     await run.runtime.start()
     started = time.perf_counter()
-    await _gather(start_and_raise(iid) for iid in ids)
-    await run.wait(_instances_finished, n)
+    await _gather((start_at_steady_rate(n, run.arrival_per_s, start_and_raise), run.wait(_instances_finished, n)))
     seconds = time.perf_counter() - started
     return Measured(n, seconds, _start_to_completion(await run.finished_states(ids)))
 
@@ -216,6 +249,8 @@ class Workload:
     drive: Callable[[WorkloadRun, int], Awaitable[Measured]]
     units_per_n: int = 1
     """Units measured per unit of -n (``backlog``: BACKLOG_FACTOR)."""
+    paced: bool = False
+    """Whether it starts its instances at a steady rate (``--rate``) rather than all at once."""
 
     def units(self, n: int | None) -> int:
         """How many units a run with ``n`` (None: the default) measures."""
@@ -228,8 +263,8 @@ WORKLOADS: dict[str, Workload] = {
         Workload("hello", "instances", 2000, "instance start to completion", hello),
         Workload("fanout", "activities", 2000, "activity scheduled to result recorded", fanout),
         Workload("chain", "steps", 500, "activity scheduled to result recorded", chain),
-        Workload("timers", "instances", 500, "how late the timer fired", timers),
-        Workload("events", "instances", 500, "instance start to completion", events),
+        Workload("timers", "instances", 500, "how late the timer fired", timers, paced=True),
+        Workload("events", "instances", 500, "instance start to completion", events, paced=True),
         Workload("backlog", "instances", 200, "runtime start to instance completion", backlog, BACKLOG_FACTOR),
     )
 }
@@ -237,13 +272,14 @@ WORKLOADS: dict[str, Workload] = {
 
 
 async def run_workload(
-    workload: Workload, n: int | None, store: BenchStore, progress: Progress | None = None
+    workload: Workload, n: int | None, store: BenchStore, progress: Progress | None = None, rate: float | None = None
 ) -> WorkloadResult:
-    """Run ``workload`` with ``n`` (None: its default) on a fresh ``store``; the runtime is shut
-    down and the store removed before this returns. Raises WorkloadFailed."""
+    """Run ``workload`` with ``n`` (None: its default) on a fresh ``store``, a paced one starting
+    ``rate`` instances per second (None: ARRIVAL_PER_S); the runtime is shut down and the store
+    removed before this returns. Raises WorkloadFailed."""
     size = workload.default_n if n is None else n
     async with store.fresh(workload.name) as provider:
-        run = WorkloadRun(provider, progress)
+        run = WorkloadRun(provider, progress, ARRIVAL_PER_S if rate is None else rate)
         try:
             measured = await workload.drive(run, size)
         finally:

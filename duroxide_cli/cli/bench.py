@@ -32,6 +32,16 @@ def bench(
         Optional[str],
         typer.Option("-n", metavar="N", help="The size of each workload (backlog queues 10 x N). Default: each workload's own.", show_default=False),
     ] = None,
+    rate: Annotated[
+        Optional[str],
+        typer.Option(
+            "--rate",
+            metavar="PER_S",
+            help="How many instances per second timers and events start (at least 1; a steady rate, not waiting for "
+            "completions). Default: 200.",
+            show_default=False,
+        ),
+    ] = None,
     store: Annotated[
         Optional[str],
         typer.Option(
@@ -52,12 +62,14 @@ def bench(
 
     Each workload runs on a fresh store that is removed afterwards; the configured store is never
     touched. Rates count instances (hello, timers, events, backlog), activities (fanout) or steps
-    (chain); p50/p99 of timers are how late the timers fired."""
+    (chain); p50/p99 of timers are how late the timers fired. hello starts its instances together
+    and backlog queues them first; timers and events start theirs at a steady rate (--rate)."""
     from ..bench import WORKLOADS, BenchStore, WorkloadFailed, run_workload
 
     async def main() -> None:
         chosen = _workloads(workload, list(WORKLOADS))
         size = _size(n)
+        per_s = _rate(rate)
         form = _output(output, json_output)
         prepare()
         target = BenchStore.from_url(store)
@@ -66,7 +78,7 @@ def bench(
             for name in chosen:
                 spec = WORKLOADS[name]
                 with render.bench_progress(name, f"{spec.units(size)} {spec.unit}") as progress:
-                    result = await run_workload(spec, size, target, progress)
+                    result = await run_workload(spec, size, target, progress, per_s)
                 if form == "table":
                     rows.append((result, spec.unit, spec.latency))
                 else:
@@ -97,6 +109,18 @@ def _size(text: str | None) -> int | None:
     value = int(text) if text.strip().isdigit() else 0
     if value < 1:
         raise usage_error(f"-n must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _rate(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 1 <= value < float("inf"):
+        raise usage_error(f"--rate must be a number of instances per second of at least 1, got {text!r}")
     return value
 
 

@@ -3,38 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 from ..clock import Clock
 from ..errors import ProviderError
-from ..history import HistoryEvent, OrchestrationStarted
+from ..history import HistoryEvent
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import (
     TERMINAL_STATUSES,
-    ActivityLease,
     CommitResult,
-    HeldWork,
     OrchestrationWork,
     Provider,
     TurnCommit,
 )
-from ..replay import Replayer, TurnResult
+from ..replay import Replayer
 from ..replay.endings import cancelled_by
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .codeless import CodelessTurns, cancel_requested, redelivery_delay, start_of
 from .fetch_loop import FetchLoop
 from .local_activities import LocalActivities, LocalDelivery, LocalResult, TurnAhead
-from .logs import instance_fields, log_turn, orchestration_log
+from .logs import orchestration_log
 from .resolution import Resolved, pin_version, resolve
-from .scope import InstanceScope, children_started
+from .scope import InstanceScope
 from .stats import RuntimeStats
-from .turn import build_commit
+from .turn_commit import TurnCommitter
 from .turn_threads import TurnThreads
 
 _COMMITS_WAITING_PER_SLOT = 4
 """How many turns per ``orchestration_concurrency`` slot may wait for their commit without taking one."""
+
+_FETCHED_PER_THREAD = 8
+"""A fetch takes up to this many instances per turn thread; the turns beyond the threads wait for
+one. Each fetch and each commit is a store transaction, and a commit pays one sync however many
+turns it carries, so taking instances a few threads' worth at a time is what raises the rate
+under load (a turn itself takes well under a millisecond)."""
 
 
 class OrchestrationDispatcher:
@@ -64,15 +67,19 @@ class OrchestrationDispatcher:
         self._codeless = CodelessTurns(provider, registry, options, clock, stats, self._committer, self.cache)
         self._turn_threads = TurnThreads(options, clock)
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
-        self._committing: set[str] = set()
-        """Instances of ``_in_flight`` whose turn has run and waits for its commit."""
         self.local_results = LocalDelivery(
             provider, registry, options, self.cache, self._turn_threads, self._can_take_result, self._launch_local
         )
         """Where the activity worker sends the results of the activities this process's commits leased."""
+        self._fetched_at_ms = 0
+        """When the latest fetch was asked for: its leases run from no earlier than this."""
         self._loop: FetchLoop[OrchestrationWork] = FetchLoop(
-            provider, "orchestrator", options.orchestration_concurrency, options.poll_interval_ms,
+            provider, "orchestrator", options.orchestration_concurrency * _FETCHED_PER_THREAD, options.poll_interval_ms,
             self._busy, self._fetch, self._launch,
+        )
+        self._commits = TurnCommitter(
+            provider, registry, options, stats, self.cache, self._committer, activities, scope,
+            self._loop.slot_freed, self._loop.wake,
         )
 
     # -- the loop -------------------------------------------------------------------------------
@@ -87,11 +94,12 @@ class OrchestrationDispatcher:
     def _busy(self) -> int:
         """Slots taken: a turn waiting only for its commit takes none (up to a bound), so the next
         turns run while a commit syncs and group commit has turns to group."""
-        waiting = min(len(self._committing), _COMMITS_WAITING_PER_SLOT * self._options.orchestration_concurrency)
+        waiting = min(len(self._commits.committing), _COMMITS_WAITING_PER_SLOT * self._options.orchestration_concurrency)
         return len(self._in_flight) - waiting
 
     async def _fetch(self, limit: int) -> list[OrchestrationWork]:
         options = self._options
+        self._fetched_at_ms = self._clock.now_ms()
         return await self._provider.fetch_orchestration_work(
             limit,
             options.orchestrator_lock_timeout_ms,
@@ -101,7 +109,7 @@ class OrchestrationDispatcher:
         )
 
     def _launch(self, work: OrchestrationWork) -> None:
-        task = asyncio.create_task(self._process_guarded(work))
+        task = asyncio.create_task(self._process_guarded(work, self._fetched_at_ms))
         self._in_flight[work.instance.instance_id] = (task, work)
 
     async def stop(self, timeout_ms: int) -> None:
@@ -122,11 +130,11 @@ class OrchestrationDispatcher:
         self._turn_threads.shutdown()
 
     async def _process_guarded(
-        self, work: OrchestrationWork, local: LocalResult | None = None, ahead: TurnAhead | None = None
+        self, work: OrchestrationWork, leased_from_ms: int, local: LocalResult | None = None, ahead: TurnAhead | None = None
     ) -> None:
         instance_id = work.instance.instance_id
         try:
-            await self._process(work, local, ahead)
+            await self._process(work, leased_from_ms, local, ahead)
         except asyncio.CancelledError:
             raise
         except ProviderError as error:  # store trouble: release the lock, retry after a back-off
@@ -173,12 +181,12 @@ class OrchestrationDispatcher:
         )
 
     def _launch_local(self, locked: OrchestrationWork, local: LocalResult, ahead: TurnAhead | None) -> None:
-        task = asyncio.create_task(self._process_guarded(locked, local, ahead))
+        task = asyncio.create_task(self._process_guarded(locked, self._clock.now_ms(), local, ahead))
         self._in_flight[locked.instance.instance_id] = (task, locked)
 
     # -- one turn ---------------------------------------------------------------------------------
     async def _process(
-        self, work: OrchestrationWork, local: LocalResult | None = None, ahead: TurnAhead | None = None
+        self, work: OrchestrationWork, leased_from_ms: int, local: LocalResult | None = None, ahead: TurnAhead | None = None
     ) -> None:
         instance = work.instance
         if ahead is not None:
@@ -230,7 +238,7 @@ class OrchestrationDispatcher:
             resolved = resolve(self._registry, start_of(work, replayer.history), instance.version)
             assert resolved is not None
         try:
-            await self._turn(work, replayer, resolved, recorded, local)
+            await self._turn(work, replayer, resolved, recorded, local, leased_from_ms)
         except BaseException:
             replayer.close()  # taken from the cache or new: on a failure it is neither committed nor kept
             raise
@@ -242,17 +250,28 @@ class OrchestrationDispatcher:
         resolved: Resolved,
         recorded: list[HistoryEvent],
         local: LocalResult | None,
+        leased_from_ms: int,
     ) -> None:
-        """Run the turn and commit it; the replayer is then cached, or closed if it finished or the lock moved on."""
+        """Run the turn once a thread is free and commit it; the replayer is then cached, or closed
+        if it finished or the lock moved on."""
         instance = work.instance
         messages = [pin_version(q.message, resolved.version) for q in work.messages]
         if local is not None:
             messages.append(local.message)  # after what was queued before it
         recorded_count = replayer.event_count + len(recorded)
-        result = await self._turn_threads.run(replayer, recorded, messages)
+        async with self._turn_threads.slot():
+            if self._lease_half_gone(leased_from_ms):
+                orchestration_log.warning(
+                    "the turn of %s waited for a thread through half its lease; released to be fetched again",
+                    instance.instance_id, extra={"instance_id": instance.instance_id},
+                )
+                replayer.close()
+                await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
+                return  # a result it carried is stored alone by its worker (``local.settle(False)``)
+            result = await self._turn_threads.run(replayer, recorded, messages)
         if result is None:
             result = self._turn_threads.timed_out(replayer, resolved.started, recorded_count, instance.custom_status)
-        await self._commit(work, replayer, resolved, result, local)
+        await self._commits.commit(work, replayer, resolved, result, local)
 
     async def _commit_ahead(self, work: OrchestrationWork, local: LocalResult, ahead: TurnAhead) -> None:
         """Commit the turn run ahead of the lock, which found the instance as that turn assumed."""
@@ -261,81 +280,13 @@ class OrchestrationDispatcher:
             if result is None:
                 started = ahead.resolved.started
                 result = self._turn_threads.timed_out(ahead.replayer, started, ahead.event_count, work.instance.custom_status)
-            await self._commit(work, ahead.replayer, ahead.resolved, result, local)
+            await self._commits.commit(work, ahead.replayer, ahead.resolved, result, local)
         except BaseException:
             ahead.replayer.close()
             raise
 
-    async def _commit(
-        self, work: OrchestrationWork, replayer: Replayer, resolved: Resolved, result: TurnResult, local: LocalResult | None
-    ) -> None:
-        """Commit a turn's result, leasing what it schedules to this process as far as there is room."""
-        instance = work.instance
-        log_turn(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version, result)
-        commit = build_commit(
-            instance_id=instance.instance_id,
-            lock_token=work.lock_token,
-            execution_id=instance.execution_id,
-            started=resolved.started,
-            result=result,
-            consumed=[q.message_id for q in work.messages],
-            latest_version=self._registry.latest_version,
-        )
-        ends = commit.next_execution_id is not None or commit.instance.status in TERMINAL_STATUSES
-        reserved = 0 if ends else self._activities.reserve(len(commit.activities))
-        if local is not None or reserved:
-            completed = [] if local is None else [HeldWork(local.work.work_id, local.work.lock_token)]
-            lease = ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved) if reserved else None
-            commit = replace(commit, completed_work=completed, lease_activities=lease)
-        self._committing.add(instance.instance_id)
-        self._loop.slot_freed()
-        self.cache.committing(instance.instance_id, instance.incarnation, replayer)
-        committed = CommitResult("lock_lost")
-        try:
-            committed = await self._committer.submit(commit)
-        except BaseException:
-            self.cache.forget(instance.instance_id)
-            raise
-        finally:
-            self._committing.discard(instance.instance_id)
-            await self._activities.run_leased(reserved, committed.leased)
-        if committed.outcome != "committed":
-            self.cache.forget(instance.instance_id)
-            replayer.close()
-            await self._refused(work, resolved, local)
-            return
-        if local is not None:
-            local.settle(True)
-        self._after_commit(instance.instance_id, instance.incarnation, commit, replayer)
-        if self._scope is not None and self._scope.add(await children_started(self._provider, instance.instance_id, commit)):
-            self._loop.wake()
-
-    async def _refused(self, work: OrchestrationWork, resolved: Resolved, local: LocalResult | None) -> None:
-        instance = work.instance
-        fields = instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version)
-        if local is None:
-            orchestration_log.warning("turn of %s was refused: its lock moved on to another process", instance.instance_id, extra=fields)
-            return
-        # the instance's lock or the activity's lease moved on; if the lock is still ours, let go
-        orchestration_log.warning(
-            "turn of %s was refused: its lock, or the lease of the activity whose result it carries, moved on;"
-            " storing the result alone", instance.instance_id, extra=fields,
-        )
-        await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
-
-    def _after_commit(self, instance_id: str, incarnation: str, commit: TurnCommit, replayer: Replayer) -> None:
-        self._stats.turns += 1
-        if commit.cancel_activities:
-            self._activities.cancel_local(instance_id, list(commit.cancel_activities))
-        if any(isinstance(e.body, OrchestrationStarted) for e in commit.new_events) and commit.execution_id == 1:
-            self._stats.instances_started += 1
-        status = commit.instance.status
-        if status in TERMINAL_STATUSES:
-            self._activities.cancel_local(instance_id, [])
-            setattr(self._stats, f"instances_{status.lower()}", getattr(self._stats, f"instances_{status.lower()}") + 1)
-        if replayer.finished:
-            self.cache.forget(instance_id)
-            replayer.close()
-        else:
-            self.cache.put(instance_id, incarnation, replayer)
-
+    def _lease_half_gone(self, leased_from_ms: int) -> bool:
+        """Whether a turn waited for a thread through half of its instance's lease (turns stuck in
+        user code hold the threads). It is then released, not counted as a delivery, instead of
+        run: fetched again, it gets a fresh lease, where this one might run out before its commit."""
+        return self._clock.now_ms() - leased_from_ms > self._options.orchestrator_lock_timeout_ms / 2

@@ -24,13 +24,14 @@ def redelivery_delay_ms(deliveries: int) -> int:
 
 class FetchLoop(Generic[Work]):
     """Fetches up to the free slots, launches each item, and waits for work, a poll tick or a
-    stop request when there is nothing to do. The owner counts slots through ``busy``."""
+    stop request when there is nothing to do. The owner counts slots through ``busy``, and gives
+    their number (``capacity``) as a number or as a function asked before each fetch."""
 
     def __init__(
         self,
         provider: Provider,
         queue: Queue,
-        capacity: int,
+        capacity: int | Callable[[], int],
         poll_interval_ms: int,
         busy: Callable[[], int],
         fetch: Callable[[int], Awaitable[Sequence[Work]]],
@@ -38,7 +39,7 @@ class FetchLoop(Generic[Work]):
     ):
         self._provider = provider
         self._queue = queue
-        self._capacity = capacity
+        self._capacity = capacity if callable(capacity) else lambda: capacity
         self._poll_interval_ms = poll_interval_ms
         self._busy = busy
         self._fetch = fetch
@@ -47,9 +48,6 @@ class FetchLoop(Generic[Work]):
         self._stop_requested = asyncio.Event()
         self._nudged = asyncio.Event()
         self._failed_fetches = 0
-        self._refill_at = (capacity + 1) // 2
-        """While work runs, fetch again only once this many slots are free: one fetch for
-        several items rather than one per slot freed (each fetch is a store transaction)."""
 
     @property
     def stopping(self) -> bool:
@@ -58,9 +56,11 @@ class FetchLoop(Generic[Work]):
     async def run(self) -> None:
         """Until ``request_stop``; the runtime owns this task."""
         while not self.stopping:
-            busy = self._busy()
-            free = self._capacity - busy
-            if free <= 0 or (busy > 0 and free < self._refill_at):
+            capacity, busy = self._capacity(), self._busy()
+            free = capacity - busy
+            # while work runs, fetch again only once half the slots are free: one fetch for
+            # several items rather than one per slot freed (each fetch is a store transaction)
+            if free <= 0 or (busy > 0 and free < (capacity + 1) // 2):
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue

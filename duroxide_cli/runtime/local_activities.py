@@ -190,7 +190,7 @@ class LocalDelivery:
         if replayer.execution_id != message.execution_id or resolved is None:
             replayer.close()
             return None
-        run = asyncio.create_task(self._turn_threads.run(replayer, [], [message]))
+        run = asyncio.create_task(self._turn_threads.run_when_free(replayer, [], [message]))
         return TurnAhead(incarnation, replayer, resolved, run)
 
 

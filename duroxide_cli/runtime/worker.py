@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,6 +33,14 @@ _COMPLETIONS_WAITING_PER_SLOT = 4
 ResultDelivery = Callable[[ActivityWork, Message], Awaitable[bool]]
 """Commits an activity's result with the turn it unblocks, in this process; False when it cannot."""
 
+_FETCHED_PER_SLOT = 8
+"""While activities are short, a fetch takes up to this many per ``activity_concurrency`` slot and
+the ones beyond the slots wait for one, their leases renewed as if they ran: fewer and larger
+fetches and completion commits (each a store transaction) is what raises the rate of short
+activities. Long ones gain nothing from it, and are not held back from other processes."""
+_SHORT_ACTIVITY_S = 0.01
+"""Activities are short while their running mean (``_RunTimes``) stays under this."""
+
 
 class ActivityWorker:
     """Runs up to ``activity_concurrency`` activities at once, renewing their locks as they run."""
@@ -52,6 +61,9 @@ class ActivityWorker:
         self._threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=options.activity_concurrency, thread_name_prefix="duroxide-activity"
         )
+        self._slots = asyncio.Semaphore(options.activity_concurrency)
+        """What bounds the activities that run at once; the fetch may take more (_FETCHED_PER_SLOT)."""
+        self._run_times = _RunTimes(_SHORT_ACTIVITY_S)
         self._completer: Batcher[ActivityCompletion, bool] = Batcher(provider.complete_activities)
         self._running: dict[int, tuple[asyncio.Task[None], ActivityWork, ActivityContext]] = {}
         self._completing: set[int] = set()
@@ -64,7 +76,7 @@ class ActivityWorker:
         """Where the results of activities leased by this process's commits go first (the
         dispatcher's ``LocalDelivery.deliver``); None: every result is stored on its own."""
         self._loop: FetchLoop[ActivityWork] = FetchLoop(
-            provider, "worker", options.activity_concurrency, options.poll_interval_ms,
+            provider, "worker", self._capacity, options.poll_interval_ms,
             self._busy, self._fetch, self._launch,
         )
 
@@ -75,6 +87,11 @@ class ActivityWorker:
     def request_stop(self) -> None:
         """Fetch no more work."""
         self._loop.request_stop()
+
+    def _capacity(self) -> int:
+        """How many activities this worker may hold: what can run, more while they are short."""
+        slots = self._options.activity_concurrency
+        return slots * _FETCHED_PER_SLOT if self._run_times.mean_s < _SHORT_ACTIVITY_S else slots
 
     def _busy(self) -> int:
         """Slots taken: an activity whose result waits only for its commit takes none (up to a
@@ -101,7 +118,7 @@ class ActivityWorker:
         ``runtime/local_activities.py``); how many it holds. ``run_leased`` ends the reservation."""
         if wanted <= 0 or self._loop.stopping:
             return 0
-        granted = max(0, min(wanted, self._options.activity_concurrency - self._busy()))
+        granted = max(0, min(wanted, self._capacity() - self._busy()))
         self._reserved += granted
         return granted
 
@@ -199,7 +216,10 @@ class ActivityWorker:
             return
         renewal = LeaseRenewal(lambda: self._renew_while_running(work, context), self._renew_interval_s())
         try:
-            body = await self._invoke(fn, context, activity.input, activity.event_id)
+            async with self._slots:
+                started = time.perf_counter()
+                body = await self._invoke(fn, context, activity.input, activity.event_id)
+                self._run_times.add(time.perf_counter() - started)
         finally:
             await renewal.stop()
         await self._complete(work, body, context, leased_here)
@@ -292,6 +312,17 @@ class ActivityWorker:
                 context._cancel()
                 return
             await asyncio.sleep(interval)
+
+
+class _RunTimes:
+    """A running mean of how long activities take, each new one weighing a tenth: one long
+    activity is enough to count them as long for a while. It starts at ``initial_s``."""
+
+    def __init__(self, initial_s: float):
+        self.mean_s = initial_s
+
+    def add(self, seconds: float) -> None:
+        self.mean_s += (seconds - self.mean_s) / 10
 
 
 def failure_of(error: BaseException) -> FailureDetails:

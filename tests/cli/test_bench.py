@@ -32,6 +32,25 @@ def test_every_workload_runs_and_prints_one_json_line_each(project: Project):
     assert {r["workload"]: r["n"] for r in records} == {**dict.fromkeys(WORKLOADS, 3), "backlog": 30}
 
 
+def test_rate_paces_the_starts_of_timers_and_events_and_keeps_the_json_shape(project: Project):
+    result = duroxide("bench", "-w", "timers,events", "-n", "5", "--rate", "20", "-o", "jsonl", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["workload"] for r in records] == ["timers", "events"]
+    for record in records:
+        assert list(record) == FIELDS and record["n"] == 5
+        # five starts 50 ms apart: the first start to the last completion spans at least 200 ms,
+        # so the rate reported cannot exceed the arrival rate by more than n / (n - 1)
+        assert record["seconds"] >= 0.2
+        assert record["rate"] <= 25
+
+
+def test_rate_leaves_hello_started_together(project: Project):
+    result = duroxide("bench", "-w", "hello", "-n", "5", "--rate", "1", "-o", "jsonl", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["seconds"] < 4  # at 1/s, five paced starts would take 4 s
+
+
 def test_json_is_json_lines_too_and_the_table_is_the_default(project: Project):
     as_json = duroxide("bench", "-w", "hello", "-n", "2", "--json", cwd=project.root)
     assert as_json.returncode == 0, as_json.stderr
@@ -80,6 +99,8 @@ def test_without_store_the_configured_store_is_not_created(project: Project):
         (["-w", "nope"], "unknown workload 'nope'; known: hello, fanout, chain, timers, events, backlog"),
         (["-n", "0"], "-n must be a whole number of at least 1"),
         (["-o", "xml"], "--output must be table, json or jsonl"),
+        (["--rate", "0"], "--rate must be a number of instances per second of at least 1"),
+        (["--rate", "fast"], "--rate must be a number of instances per second of at least 1"),
         (["--store", "sqlite:///x.db?synchronous=off"], "synchronous must be full or normal"),
     ],
 )

@@ -13,6 +13,7 @@ import pytest_asyncio
 from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres
 
 from duroxide_cli import Client, Registry, Runtime, RuntimeOptions
+from duroxide_cli.clock import Clock
 from duroxide_cli.providers.postgres import PostgresProvider
 from duroxide_cli.providers.sqlite import SqliteProvider
 
@@ -30,8 +31,8 @@ class Env:
         return RuntimeOptions(**values)
 
     @contextlib.asynccontextmanager
-    async def runtime(self, registry: Registry | None = None, **overrides) -> AsyncIterator[Runtime]:
-        runtime = Runtime(self.provider, registry=registry or self.app, options=self.options(**overrides))
+    async def runtime(self, registry: Registry | None = None, clock: Clock | None = None, **overrides) -> AsyncIterator[Runtime]:
+        runtime = Runtime(self.provider, registry=registry or self.app, options=self.options(**overrides), clock=clock)
         await runtime.start()
         try:
             yield runtime

@@ -1,0 +1,134 @@
+"""Committing a turn: its commit built and submitted with the others in flight, what it schedules
+leased to this process as far as there is room, and what follows (the cache, the statistics, the
+activities it cancels)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from ..history import OrchestrationStarted
+from ..model.options import RuntimeOptions
+from ..model.registry import Registry
+from ..providers.base import (
+    TERMINAL_STATUSES,
+    ActivityLease,
+    CommitResult,
+    HeldWork,
+    OrchestrationWork,
+    Provider,
+    TurnCommit,
+)
+from ..replay import Replayer, TurnResult
+from .batcher import Batcher
+from .cache import GeneratorCache
+from .local_activities import LocalActivities, LocalResult
+from .logs import instance_fields, log_turn, orchestration_log
+from .resolution import Resolved
+from .scope import InstanceScope, children_started
+from .stats import RuntimeStats
+from .turn import build_commit
+
+
+class TurnCommitter:
+    """Commits the dispatcher's turns; ``committing`` holds the instances whose commit is under way."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        registry: Registry,
+        options: RuntimeOptions,
+        stats: RuntimeStats,
+        cache: GeneratorCache,
+        committer: Batcher[TurnCommit, CommitResult],
+        activities: LocalActivities,
+        scope: InstanceScope | None,
+        slot_freed: Callable[[], None],
+        wake: Callable[[], None],
+    ):
+        self._provider = provider
+        self._registry = registry
+        self._options = options
+        self._stats = stats
+        self._cache = cache
+        self._committer = committer
+        self._activities = activities
+        self._scope = scope
+        self._slot_freed = slot_freed
+        self._wake = wake
+        self.committing: set[str] = set()
+        """Instances whose turn has run and waits for its commit."""
+
+    async def commit(
+        self, work: OrchestrationWork, replayer: Replayer, resolved: Resolved, result: TurnResult, local: LocalResult | None
+    ) -> None:
+        """Commit a turn's result, leasing what it schedules to this process as far as there is room."""
+        instance = work.instance
+        log_turn(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version, result)
+        commit = build_commit(
+            instance_id=instance.instance_id,
+            lock_token=work.lock_token,
+            execution_id=instance.execution_id,
+            started=resolved.started,
+            result=result,
+            consumed=[q.message_id for q in work.messages],
+            latest_version=self._registry.latest_version,
+        )
+        ends = commit.next_execution_id is not None or commit.instance.status in TERMINAL_STATUSES
+        reserved = 0 if ends else self._activities.reserve(len(commit.activities))
+        if local is not None or reserved:
+            completed = [] if local is None else [HeldWork(local.work.work_id, local.work.lock_token)]
+            lease = ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved) if reserved else None
+            commit = replace(commit, completed_work=completed, lease_activities=lease)
+        self.committing.add(instance.instance_id)
+        self._slot_freed()
+        self._cache.committing(instance.instance_id, instance.incarnation, replayer)
+        committed = CommitResult("lock_lost")
+        try:
+            committed = await self._committer.submit(commit)
+        except BaseException:
+            self._cache.forget(instance.instance_id)
+            raise
+        finally:
+            self.committing.discard(instance.instance_id)
+            await self._activities.run_leased(reserved, committed.leased)
+        if committed.outcome != "committed":
+            self._cache.forget(instance.instance_id)
+            replayer.close()
+            await self._refused(work, resolved, local)
+            return
+        if local is not None:
+            local.settle(True)
+        self._after_commit(instance.instance_id, instance.incarnation, commit, replayer)
+        if self._scope is not None and self._scope.add(await children_started(self._provider, instance.instance_id, commit)):
+            self._wake()
+
+    async def _refused(self, work: OrchestrationWork, resolved: Resolved, local: LocalResult | None) -> None:
+        instance = work.instance
+        fields = instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version)
+        if local is None:
+            orchestration_log.warning("turn of %s was refused: its lock moved on to another process", instance.instance_id, extra=fields)
+            return
+        # the instance's lock or the activity's lease moved on; if the lock is still ours, let go
+        orchestration_log.warning(
+            "turn of %s was refused: its lock, or the lease of the activity whose result it carries, moved on;"
+            " storing the result alone", instance.instance_id, extra=fields,
+        )
+        await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
+
+    def _after_commit(self, instance_id: str, incarnation: str, commit: TurnCommit, replayer: Replayer) -> None:
+        self._stats.turns += 1
+        if commit.cancel_activities:
+            self._activities.cancel_local(instance_id, list(commit.cancel_activities))
+        if any(isinstance(e.body, OrchestrationStarted) for e in commit.new_events) and commit.execution_id == 1:
+            self._stats.instances_started += 1
+        status = commit.instance.status
+        if status in TERMINAL_STATUSES:
+            self._activities.cancel_local(instance_id, [])
+            setattr(self._stats, f"instances_{status.lower()}", getattr(self._stats, f"instances_{status.lower()}") + 1)
+        if replayer.finished:
+            self._cache.forget(instance_id)
+            replayer.close()
+        else:
+            self._cache.put(instance_id, incarnation, replayer)
+
