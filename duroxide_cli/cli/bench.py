@@ -38,7 +38,8 @@ def bench(
             "--store",
             metavar="URL",
             help="What to run on: sqlite:///path.db (a fresh file is made next to it and removed; path.db itself is not "
-            "touched), with ?synchronous=normal to relax durability, or sqlite://:memory:. Default: a temporary SQLite file.",
+            "touched), with ?synchronous=normal to relax durability; sqlite://:memory:; or postgresql://user@host/db (each "
+            "workload gets a new schema there, dropped afterwards; ?schema= is not touched). Default: a temporary SQLite file.",
             show_default=False,
         ),
     ] = None,

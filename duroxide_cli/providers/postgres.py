@@ -30,7 +30,7 @@ from ..messages import Message
 from ..model.options import RuntimeOptions
 from ._postgres import codec, listing
 from ._postgres import statements as sql
-from ._postgres.database import Database, check_schema_name, describe
+from ._postgres.database import Database, check_schema_name, describe, drop_schema
 from ._postgres.migrations import migrate
 from ._postgres.notifications import Listener
 from .base import (
@@ -97,6 +97,15 @@ class PostgresProvider:
             await database.close()
             raise
         return cls(database, listener)
+
+    @staticmethod
+    async def drop_schema(url: str, schema: str) -> None:
+        """Remove ``schema`` from the database ``url`` names, with every table and row in it (a
+        schema that does not exist is no error). Close the providers open on it first: the drop
+        waits for their transactions. Raises ConfigError for a name that is not a plain
+        identifier, ProviderError when the server cannot be reached."""
+        check_schema_name(schema)
+        await drop_schema(url, schema, describe(url, schema))
 
     def __repr__(self) -> str:
         return f"PostgresProvider({self._db.where!r})"

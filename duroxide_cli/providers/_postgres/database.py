@@ -68,6 +68,18 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, _DRIVER_ERRORS)
 
 
+async def drop_schema(url: str, schema: str, where: str) -> None:
+    """Drop ``schema`` and everything in it, on a connection of its own; nothing when it is gone."""
+    try:
+        conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+    except _DRIVER_ERRORS as error:
+        raise ProviderError("drop_schema", f"cannot drop {where}: {error}", retryable=is_retryable(error)) from error
+
+
 class Database:
     """A pool on one schema and the clock its statements judge time by."""
 
