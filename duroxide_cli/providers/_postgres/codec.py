@@ -89,8 +89,11 @@ def message_fields(message: Message) -> list[Any]:
     return [message.instance_id, message.execution_id, kind, body]
 
 
-def known_json(known: Mapping[str, KnownHistory]) -> str:
-    return json.dumps({instance_id: list(held) for instance_id, held in known.items()})
+def known_arrays(known: Mapping[str, KnownHistory]) -> list[list[Any]]:
+    """[ids, incarnations, executions, event counts] of what the caller holds, as
+    ``fetch_orchestration_work`` takes them (parallel arrays: cheaper to send than JSON)."""
+    held = known.values()
+    return [list(known), [h.incarnation for h in held], [h.execution_id for h in held], [h.event_count for h in held]]
 
 
 def turns_json(turns: Sequence[TurnCommit]) -> str:

@@ -80,6 +80,16 @@ async def drop_schema(url: str, schema: str, where: str) -> None:
         raise ProviderError("drop_schema", f"cannot drop {where}: {error}", retryable=is_retryable(error)) from error
 
 
+class _StoreConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pooled connection released without asyncpg's reset statement (``RESET ALL``, ``UNLISTEN
+    *``, ...), which would cost every call a second round trip: the store's statements leave no
+    session state behind (no LISTEN, cursor, advisory session lock or SET on pooled connections;
+    the listener has its own connection). asyncpg still rolls back a transaction left open."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 class Database:
     """A pool on one schema and the clock its statements judge time by."""
 
@@ -99,6 +109,7 @@ class Database:
                 min_size=1,
                 max_size=pool_size,
                 timeout=CONNECT_TIMEOUT_S,
+                connection_class=_StoreConnection,
                 server_settings={"search_path": schema, "application_name": application_name(schema)},
             )
         except Exception as error:  # noqa: BLE001 - classified once, here
