@@ -31,6 +31,7 @@ from ..model.options import RuntimeOptions
 from ._postgres import codec, listing
 from ._postgres import statements as sql
 from ._postgres.database import Database, check_schema_name, describe, drop_schema
+from ._postgres.grouping import GroupedWrites
 from ._postgres.migrations import migrate
 from ._postgres.notifications import Listener
 from .base import (
@@ -73,6 +74,8 @@ class PostgresProvider:
         """Use ``connect``; this wraps an open pool and its listener."""
         self._db = database
         self._listener = listener
+        self._creates: GroupedWrites[list[Any], bool] = GroupedWrites(self._insert_instances)
+        self._sends: GroupedWrites[list[Any], bool] = GroupedWrites(self._send_each)
 
     @classmethod
     async def connect(
@@ -113,18 +116,24 @@ class PostgresProvider:
     # -- instances and messages -------------------------------------------------------------------
 
     async def create_instance(self, start: Message) -> None:
-        created = await self._db.fetchval(
-            "create_instance", sql.CREATE_INSTANCE, self._db.now(), *codec.start_fields(start)
-        )
-        if not created:
+        if not await self._creates.submit(codec.start_fields(start)):
             raise InstanceAlreadyExistsError(start.instance_id)
 
     async def enqueue_message(self, message: Message, visible_at_ms: int | None = None) -> None:
-        sent = await self._db.fetchval(
-            "enqueue_message", sql.ENQUEUE_MESSAGE, self._db.now(), *codec.message_fields(message), visible_at_ms
-        )
-        if not sent:
+        if not await self._sends.submit([*codec.message_fields(message), visible_at_ms]):
             raise InstanceNotFoundError(message.instance_id)
+
+    async def _insert_instances(self, starts: Sequence[list[Any]]) -> list[bool]:
+        """Creations that arrived together, in one statement (see ``_postgres/grouping.py``)."""
+        if len(starts) == 1:
+            return [await self._db.fetchval("create_instance", sql.CREATE_INSTANCE, self._db.now(), *starts[0])]
+        return list(await self._db.fetchval("create_instance", sql.CREATE_INSTANCES, self._db.now(), json.dumps(starts)))
+
+    async def _send_each(self, messages: Sequence[list[Any]]) -> list[bool]:
+        """Messages that arrived together, in one statement."""
+        if len(messages) == 1:
+            return [await self._db.fetchval("enqueue_message", sql.ENQUEUE_MESSAGE, self._db.now(), *messages[0])]
+        return list(await self._db.fetchval("enqueue_message", sql.ENQUEUE_MESSAGES, self._db.now(), json.dumps(messages)))
 
     async def fetch_orchestration_work(
         self,
@@ -321,6 +330,8 @@ class PostgresProvider:
         await self._listener.wait(queue, timeout_ms)
 
     async def close(self) -> None:
+        await self._creates.close()
+        await self._sends.close()
         await self._listener.close()
         await self._db.close()
 

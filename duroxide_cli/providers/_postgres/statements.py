@@ -9,6 +9,8 @@ from .codec import INSTANCE_COLUMNS
 
 CREATE_INSTANCE = "SELECT insert_instance(clock_ms($1), $2, $3, $4, $5, $6)"
 ENQUEUE_MESSAGE = "SELECT send(clock_ms($1), $2, $3, $4, $5, $6)"
+CREATE_INSTANCES = "SELECT insert_instances($1, $2::json)"
+ENQUEUE_MESSAGES = "SELECT send_each($1, $2::json)"
 FETCH_ORCHESTRATION_WORK = "SELECT fetch_orchestration_work($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 COMMIT_TURNS = "SELECT commit_turns($1, $2::json)"
 ABANDON_ORCHESTRATION = "SELECT abandon_orchestration($1, $2, $3, $4, $5, $6)"
