@@ -150,7 +150,7 @@ class PostgresProvider:
         document = await self._db.fetchval(
             "fetch_orchestration_work",
             sql.FETCH_ORCHESTRATION_WORK,
-            self._db.now(), limit, lock_timeout_ms, owner, *codec.known_arrays(known), scope,
+            self._db.now(), limit, lock_timeout_ms, owner, *codec.known_lists(known), scope,
         )
         found = self._learn("orchestrator", document)
         return [codec.orchestration_work(work) for work in found]

@@ -89,11 +89,21 @@ def message_fields(message: Message) -> list[Any]:
     return [message.instance_id, message.execution_id, kind, body]
 
 
-def known_arrays(known: Mapping[str, KnownHistory]) -> list[list[Any]]:
-    """[ids, incarnations, executions, event counts] of what the caller holds, as
-    ``fetch_orchestration_work`` takes them (parallel arrays: cheaper to send than JSON)."""
+KNOWN_SEPARATOR = "\x1f"
+"""Separates instance ids and incarnations in what ``known_lists`` sends (see migration 004)."""
+
+
+def known_lists(known: Mapping[str, KnownHistory]) -> tuple[str, str, str, str]:
+    """What the caller holds, as ``fetch_orchestration_work`` takes it: ids, incarnations,
+    executions and event counts as four texts of parallel lists. Joining strings is several times
+    cheaper than a JSON document or text[] parameters for a thousand cached instances."""
     held = known.values()
-    return [list(known), [h.incarnation for h in held], [h.execution_id for h in held], [h.event_count for h in held]]
+    return (
+        KNOWN_SEPARATOR.join(known),
+        KNOWN_SEPARATOR.join([h.incarnation for h in held]),
+        ",".join([str(h.execution_id) for h in held]),
+        ",".join([str(h.event_count) for h in held]),
+    )
 
 
 def turns_json(turns: Sequence[TurnCommit]) -> str:

@@ -11,10 +11,13 @@
 -- candidates are then locked one at a time by key, skipping (never waiting for) an instance
 -- another fetch or a commit holds, and each one's messages are tagged and read in one statement.
 --
--- What the caller holds of each history comes as four parallel arrays (instance ids,
--- incarnations, executions, event counts) instead of a JSON object: a runtime with a thousand
--- cached generators sent a JSON document of some 60 kB with every fetch, which took about 1 ms to
--- encode in Python and was parsed again by every `p_known -> id` lookup here.
+-- What the caller holds of each history comes as four texts of parallel lists (instance ids and
+-- incarnations separated by U+001F, executions and event counts by commas) instead of a JSON
+-- object: a runtime with a thousand cached generators sent a JSON document of some 60 kB with
+-- every fetch, which took about 1 ms to encode in Python and was parsed again by every
+-- `p_known -> id` lookup here (and as text[] parameters asyncpg spent more still checking each
+-- element). Should an instance id contain the separator, the lists no longer line up; then
+-- nothing is taken as known and every history is sent whole, which is always correct.
 --
 -- Fetches commit without waiting for their WAL record to reach the disk (synchronous_commit off
 -- for their transaction only): a fetch writes nothing but leases and delivery counts, and the
@@ -26,8 +29,8 @@
 DROP FUNCTION fetch_orchestration_work(bigint, integer, bigint, text, json, text[]);
 
 CREATE FUNCTION fetch_orchestration_work(p_now bigint, p_limit integer, p_lock_ms bigint, p_owner text,
-                                         p_known_ids text[], p_known_incarnations text[],
-                                         p_known_executions integer[], p_known_counts integer[], p_scope text[])
+                                         p_known_ids text, p_known_incarnations text,
+                                         p_known_executions text, p_known_counts text, p_scope text[])
 RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     v_now bigint := clock_ms(p_now);
@@ -36,10 +39,18 @@ DECLARE
     v_token text;
     v_after integer;
     v_known integer;
+    v_known_ids text[] := string_to_array(p_known_ids, E'\x1f');
+    v_known_incarnations text[] := string_to_array(p_known_incarnations, E'\x1f');
+    v_known_executions integer[] := string_to_array(p_known_executions, ',')::integer[];
+    v_known_counts integer[] := string_to_array(p_known_counts, ',')::integer[];
     v_row instances%ROWTYPE;
     v_work json[] := '{}';
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
+    IF cardinality(v_known_ids) IS DISTINCT FROM cardinality(v_known_counts)
+       OR cardinality(v_known_incarnations) IS DISTINCT FROM cardinality(v_known_counts) THEN
+        v_known_ids := '{}';  -- a separator inside an id: know nothing rather than misread
+    END IF;
     -- candidates: instances with a visible message and no live lease or back-off, by oldest message
     SELECT array_agg(c.instance_id ORDER BY c.first_visible, c.first_id) INTO v_candidates
     FROM (SELECT w.instance_id, min(w.visible_at_ms) AS first_visible, min(w.id) AS first_id
@@ -68,10 +79,10 @@ BEGIN
                     FOR UPDATE SKIP LOCKED)
         RETURNING * INTO v_row;
         CONTINUE WHEN NOT FOUND;
-        v_known := array_position(p_known_ids, v_id);
-        v_after := CASE WHEN p_known_incarnations[v_known] = v_row.incarnation
-                             AND p_known_executions[v_known] = v_row.execution_id
-                        THEN p_known_counts[v_known] ELSE 0 END;
+        v_known := array_position(v_known_ids, v_id);
+        v_after := CASE WHEN v_known_incarnations[v_known] = v_row.incarnation
+                             AND v_known_executions[v_known] = v_row.execution_id
+                        THEN v_known_counts[v_known] ELSE 0 END;
         WITH tagged AS (
             UPDATE orchestrator_queue SET delivery_count = delivery_count + 1, lock_token = v_token
             WHERE instance_id = v_id AND visible_at_ms <= v_now
