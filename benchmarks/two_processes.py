@@ -129,7 +129,7 @@ async def main() -> None:
     one, most = min(counts), max(counts)
     if one != most:
         best = max(rates[most]) / max(rates[one])
-        per_round = [round(b / a, 2) for a, b in zip(rates[one], rates[most])]
+        per_round = [round(b / a, 2) for a, b in zip(rates[one], rates[most], strict=True)]
         print(f"{most} processes / {one}: best rate {max(rates[most])} / {max(rates[one])} = {best:.2f}; per round {per_round}")
 
 

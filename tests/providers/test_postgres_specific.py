@@ -198,3 +198,24 @@ async def test_reading_an_unreadable_row_raises_a_permanent_provider_error(provi
         with pytest.raises(ProviderError) as raised:
             await read
         assert not raised.value.retryable and "instance 'i'" in str(raised.value)
+
+
+async def test_an_id_holding_the_known_separator_gets_whole_histories_not_wrong_ones(provider):
+    """What the caller holds travels as joined lists; an id with the separator in it would shift
+    them, so then every fetched history comes whole (always correct) instead of misread."""
+    from duroxide_cli.history import ActivityScheduled
+    from duroxide_cli.providers._postgres.codec import KNOWN_SEPARATOR
+    from duroxide_cli.providers.base import KnownHistory
+
+    odd = f"odd{KNOWN_SEPARATOR}id"
+    for iid in ("a", odd):
+        await create(provider, iid)
+    started = await fetch_all(provider)
+    assert await provider.commit_turns([turn(w, STARTED, ActivityScheduled("Charge", 5)) for w in started.values()]) == [
+        "committed", "committed"
+    ]
+    for iid in ("a", odd):
+        await provider.enqueue_message(event_message(iid))
+    known = {iid: KnownHistory(w.instance.incarnation, 1, 2) for iid, w in started.items()}
+    work = await fetch_all(provider, known=known)
+    assert {iid: (w.history_after, len(w.history)) for iid, w in work.items()} == {"a": (0, 2), odd: (0, 2)}
