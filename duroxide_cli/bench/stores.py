@@ -6,7 +6,8 @@ URL chooses where (a new directory next to the named file, which is never opened
 names a database in which each workload gets a new schema of its own
 (``duroxide_bench_<pid>_<random>``); the URL's ``?schema=``, if any, is never opened.
 Everything a workload created is removed when it ends, whether it finished, failed or was
-interrupted (Ctrl-C cancels the workload's task, and the removal runs as it unwinds).
+interrupted (Ctrl-C, or SIGTERM in ``duroxide bench``, cancels the workload's task, and the
+removal runs as it unwinds).
 """
 
 from __future__ import annotations

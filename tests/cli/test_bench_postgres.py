@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import asyncpg
+import pytest
 import pytest_asyncio
 from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres, schema_url
 
@@ -71,7 +72,8 @@ async def test_the_schema_the_url_names_is_left_as_it_was(project: Project, pg_u
     assert [state["status"] for state in json.loads(after.stdout)] == ["Pending"]
 
 
-async def test_ctrl_c_during_a_workload_drops_its_schema(project: Project, pg_url: str, background):
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+async def test_a_signal_during_a_workload_drops_its_schema(project: Project, pg_url: str, background, sig, code):
     running = background("bench", "-w", "hello", "-n", "100000", "-o", "jsonl", "--store", pg_url)
     pid = running.process.pid
     deadline = time.monotonic() + 60
@@ -82,8 +84,8 @@ async def test_ctrl_c_during_a_workload_drops_its_schema(project: Project, pg_ur
             break
         time.sleep(0.05)
     assert schemas, f"no bench schema appeared; stderr:\n{running.stderr}"
-    running.process.send_signal(signal.SIGINT)
-    assert running.process.wait(timeout=60) == 130, running.stderr
+    running.process.send_signal(sig)
+    assert running.process.wait(timeout=60) == code, running.stderr
     assert await _schemas_of(pid) == []
 
 
