@@ -7,7 +7,8 @@ disagree still agree on when a lease ends; lock tokens fence a process that lost
 
 Each call is one statement, most of them a call of one of the schema's functions
 (``_postgres/sql``), so a turn, a batch of turns or a batch of completions costs one network
-round trip; a batch commits in one transaction with a savepoint per item. New work wakes idle
+round trip; a batch commits in one transaction with a savepoint per item. Creations and messages
+that callers start while one is on its way share the next statement (``_postgres/grouping.py``). New work wakes idle
 dispatchers in every process through LISTEN/NOTIFY; polling stays the fallback. A dropped
 connection or a restarting server is a retryable ProviderError: the runtime tries again, and
 lock tokens make a repeated write harmless. A stored row that cannot be decoded fails only its
