@@ -26,7 +26,9 @@
 -- that one delivery; everything acknowledged stays durable. This takes a disk flush off every
 -- fetch, which the runtime waits for before it can run anything.
 
-DROP FUNCTION fetch_orchestration_work(bigint, integer, bigint, text, json, text[]);
+-- The version 2 function (same name, other parameters) stays, so that processes of the previous
+-- duroxide still running against this schema during a rolling upgrade keep fetching; the same
+-- goes for commit_turn(bigint, json) below.
 
 CREATE FUNCTION fetch_orchestration_work(p_now bigint, p_limit integer, p_lock_ms bigint, p_owner text,
                                          p_known_ids text, p_known_incarnations text,
@@ -148,8 +150,6 @@ END $$;
 -- the document is read as jsonb, parsed once (a json value is parsed again at every `->`);
 -- statements for empty parts (no activities, starts, messages, cancels) are skipped; and the
 -- execution's row is rewritten only when the turn changes its status or ends it.
-DROP FUNCTION commit_turn(bigint, json);
-
 CREATE FUNCTION commit_turn(p_now bigint, p_turn jsonb) RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     v_id text := p_turn ->> 'instance_id';
