@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Optional
 
 import typer
 
 from . import render
+from .entry import SIGNAL_EXIT
 from .exits import CommandError, run_command, usage_error
 from .session import prepare
 
@@ -48,7 +52,8 @@ def bench(
             "--store",
             metavar="URL",
             help="What to run on: sqlite:///path.db (a fresh file is made next to it and removed; path.db itself is not "
-            "touched), with ?synchronous=normal to relax durability, or sqlite://:memory:. Default: a temporary SQLite file.",
+            "touched), with ?synchronous=normal to relax durability; sqlite://:memory:; or postgresql://user@host/db (each "
+            "workload gets a new schema there, dropped afterwards; ?schema= is not touched). Default: a temporary SQLite file.",
             show_default=False,
         ),
     ] = None,
@@ -75,20 +80,54 @@ def bench(
         target = BenchStore.from_url(store)
         rows = []
         try:
-            for name in chosen:
-                spec = WORKLOADS[name]
-                with render.bench_progress(name, f"{spec.units(size)} {spec.unit}") as progress:
-                    result = await run_workload(spec, size, target, progress, per_s)
-                if form == "table":
-                    rows.append((result, spec.unit, spec.latency))
-                else:
-                    render.bench_record(result)
+            async with _sigterm_cancels():
+                for name in chosen:
+                    spec = WORKLOADS[name]
+                    with render.bench_progress(name, f"{spec.units(size)} {spec.unit}") as progress:
+                        result = await run_workload(spec, size, target, progress, per_s)
+                    if form == "table":
+                        rows.append((result, spec.unit, spec.latency))
+                    else:
+                        render.bench_record(result)
         except WorkloadFailed as error:
             raise CommandError(f"bench {name}: {error}") from None
         finally:
             render.bench_table(rows)
 
     run_command(main)
+
+
+@asynccontextmanager
+async def _sigterm_cancels() -> AsyncIterator[None]:
+    """While the workloads run, SIGTERM stops them as Ctrl-C does (the running workload's store
+    is removed as it unwinds), and then exits 143."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        if task is not None:
+            task.cancel()
+
+    installed = True
+    try:
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+        installed = False
+    try:
+        yield
+    except asyncio.CancelledError:
+        if terminated:
+            render.note("terminated")
+            raise typer.Exit(SIGNAL_EXIT[signal.SIGTERM]) from None
+        raise
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _workloads(given: list[str] | None, known: list[str]) -> list[str]:

@@ -7,7 +7,8 @@ disagree still agree on when a lease ends; lock tokens fence a process that lost
 
 Each call is one statement, most of them a call of one of the schema's functions
 (``_postgres/sql``), so a turn, a batch of turns or a batch of completions costs one network
-round trip; a batch commits in one transaction with a savepoint per item. New work wakes idle
+round trip; a batch commits in one transaction with a savepoint per item. Creations and messages
+that callers start while one is on its way share the next statement (``_postgres/grouping.py``). New work wakes idle
 dispatchers in every process through LISTEN/NOTIFY; polling stays the fallback. A dropped
 connection or a restarting server is a retryable ProviderError: the runtime tries again, and
 lock tokens make a repeated write harmless. A stored row that cannot be decoded fails only its
@@ -30,7 +31,8 @@ from ..messages import Message
 from ..model.options import RuntimeOptions
 from ._postgres import codec, listing
 from ._postgres import statements as sql
-from ._postgres.database import Database, check_schema_name, describe
+from ._postgres.database import Database, check_schema_name, describe, drop_schema
+from ._postgres.grouping import GroupedWrites
 from ._postgres.migrations import migrate
 from ._postgres.notifications import Listener
 from .base import (
@@ -74,6 +76,8 @@ class PostgresProvider:
         """Use ``connect``; this wraps an open pool and its listener."""
         self._db = database
         self._listener = listener
+        self._creates: GroupedWrites[list[Any], bool] = GroupedWrites(self._insert_instances)
+        self._sends: GroupedWrites[list[Any], bool] = GroupedWrites(self._send_each)
 
     @classmethod
     async def connect(
@@ -106,24 +110,39 @@ class PostgresProvider:
             raise
         return cls(database, listener)
 
+    @staticmethod
+    async def drop_schema(url: str, schema: str) -> None:
+        """Remove ``schema`` from the database ``url`` names, with every table and row in it (a
+        schema that does not exist is no error). Close the providers open on it first: the drop
+        waits for their transactions. Raises ConfigError for a name that is not a plain
+        identifier, ProviderError when the server cannot be reached."""
+        check_schema_name(schema)
+        await drop_schema(url, schema, describe(url, schema))
+
     def __repr__(self) -> str:
         return f"PostgresProvider({self._db.where!r})"
 
     # -- instances and messages -------------------------------------------------------------------
 
     async def create_instance(self, start: Message) -> None:
-        created = await self._db.fetchval(
-            "create_instance", sql.CREATE_INSTANCE, self._db.now(), *codec.start_fields(start)
-        )
-        if not created:
+        if not await self._creates.submit(codec.start_fields(start)):
             raise InstanceAlreadyExistsError(start.instance_id)
 
     async def enqueue_message(self, message: Message, visible_at_ms: int | None = None) -> None:
-        sent = await self._db.fetchval(
-            "enqueue_message", sql.ENQUEUE_MESSAGE, self._db.now(), *codec.message_fields(message), visible_at_ms
-        )
-        if not sent:
+        if not await self._sends.submit([*codec.message_fields(message), visible_at_ms]):
             raise InstanceNotFoundError(message.instance_id)
+
+    async def _insert_instances(self, starts: Sequence[list[Any]]) -> list[bool]:
+        """Creations that arrived together, in one statement (see ``_postgres/grouping.py``)."""
+        if len(starts) == 1:
+            return [await self._db.fetchval("create_instance", sql.CREATE_INSTANCE, self._db.now(), *starts[0])]
+        return list(await self._db.fetchval("create_instance", sql.CREATE_INSTANCES, self._db.now(), json.dumps(starts)))
+
+    async def _send_each(self, messages: Sequence[list[Any]]) -> list[bool]:
+        """Messages that arrived together, in one statement."""
+        if len(messages) == 1:
+            return [await self._db.fetchval("enqueue_message", sql.ENQUEUE_MESSAGE, self._db.now(), *messages[0])]
+        return list(await self._db.fetchval("enqueue_message", sql.ENQUEUE_MESSAGES, self._db.now(), json.dumps(messages)))
 
     async def fetch_orchestration_work(
         self,
@@ -140,7 +159,7 @@ class PostgresProvider:
         document = await self._db.fetchval(
             "fetch_orchestration_work",
             sql.FETCH_ORCHESTRATION_WORK,
-            self._db.now(), limit, lock_timeout_ms, owner, codec.known_json(known), scope,
+            self._db.now(), limit, lock_timeout_ms, owner, *codec.known_lists(known), scope,
         )
         found = self._learn("orchestrator", document)
         return [codec.orchestration_work(work) for work in found]
@@ -169,7 +188,7 @@ class PostgresProvider:
         held = known.get(instance_id)
         document = await self._db.fetchval(
             "lock_instance", sql.LOCK_INSTANCE, self._db.now(), instance_id, lock_timeout_ms, owner,
-            codec.known_json({} if held is None else {instance_id: held}),
+            *((None, None, None) if held is None else held),
         )
         return None if document is None else codec.orchestration_work(json.loads(document))
 
@@ -334,6 +353,8 @@ class PostgresProvider:
         await self._listener.wait(queue, timeout_ms)
 
     async def close(self) -> None:
+        await self._creates.close()
+        await self._sends.close()
         await self._listener.close()
         await self._db.close()
 

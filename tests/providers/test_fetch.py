@@ -190,3 +190,29 @@ async def test_idle_fetches_keep_noticing_other_processes(provider, other_proces
     await create(other_process, "a")
     await create(other_process, "b")
     assert set(await fetch_all(provider)) == {"a", "b"}
+
+
+async def test_each_instance_of_one_fetch_gets_the_history_its_own_known_entry_allows(provider):
+    """Many entries in ``known`` (a runtime's whole cache), ids with commas, quotes and spaces:
+    each fetched instance is matched with its own entry, whatever the others say."""
+    ids = ["a", 'b,"1"', "c {x}", "d"]
+    for iid in ids:
+        await create(provider, iid)
+    started = await fetch_all(provider)
+    committed = await provider.commit_turns(
+        [turn(started[iid], OrchestrationStarted("Flow", "1.0.0"), ActivityScheduled("Charge", 5)) for iid in ids]
+    )
+    assert committed == ["committed"] * 4
+    for iid in ids:
+        await provider.enqueue_message(event_message(iid))
+    incarnations = {iid: started[iid].instance.incarnation for iid in ids}
+    known = {f"other-{i}": KnownHistory("x" * 32, 1, 3) for i in range(500)}
+    known |= {"a": KnownHistory(incarnations["a"], 1, 1), 'b,"1"': KnownHistory(incarnations['b,"1"'], 1, 2)}
+    known["c {x}"] = KnownHistory(incarnations["c {x}"], 2, 1)  # another execution: all of it
+    work = await fetch_all(provider, known=known)
+    assert {iid: (w.history_after, [e.event_id for e in w.history]) for iid, w in work.items()} == {
+        "a": (1, [2]),
+        'b,"1"': (2, []),
+        "c {x}": (0, [1, 2]),
+        "d": (0, [1, 2]),
+    }

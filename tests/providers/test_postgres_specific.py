@@ -5,6 +5,7 @@ decode failing only their own instance."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import asyncpg
@@ -198,3 +199,58 @@ async def test_reading_an_unreadable_row_raises_a_permanent_provider_error(provi
         with pytest.raises(ProviderError) as raised:
             await read
         assert not raised.value.retryable and "instance 'i'" in str(raised.value)
+
+
+async def test_an_id_holding_the_known_separator_gets_whole_histories_not_wrong_ones(provider):
+    """What the caller holds travels as joined lists; an id with the separator in it would shift
+    them, so then every fetched history comes whole (always correct) instead of misread."""
+    from duroxide_cli.history import ActivityScheduled
+    from duroxide_cli.providers._postgres.codec import KNOWN_SEPARATOR
+    from duroxide_cli.providers.base import KnownHistory
+
+    odd = f"odd{KNOWN_SEPARATOR}id"
+    for iid in ("a", odd):
+        await create(provider, iid)
+    started = await fetch_all(provider)
+    assert await provider.commit_turns([turn(w, STARTED, ActivityScheduled("Charge", 5)) for w in started.values()]) == [
+        "committed", "committed"
+    ]
+    for iid in ("a", odd):
+        await provider.enqueue_message(event_message(iid))
+    known = {iid: KnownHistory(w.instance.incarnation, 1, 2) for iid, w in started.items()}
+    work = await fetch_all(provider, known=known)
+    assert {iid: (w.history_after, len(w.history)) for iid, w in work.items()} == {"a": (0, 2), odd: (0, 2)}
+
+
+async def test_a_process_of_the_previous_version_keeps_working_after_the_upgrade(schema):
+    """A schema at version 3 is migrated by a newer process while an older one still serves it:
+    the older one's fetch and commit statements keep working."""
+    conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": schema})
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
+                           " applied_at timestamptz NOT NULL DEFAULT now())")
+        for migration in load_migrations()[:3]:
+            await conn.execute(migration.sql)
+            await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name)
+        provider = await PostgresProvider.connect(PG_CONNECT_URL, schema=schema)
+        try:
+            await create(provider, "a")
+        finally:
+            await provider.close()
+        fetched = json.loads(await conn.fetchval("SELECT fetch_orchestration_work(NULL, 1, 30000, 'old', '{}'::json, NULL)"))
+        [work] = fetched["work"]
+        assert work["instance"]["id"] == "a"
+        old_turn = {
+            "instance_id": "a", "lock_token": work["lock_token"], "execution_id": 1, "next_execution_id": None,
+            "events": [[1, "OrchestrationStarted", now_ms(), work["messages"][0][3]]],
+            "consumed_message_ids": [work["messages"][0][0]],
+            "instance": {"status": "Running", "version": "1.0.0", "output": None, "error": None, "failure": None,
+                         "custom_status": None},
+            "activities": [], "messages": [], "starts": [], "cancel_activities": [],
+        }
+        [result] = json.loads(await conn.fetchval("SELECT commit_turns(NULL, $1::json)", json.dumps([old_turn])))
+        assert result["outcome"] == "committed"
+        assert await conn.fetchval("SELECT status FROM instances WHERE id = 'a'") == "Running"
+    finally:
+        await conn.close()

@@ -89,8 +89,21 @@ def message_fields(message: Message) -> list[Any]:
     return [message.instance_id, message.execution_id, kind, body]
 
 
-def known_json(known: Mapping[str, KnownHistory]) -> str:
-    return json.dumps({instance_id: list(held) for instance_id, held in known.items()})
+KNOWN_SEPARATOR = "\x1f"
+"""Separates instance ids and incarnations in what ``known_lists`` sends (see migration 004)."""
+
+
+def known_lists(known: Mapping[str, KnownHistory]) -> tuple[str, str, str, str]:
+    """What the caller holds, as ``fetch_orchestration_work`` takes it: ids, incarnations,
+    executions and event counts as four texts of parallel lists. Joining strings is several times
+    cheaper than a JSON document or text[] parameters for a thousand cached instances."""
+    held = known.values()
+    return (
+        KNOWN_SEPARATOR.join(known),
+        KNOWN_SEPARATOR.join([h.incarnation for h in held]),
+        ",".join([str(h.execution_id) for h in held]),
+        ",".join([str(h.event_count) for h in held]),
+    )
 
 
 def turns_json(turns: Sequence[TurnCommit]) -> str:

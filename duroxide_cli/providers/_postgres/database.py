@@ -68,6 +68,28 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, _DRIVER_ERRORS)
 
 
+async def drop_schema(url: str, schema: str, where: str) -> None:
+    """Drop ``schema`` and everything in it, on a connection of its own; nothing when it is gone."""
+    try:
+        conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+    except _DRIVER_ERRORS as error:
+        raise ProviderError("drop_schema", f"cannot drop {where}: {error}", retryable=is_retryable(error)) from error
+
+
+class _StoreConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pooled connection released without asyncpg's reset statement (``RESET ALL``, ``UNLISTEN
+    *``, ...), which would cost every call a second round trip: the store's statements leave no
+    session state behind (no LISTEN, cursor, advisory session lock or SET on pooled connections;
+    the listener has its own connection). asyncpg still rolls back a transaction left open."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 class Database:
     """A pool on one schema and the clock its statements judge time by."""
 
@@ -87,6 +109,7 @@ class Database:
                 min_size=0,  # no floor to restore: asyncpg would log a traceback for each try while the server is down
                 max_size=pool_size,
                 timeout=CONNECT_TIMEOUT_S,
+                connection_class=_StoreConnection,
                 server_settings={"search_path": schema, "application_name": application_name(schema)},
             )
         except Exception as error:  # noqa: BLE001 - classified once, here

@@ -9,9 +9,11 @@ from .codec import INSTANCE_COLUMNS
 
 CREATE_INSTANCE = "SELECT insert_instance(clock_ms($1), $2, $3, $4, $5, $6)"
 ENQUEUE_MESSAGE = "SELECT send(clock_ms($1), $2, $3, $4, $5, $6)"
-FETCH_ORCHESTRATION_WORK = "SELECT fetch_orchestration_work($1, $2, $3, $4, $5::json, $6)"
+CREATE_INSTANCES = "SELECT insert_instances($1, $2::json)"
+ENQUEUE_MESSAGES = "SELECT send_each($1, $2::json)"
+FETCH_ORCHESTRATION_WORK = "SELECT fetch_orchestration_work($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 COMMIT_TURNS = "SELECT commit_turns($1, $2::json)"
-LOCK_INSTANCE = "SELECT lock_instance($1, $2, $3, $4, $5::json)"
+LOCK_INSTANCE = "SELECT lock_instance($1, $2, $3, $4, $5, $6, $7)"
 ABANDON_ORCHESTRATION = "SELECT abandon_orchestration($1, $2, $3, $4, $5, $6)"
 DROP_MESSAGES = "SELECT drop_messages($1, $2, $3, $4)"
 SET_INSTANCE_HELD = """
