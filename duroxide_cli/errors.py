@@ -10,6 +10,7 @@
     ├── WaitTimeoutError           (also a TimeoutError) waiting gave up
     ├── OrchestrationCancelled     the instance was cancelled
     ├── ProviderError              the store failed; ``retryable`` drives retries
+    ├── StoreNotFoundError         a store opened with ``create=False`` does not exist
     └── ConfigError                a bad configuration value, URL or app reference
 
 This module imports nothing from the package. Every error pickles with its fields.

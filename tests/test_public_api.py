@@ -14,7 +14,7 @@ DOCUMENTED = {
     # errors
     "DuroxideError", "ActivityError", "SubOrchestrationError", "NondeterminismError",
     "InstanceAlreadyExistsError", "InstanceNotFoundError", "InstanceRunningError", "WaitTimeoutError",
-    "OrchestrationCancelled", "ProviderError", "ConfigError",
+    "OrchestrationCancelled", "ProviderError", "StoreNotFoundError", "ConfigError",
 }
 
 
@@ -38,3 +38,5 @@ def test_errors_pickle_with_their_fields():
     assert str(copy) == str(error)
     timeout = pickle.loads(pickle.dumps(duroxide_cli.WaitTimeoutError("i", 5, "Running")))
     assert isinstance(timeout, TimeoutError) and timeout.instance_id == "i"
+    missing = pickle.loads(pickle.dumps(duroxide_cli.StoreNotFoundError("/tmp/x.db")))
+    assert missing.where == "/tmp/x.db" and str(missing) == "no store at /tmp/x.db"
