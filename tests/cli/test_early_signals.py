@@ -66,3 +66,22 @@ def test_a_signal_in_the_first_half_second_exits_quietly_with_the_shells_code(pr
         assert code in (_CODES[sig], 0, -sig), (delay_s, code, stderr)
         interrupted += code == _CODES[sig]
     assert interrupted >= 2  # most delays land while the command is still starting
+
+
+def test_a_signal_that_lands_in_a_finalizer_still_ends_the_process_quietly():
+    # Python cannot raise out of a finalizer: it prints "Exception ignored ... Traceback" and goes
+    # on. The exit a signal asked for must end the process there, with the signal's code.
+    code = (
+        "import os, signal\n"
+        "import duroxide_cli.cli.entry\n"
+        "class Finalized:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        for _ in range(10**7):\n"
+        "            pass\n"
+        "Finalized()\n"
+        "print('carried on')\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 130, ran
+    assert "Traceback" not in ran.stderr and "carried on" not in ran.stdout, ran
