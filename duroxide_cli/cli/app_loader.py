@@ -132,16 +132,22 @@ def _import(module_name: str, search_root: Path, reference: str, path: Path | No
 
 def _import_error(reference: str, error: BaseException) -> AppImportError:
     lines = traceback.TracebackException.from_exception(error)
-    lines.stack = traceback.StackSummary.from_list(
-        [frame for frame in lines.stack if not _is_machinery(frame.filename)]
-    )
+    users = [frame for frame in lines.stack if not _is_machinery(frame.filename)]
+    lines.stack = traceback.StackSummary.from_list(users or list(lines.stack))
     text = "".join(lines.format())
     summary = "".join(traceback.format_exception_only(type(error), error)).strip().splitlines()[-1]
     return AppImportError(reference, text, summary)
 
 
+_PACKAGE = Path(__file__).resolve().parent.parent
+"""duroxide's own files: a registration the app gets wrong raises from there."""
+
+
 def _is_machinery(filename: str) -> bool:
-    return filename.startswith("<frozen importlib") or filename == __file__ or "importlib" in Path(filename).parts
+    """Frames the user did not write: the import system's and duroxide's own."""
+    if filename.startswith("<frozen importlib") or "importlib" in Path(filename).parts:
+        return True
+    return Path(filename).resolve().is_relative_to(_PACKAGE)
 
 
 def _registry(module: ModuleType, attr: str, reference: str) -> Registry:

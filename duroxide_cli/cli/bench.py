@@ -142,12 +142,16 @@ def _workloads(given: list[str] | None, known: list[str]) -> list[str]:
     return [name for name in known if name in names]
 
 
+MAX_SIZE = 100_000
+"""The largest -n: every unit of a workload is in memory at once (``backlog`` queues 10 x N)."""
+
+
 def _size(text: str | None) -> int | None:
     if text is None:
         return None
-    value = int(text) if text.strip().isdigit() else 0
-    if value < 1:
-        raise usage_error(f"-n must be a whole number of at least 1, got {text!r}")
+    value = int(text) if text.strip().isdigit() and len(text.strip()) <= 7 else 0
+    if not 1 <= value <= MAX_SIZE:
+        raise usage_error(f"-n must be a whole number from 1 to {MAX_SIZE:,}, got {text!r}")
     return value
 
 

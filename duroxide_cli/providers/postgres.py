@@ -22,10 +22,12 @@ import json
 import logging
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
+
+import asyncpg
 
 from ..clock import Clock
-from ..errors import InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError
+from ..errors import ConfigError, InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError
 from ..history import HistoryEvent, OrchestrationStarted
 from ..messages import Message
 from ..model.options import RuntimeOptions
@@ -36,7 +38,6 @@ from ._postgres.grouping import GroupedWrites
 from ._postgres.migrations import migrate
 from ._postgres.notifications import Listener
 from .base import (
-    TERMINAL_STATUSES,
     ActivityCompletion,
     ActivityWork,
     CommitOutcome,
@@ -45,6 +46,7 @@ from .base import (
     InstanceFilter,
     InstanceRecord,
     InstanceRecordPage,
+    InstanceStatus,
     KnownHistory,
     OrchestrationWork,
     Queue,
@@ -105,6 +107,15 @@ class PostgresProvider:
             await database.run("open", lambda conn: migrate(conn, schema, where, create))
             listener = Listener(url, schema)
             await listener.start()
+        except ProviderError as error:
+            await database.close()
+            if isinstance(error.__cause__, asyncpg.UndefinedObjectError) and "configuration parameter" in str(error.__cause__):
+                # asyncpg passes a URL parameter it does not know to the server as a setting
+                raise ConfigError(
+                    f"store URL for {where}: {error.__cause__}; a PostgreSQL URL takes ?schema=NAME and the"
+                    " connection parameters of libpq (sslmode, ...)"
+                ) from None
+            raise
         except BaseException:
             await database.close()
             raise
@@ -373,4 +384,5 @@ class PostgresProvider:
         return parsed["work"]
 
 
-_STATUSES = ("Pending", "Running", *sorted(TERMINAL_STATUSES))
+_STATUSES: tuple[str, ...] = get_args(InstanceStatus)
+"""In the order every store reports them (``metrics``)."""

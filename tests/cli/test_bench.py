@@ -97,7 +97,9 @@ def test_without_store_the_configured_store_is_not_created(project: Project):
     ("args", "message"),
     [
         (["-w", "nope"], "unknown workload 'nope'; known: hello, fanout, chain, timers, events, backlog"),
-        (["-n", "0"], "-n must be a whole number of at least 1"),
+        (["-n", "0"], "-n must be a whole number from 1 to 100,000"),
+        (["-n", "100001"], "-n must be a whole number from 1 to 100,000"),
+        (["-n", "99999999999999999999"], "-n must be a whole number from 1 to 100,000"),
         (["-o", "xml"], "--output must be table, json or jsonl"),
         (["--rate", "0"], "--rate must be a number of instances per second of at least 1"),
         (["--rate", "fast"], "--rate must be a number of instances per second of at least 1"),

@@ -180,3 +180,12 @@ def test_an_app_that_raises_on_import_keeps_the_users_traceback(tmp_path: Path):
     text = caught.value.user_traceback
     assert "broken_app.py\", line 6, in helper" in text and "ZeroDivisionError" in text
     assert "importlib" not in text and "app_loader" not in text
+
+
+def test_a_registration_the_app_gets_wrong_shows_the_users_line_not_duroxides(tmp_path: Path):
+    write(tmp_path / "bad_app.py", REGISTRY + "app = Registry()\n\n\n@app.orchestration(\"A\")\ndef a(ctx, x):\n    return 1\n")
+    with pytest.raises(AppImportError) as caught:
+        load_app("bad_app.py", tmp_path)
+    text = caught.value.user_traceback
+    assert "bad_app.py\", line 5, in <module>" in text and "not a generator function" in text
+    assert "registry.py" not in text and "duroxide_cli" not in text

@@ -57,3 +57,10 @@ async def test_a_reading_command_on_a_missing_schema_exits_3_and_creates_nothing
     assert not await schema_exists(pg_url.rpartition("schema=")[2])
     assert duroxide("start", "Countdown", "--input", "0", "--id", "s-1", "--store", pg_url, cwd=project.root).returncode == 0
     assert duroxide("status", "s-1", "--store", pg_url, cwd=project.root).returncode == 0
+
+
+async def test_a_url_parameter_the_server_does_not_know_is_a_usage_error(project, pg_url):
+    result = duroxide("list", "--store", pg_url + "&foo=1", cwd=project.root)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert 'unrecognized configuration parameter "foo"' in line and "?schema=NAME" in line

@@ -167,6 +167,7 @@ async def test_system_metrics_count_instances_by_status(provider):
     metrics = await provider.system_metrics()
     assert metrics.total == 3
     assert metrics.by_status == {"Pending": 2, "Running": 0, "Completed": 1, "Failed": 0, "Cancelled": 0}
+    assert list(metrics.by_status) == ["Pending", "Running", "Completed", "Failed", "Cancelled"], "one order in every store"
 
 
 async def test_queue_depths_split_visible_delayed_and_activity_work(provider):
