@@ -8,17 +8,16 @@ DESIGN section 4); operations that arrive while a transaction runs share the nex
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
 from ...errors import ConfigError, ProviderError
+from .database_thread import DatabaseThread
 from .group_commit import OperationQueue, run_group_txn
 from .rows import UnreadableRow
 from .schema import check_version, migrate
@@ -68,14 +67,14 @@ class Database:
 
     def __init__(
         self,
-        executor: ThreadPoolExecutor,
+        thread: DatabaseThread,
         conn: sqlite3.Connection,
         clock: Callable[[], int],
         where: str,
         synchronous: Synchronous | None = None,
         read_only: bool = False,
     ):
-        self._executor = executor
+        self._thread = thread
         self._conn = conn
         self._clock = clock
         self.where = where
@@ -102,15 +101,13 @@ class Database:
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be {' or '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}")
         where = ":memory:" if path is None else str(path)
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duroxide-sqlite")
+        thread = DatabaseThread()
         try:
-            conn, in_force = await asyncio.get_running_loop().run_in_executor(
-                executor, _open_connection, path, clock, where, synchronous, read_only and path is not None
-            )
+            conn, in_force = await thread.run(_open_connection, path, clock, where, synchronous, read_only and path is not None)
         except BaseException:
-            executor.shutdown(wait=False)
+            await thread.stop()
             raise
-        return cls(executor, conn, clock, where, in_force, read_only and path is not None)
+        return cls(thread, conn, clock, where, in_force, read_only and path is not None)
 
     # -- the event loop side --------------------------------------------------------------------
 
@@ -122,7 +119,7 @@ class Database:
         kind: Literal["read", "poll", "write"] = (
             "read" if fn == self.read else "poll" if fn in (self.poll, self.lease) else "write"
         )
-        result: T = await self._queue.submit(self._executor, operation, fn, args, kind)
+        result: T = await self._queue.submit(self._thread, operation, fn, args, kind)
         return result
 
     async def close(self) -> None:
@@ -131,8 +128,8 @@ class Database:
             return
         self._closed = True
         await self._queue.drained()
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
-        self._executor.shutdown(wait=True)
+        await self._thread.run(self._conn.close)
+        await self._thread.stop()
 
     # -- the database thread side ---------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .database import Database
+    from .database_thread import DatabaseThread
 
 MAX_GROUP = 512
 """At most this many operations share one transaction (a bound on how long one holds the lock)."""
@@ -61,39 +62,38 @@ class OperationQueue:
         """An operation runs alone (``_run_alone``)."""
 
     async def submit(
-        self, executor: Any, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kind: Literal["read", "poll", "write"]
+        self, thread: DatabaseThread, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kind: Literal["read", "poll", "write"]
     ) -> Any:
         loop = asyncio.get_running_loop()
         operation = Operation(name, fn, args, kind, loop.create_future())
         if self._draining is None and not self._busy:
-            return await self._run_alone(executor, operation)
+            return await self._run_alone(thread, operation)
         self._pending.append(operation)
         if self._draining is None:
-            self._draining = loop.create_task(self._drain(executor))
+            self._draining = loop.create_task(self._drain(thread))
         return await operation.future
 
-    async def _run_alone(self, executor: Any, operation: Operation) -> Any:
+    async def _run_alone(self, thread: DatabaseThread, operation: Operation) -> Any:
         """Nothing runs: this operation goes at once, with no task in between (the sequential
         case, a chain of steps, pays nothing for grouping). Whatever arrives meanwhile is
         drained after it."""
         self._busy = True
         try:
-            await asyncio.get_running_loop().run_in_executor(executor, self._run_group, [operation])
+            await thread.run(self._run_group, [operation])
         finally:
             self._busy = False
             if self._pending and self._draining is None:
-                self._draining = asyncio.get_running_loop().create_task(self._drain(executor))
+                self._draining = asyncio.get_running_loop().create_task(self._drain(thread))
         if operation.ok:
             return operation.value
         raise operation.value
 
-    async def _drain(self, executor: Any) -> None:
-        loop = asyncio.get_running_loop()
+    async def _drain(self, thread: DatabaseThread) -> None:
         try:
             while self._pending:
                 group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
                 try:
-                    await asyncio.shield(loop.run_in_executor(executor, self._run_group, group))
+                    await asyncio.shield(thread.run(self._run_group, group))
                 except BaseException as error:  # noqa: BLE001 - the thread is gone: tell every waiter
                     for operation in group:
                         if not operation.future.done():
