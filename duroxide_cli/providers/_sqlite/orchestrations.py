@@ -153,30 +153,27 @@ def _lock_instance_txn(
     known: KnownHistory | None,
 ) -> OrchestrationWork:
     token = uuid.uuid4().hex
-    conn.execute(
-        "UPDATE instances SET lock_token = ?, lock_owner = ?, locked_until_ms = ? WHERE id = ?",
+    # Each UPDATE hands back the rows it locked (RETURNING): no second statement reads them.
+    (instance_row,) = conn.execute(  # fetchall: a statement left unfinished would hold up the COMMIT
+        f"UPDATE instances SET lock_token = ?, lock_owner = ?, locked_until_ms = ? WHERE id = ? RETURNING {INSTANCE_COLUMNS}",
         (token, owner, now_ms + lock_timeout_ms, instance_id),
-    )
-    conn.execute(
+    ).fetchall()
+    message_rows = conn.execute(
         "UPDATE orchestrator_queue SET delivery_count = delivery_count + 1, lock_token = ?"
-        " WHERE instance_id = ? AND visible_at_ms <= ?",
+        f" WHERE instance_id = ? AND visible_at_ms <= ? RETURNING {MESSAGE_COLUMNS}",
         (token, instance_id, now_ms),
-    )
+    ).fetchall()
+    message_rows.sort()  # RETURNING promises no order; messages are delivered by id
     messages: list[QueuedMessage] = []
     unreadable: list[str] = []
     unreadable_ids: list[int] = []
-    for row in conn.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM orchestrator_queue WHERE instance_id = ? AND lock_token = ? ORDER BY id",
-        (instance_id, token),
-    ):
+    for row in message_rows:
         try:
             messages.append(message_from_row(row))
         except UnreadableRow as error:
             unreadable.append(str(error))
             unreadable_ids.append(row[0])
-    instance, bad_row = instance_from_row_leniently(
-        conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)).fetchone()
-    )
+    instance, bad_row = instance_from_row_leniently(instance_row)
     if bad_row is not None:
         unreadable.insert(0, bad_row)
     after = 0
