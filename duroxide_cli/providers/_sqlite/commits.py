@@ -10,7 +10,7 @@ from ...history import HistoryEvent
 from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, InstanceStart, TurnCommit
 from .activities import insert_activity_txn, lease_new_activity_txn, remove_work_txn
 from .orchestrations import insert_instance_txn
-from .orchestrator_queue import instance_exists_txn, release_messages_txn, send_txn
+from .orchestrator_queue import release_messages_txn, send_txn
 from .rows import dump_body, dump_failure, dump_json
 from .wakeups import Wake
 
@@ -152,9 +152,9 @@ def _update_instance_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit
 def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: InstanceStart, starter: str) -> None:
     """Create the new instance, or when its id is taken send ``on_conflict`` instead (without
     one, the start is ignored with a warning)."""
-    if not instance_exists_txn(conn, start.start.instance_id):
-        insert_instance_txn(conn, now_ms, wake, start.start)
-    elif start.on_conflict is not None:
+    if insert_instance_txn(conn, now_ms, wake, start.start):
+        return
+    if start.on_conflict is not None:
         send_txn(conn, now_ms, wake, start.on_conflict, None)
     else:
         _log.warning(

@@ -60,26 +60,29 @@ waking early costs one query)."""
 
 def create_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
     """Insert a Pending instance and queue its start; InstanceAlreadyExistsError on a taken id."""
-    if instance_exists_txn(conn, start.instance_id):
+    if not insert_instance_txn(conn, now_ms, wake, start):
         raise InstanceAlreadyExistsError(start.instance_id)
-    insert_instance_txn(conn, now_ms, wake, start)
 
 
-def insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
+def insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> bool:
+    """Insert a Pending instance and queue its start; False (nothing written) when the id is taken."""
     body = start.body
     if not isinstance(body, OrchestrationStarted):
         raise ValueError(f"an instance starts with an OrchestrationStarted message, not {type(body).__name__}")
-    conn.execute(
+    cursor = conn.execute(  # ON CONFLICT: a taken id is found by the insert itself, not by a query before it
         "INSERT INTO instances"
         " (id, name, version, status, execution_id, parent_instance_id, created_at_ms, updated_at_ms, incarnation)"
-        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         (start.instance_id, body.name, body.version, body.parent_instance_id, now_ms, now_ms, uuid.uuid4().hex),
     )
+    if cursor.rowcount != 1:
+        return False
     conn.execute(
         "INSERT INTO executions (instance_id, execution_id, status, started_at_ms) VALUES (?, 1, 'Pending', ?)",
         (start.instance_id, now_ms),
     )
     enqueue_txn(conn, now_ms, wake, start, None)
+    return True
 
 
 def enqueue_message_txn(
