@@ -299,12 +299,26 @@ class HistoryEvent:
         return cls(data["event_id"], data.get("timestamp_ms", 0), body)
 
 
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+"""Per body class, each field's name and whether it is required: ``dataclasses.fields`` builds
+its tuple anew at every call, and every stored event and message goes through here."""
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, bool], ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(
+            (field.name, field.default is dataclasses.MISSING) for field in dataclasses.fields(cls)
+        )
+    return found
+
+
 def body_to_json(body: EventBody) -> dict[str, Any]:
     """The kind's fields as JSON (``source_event_id`` first when present)."""
     out: dict[str, Any] = {}
-    for field in dataclasses.fields(body):  # type: ignore[arg-type]
-        value = getattr(body, field.name)
-        out[field.name] = value.to_json() if isinstance(value, FailureDetails) else value
+    for name, _ in _fields_of(type(body)):
+        value = getattr(body, name)
+        out[name] = value.to_json() if isinstance(value, FailureDetails) else value
     return out
 
 
@@ -315,13 +329,13 @@ def body_from_json(data: dict[str, Any]) -> EventBody:
     if cls is None:
         raise ValueError(f"unknown history event kind {kind!r}")
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        if field.name not in data:
-            if field.default is dataclasses.MISSING:
-                raise ValueError(f"{kind} event is missing its field {field.name!r}")
+    for name, required in _fields_of(cls):
+        if name not in data:
+            if required:
+                raise ValueError(f"{kind} event is missing its field {name!r}")
             continue
-        value = data[field.name]
-        if field.name == "failure" and value is not None:
+        value = data[name]
+        if name == "failure" and value is not None:
             value = FailureDetails.from_json(value)
-        values[field.name] = value
+        values[name] = value
     return cls(**values)

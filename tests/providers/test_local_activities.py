@@ -152,6 +152,18 @@ async def test_a_turn_carrying_a_result_with_another_token_is_refused(provider):
     assert await provider.renew_activity_lock(leased.work_id, leased.lock_token, 30_000), "the work is still held"
 
 
+async def test_a_turn_carrying_two_results_one_of_them_lost_removes_neither(provider):
+    first, second = (await _schedule_leased(provider, "A", "B", limit=2)).leased
+    assert await provider.complete_activities([completion(second)]) == [True]
+    work = await fetch_one(provider, "a")
+    both = [ActivityCompleted(2, "a"), ActivityCompleted(3, "b")]
+    held = [HeldWork(first.work_id, first.lock_token), HeldWork(second.work_id, second.lock_token)]
+    [outcome] = await provider.commit_turns_leasing([turn(work, *both, completed_work=held)])
+    assert outcome == CommitResult("lock_lost")
+    assert len(await provider.read_history("a")) == 3, "nothing of the refused turn was written"
+    assert await provider.renew_activity_lock(first.work_id, first.lock_token, 30_000), "the first work is still held"
+
+
 async def test_a_result_turn_also_consumes_the_messages_its_lock_found(provider):
     [leased] = (await _schedule_leased(provider, "A", limit=1)).leased
     await provider.enqueue_message(event_message("a", "meanwhile"))

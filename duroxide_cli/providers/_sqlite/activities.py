@@ -62,12 +62,6 @@ def lease_new_activity_txn(
     return ActivityWork(cursor.lastrowid, token, instance_id, activity, 1)
 
 
-def holds_work_txn(conn: sqlite3.Connection, held: HeldWork) -> bool:
-    """Whether ``held.lock_token`` still holds the work item."""
-    row = conn.execute("SELECT lock_token FROM worker_queue WHERE id = ?", (held.work_id,)).fetchone()
-    return row is not None and row[0] == held.lock_token
-
-
 def remove_work_txn(conn: sqlite3.Connection, held: HeldWork) -> bool:
     """Delete the work item if ``held.lock_token`` holds it; whether it did."""
     cursor = conn.execute("DELETE FROM worker_queue WHERE id = ? AND lock_token = ?", (held.work_id, held.lock_token))

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from ...history import HistoryEvent
 from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, InstanceStart, TurnCommit
-from .activities import holds_work_txn, insert_activity_txn, lease_new_activity_txn, remove_work_txn
+from .activities import insert_activity_txn, lease_new_activity_txn, remove_work_txn
 from .orchestrations import insert_instance_txn
-from .orchestrator_queue import instance_exists_txn, release_messages_txn, send_txn
+from .orchestrator_queue import release_messages_txn, send_txn
 from .rows import dump_body, dump_failure, dump_json
 from .wakeups import Wake
 
@@ -35,6 +35,10 @@ def commit_turns_txn(
 _LOCK_LOST = CommitResult("lock_lost")
 
 
+class _WorkLost(Exception):
+    """A work item whose result the turn carries is no longer held by its token."""
+
+
 def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitResult:
     """Write one turn inside its own savepoint; "lock_lost" (nothing written) when the lease of the
     instance, or of an activity whose result it carries, has moved on. A history row that already
@@ -43,6 +47,10 @@ def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
     conn.execute("SAVEPOINT turn")
     try:
         result = _apply_turn_txn(conn, now_ms, turn_wake, turn)
+    except _WorkLost:
+        conn.execute("ROLLBACK TO turn")
+        conn.execute("RELEASE turn")
+        return _LOCK_LOST
     except sqlite3.IntegrityError as error:
         conn.execute("ROLLBACK TO turn")
         conn.execute("RELEASE turn")
@@ -61,14 +69,12 @@ def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
     row = conn.execute("SELECT lock_token, locked_until_ms, status FROM instances WHERE id = ?", (turn.instance_id,)).fetchone()
     if row is None or row[0] != turn.lock_token or row[1] is None or row[1] <= now_ms:
         return _LOCK_LOST
-    if not all(holds_work_txn(conn, held) for held in turn.completed_work):
-        return _LOCK_LOST
+    if not all(remove_work_txn(conn, held) for held in turn.completed_work):
+        raise _WorkLost  # undoes the removals made so far
     _append_events_txn(conn, turn)
     if not (row[2] == turn.instance.status == "Running" and turn.next_execution_id is None):
         _record_executions_txn(conn, now_ms, turn)  # else the execution row says Running already
     _update_instance_txn(conn, now_ms, turn)
-    for held in turn.completed_work:
-        remove_work_txn(conn, held)
     leased = _enqueue_activities_txn(conn, now_ms, wake, turn)
     for start in turn.starts:
         _start_instance_txn(conn, now_ms, wake, start, turn.instance_id)
@@ -146,9 +152,9 @@ def _update_instance_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit
 def _start_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: InstanceStart, starter: str) -> None:
     """Create the new instance, or when its id is taken send ``on_conflict`` instead (without
     one, the start is ignored with a warning)."""
-    if not instance_exists_txn(conn, start.start.instance_id):
-        insert_instance_txn(conn, now_ms, wake, start.start)
-    elif start.on_conflict is not None:
+    if insert_instance_txn(conn, now_ms, wake, start.start):
+        return
+    if start.on_conflict is not None:
         send_txn(conn, now_ms, wake, start.on_conflict, None)
     else:
         _log.warning(

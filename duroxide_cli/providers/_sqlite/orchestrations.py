@@ -60,26 +60,29 @@ waking early costs one query)."""
 
 def create_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
     """Insert a Pending instance and queue its start; InstanceAlreadyExistsError on a taken id."""
-    if instance_exists_txn(conn, start.instance_id):
+    if not insert_instance_txn(conn, now_ms, wake, start):
         raise InstanceAlreadyExistsError(start.instance_id)
-    insert_instance_txn(conn, now_ms, wake, start)
 
 
-def insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> None:
+def insert_instance_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, start: Message) -> bool:
+    """Insert a Pending instance and queue its start; False (nothing written) when the id is taken."""
     body = start.body
     if not isinstance(body, OrchestrationStarted):
         raise ValueError(f"an instance starts with an OrchestrationStarted message, not {type(body).__name__}")
-    conn.execute(
+    cursor = conn.execute(  # ON CONFLICT: a taken id is found by the insert itself, not by a query before it
         "INSERT INTO instances"
         " (id, name, version, status, execution_id, parent_instance_id, created_at_ms, updated_at_ms, incarnation)"
-        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, 'Pending', 1, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         (start.instance_id, body.name, body.version, body.parent_instance_id, now_ms, now_ms, uuid.uuid4().hex),
     )
+    if cursor.rowcount != 1:
+        return False
     conn.execute(
         "INSERT INTO executions (instance_id, execution_id, status, started_at_ms) VALUES (?, 1, 'Pending', ?)",
         (start.instance_id, now_ms),
     )
     enqueue_txn(conn, now_ms, wake, start, None)
+    return True
 
 
 def enqueue_message_txn(
@@ -153,30 +156,27 @@ def _lock_instance_txn(
     known: KnownHistory | None,
 ) -> OrchestrationWork:
     token = uuid.uuid4().hex
-    conn.execute(
-        "UPDATE instances SET lock_token = ?, lock_owner = ?, locked_until_ms = ? WHERE id = ?",
+    # Each UPDATE hands back the rows it locked (RETURNING): no second statement reads them.
+    (instance_row,) = conn.execute(  # fetchall: a statement left unfinished would hold up the COMMIT
+        f"UPDATE instances SET lock_token = ?, lock_owner = ?, locked_until_ms = ? WHERE id = ? RETURNING {INSTANCE_COLUMNS}",
         (token, owner, now_ms + lock_timeout_ms, instance_id),
-    )
-    conn.execute(
+    ).fetchall()
+    message_rows = conn.execute(
         "UPDATE orchestrator_queue SET delivery_count = delivery_count + 1, lock_token = ?"
-        " WHERE instance_id = ? AND visible_at_ms <= ?",
+        f" WHERE instance_id = ? AND visible_at_ms <= ? RETURNING {MESSAGE_COLUMNS}",
         (token, instance_id, now_ms),
-    )
+    ).fetchall()
+    message_rows.sort()  # RETURNING promises no order; messages are delivered by id
     messages: list[QueuedMessage] = []
     unreadable: list[str] = []
     unreadable_ids: list[int] = []
-    for row in conn.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM orchestrator_queue WHERE instance_id = ? AND lock_token = ? ORDER BY id",
-        (instance_id, token),
-    ):
+    for row in message_rows:
         try:
             messages.append(message_from_row(row))
         except UnreadableRow as error:
             unreadable.append(str(error))
             unreadable_ids.append(row[0])
-    instance, bad_row = instance_from_row_leniently(
-        conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)).fetchone()
-    )
+    instance, bad_row = instance_from_row_leniently(instance_row)
     if bad_row is not None:
         unreadable.insert(0, bad_row)
     after = 0

@@ -40,8 +40,15 @@ def enqueue_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, message: Mess
 def send_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, message: Message, visible_at_ms: int | None) -> None:
     """Queue a message one instance sends another; dropped when the target no longer exists
     (a parent deleted while its child ran), since nothing could ever fetch it."""
-    if instance_exists_txn(conn, message.instance_id):
-        enqueue_txn(conn, now_ms, wake, message, visible_at_ms)
+    visible = now_ms if visible_at_ms is None else visible_at_ms
+    kind, body = dump_body(message.body)
+    cursor = conn.execute(  # the existence check and the insert in one statement
+        "INSERT INTO orchestrator_queue (instance_id, execution_id, kind, body, visible_at_ms)"
+        " SELECT id, ?, ?, ?, ? FROM instances WHERE id = ?",
+        (message.execution_id, kind, body, visible, message.instance_id),
+    )
+    if cursor.rowcount == 1:
+        wake.work_at("orchestrator", visible, now_ms)
     else:
         _log.debug("dropped a %s message for the unknown instance %r", type(message.body).__name__, message.instance_id)
 
