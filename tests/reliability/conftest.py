@@ -178,6 +178,19 @@ class FaultStore:
             release.set()
             thread.join(10)
 
+    def write_lock_is_free(self) -> bool:
+        """Whether another connection could take the store's write lock now (always, on
+        PostgreSQL, which locks rows, not the store)."""
+        if self.kind != "sqlite":
+            return True
+        with contextlib.closing(sqlite3.connect(self.path, isolation_level=None, timeout=0)) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                return False
+            conn.execute("ROLLBACK")
+            return True
+
     # -- what the app's activities wrote --------------------------------------------------------
 
     def marks(self, kind: str = "start") -> list[list[str]]:
