@@ -4,10 +4,7 @@ does not yield."""
 from __future__ import annotations
 
 import asyncio
-import queue
-import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from ..clock import Clock
@@ -17,6 +14,7 @@ from ..model.options import RuntimeOptions
 from ..replay import Replayer, TurnResult
 from ..replay.actions import Failed
 from ..replay.endings import end_without_code
+from ..thread_hop import DaemonThreads, settle
 
 _TIMED_OUT = object()
 """What the watchdog settles a turn's future with."""
@@ -41,7 +39,7 @@ class TurnThreads:
         self._concurrency = options.orchestration_concurrency
         self._timeout_s = options.turn_timeout_ms / 1000
         self._slots = asyncio.Semaphore(self._concurrency)
-        self._threads: _Threads | None = None
+        self._threads: DaemonThreads | None = None
 
     def slot(self) -> asyncio.Semaphore:
         """``async with threads.slot():`` waits for a free thread and keeps it for ``run``."""
@@ -51,20 +49,19 @@ class TurnThreads:
         """The turn on a turn thread, inside ``slot``; None when the code did not yield within the
         turn timeout (then ``timed_out``). The thread may still be running it then (code that never
         yields cannot be stopped), so its threads are given up and new ones take the next turns."""
-        loop = asyncio.get_running_loop()
         if self._threads is None:
-            self._threads = _Threads(self._concurrency)
-        future: asyncio.Future[Any] = loop.create_future()
-        args = (recorded, messages, self._clock.now_ms(), _new_guid)
-        self._threads.submit(loop, future, replayer.run_turn, args)
-        watchdog = loop.call_later(self._timeout_s, _settle, future, _TIMED_OUT, None)
+            self._threads = DaemonThreads(self._concurrency, "duroxide-turn")
+        future: asyncio.Future[Any] = self._threads.submit(
+            replayer.run_turn, recorded, messages, self._clock.now_ms(), _new_guid
+        )
+        watchdog = asyncio.get_running_loop().call_later(self._timeout_s, settle, future, _TIMED_OUT, None)
         try:
             result = await future
         finally:
             watchdog.cancel()
         if result is _TIMED_OUT:
             self._threads.close()
-            self._threads = _Threads(self._concurrency)
+            self._threads = DaemonThreads(self._concurrency, "duroxide-turn")
             return None
         return result  # type: ignore[no-any-return]
 
@@ -92,56 +89,6 @@ class TurnThreads:
         if self._threads is not None:
             self._threads.close()
             self._threads = None
-
-
-class _Threads:
-    """Daemon threads taking (loop, future, fn, args) from one queue: a thread stuck in user code
-    never holds up the process's exit, as an executor's would."""
-
-    def __init__(self, count: int):
-        self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._count = count
-        self._closed = False
-        for _ in range(count):
-            threading.Thread(target=self._work, name="duroxide-turn", daemon=True).start()
-
-    def submit(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self._queue.put((loop, future, fn, args))
-
-    def close(self) -> None:
-        """The threads end once they have taken what was submitted before (they are free by then:
-        a turn is submitted only when a slot is)."""
-        if not self._closed:
-            self._closed = True
-            for _ in range(self._count):
-                self._queue.put(None)
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            loop, future, fn, args = item
-            try:
-                value, error = fn(*args), None
-            except BaseException as raised:  # noqa: BLE001 - handed to the awaiting turn
-                value, error = None, raised
-            try:
-                loop.call_soon_threadsafe(_settle, future, value, error)
-            except RuntimeError:  # the loop has closed: nobody waits for this turn any more
-                return
-
-
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    """On the event loop: the first of the thread and the watchdog settles the turn."""
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
 
 
 def _new_guid() -> str:
