@@ -121,6 +121,7 @@ from .values import (
     QueueDepths,
     RuntimeInfo,
     SystemMetrics,
+    TakeLock,
     TurnCommit,
 )
 
@@ -149,6 +150,7 @@ __all__ = [
     "RUNTIME_LIVE_WITHIN_MS",
     "RuntimeInfo",
     "SystemMetrics",
+    "TakeLock",
     "TERMINAL_STATUSES",
     "TurnCommit",
 ]
@@ -254,9 +256,26 @@ class Provider(Protocol):
         holds it, or the item is gone) the whole turn is refused "lock_lost" and nothing of it is
         written, the instance's lock included (the caller releases it).
 
+        A turn with ``take_lock`` was run without the instance's lock, on what the caller held of
+        the instance (a cached generator fed an activity's result in memory): its commit takes the
+        lock itself, in the same transaction, and only if the instance is just as the turn
+        assumed -- it exists with ``take_lock.incarnation``, at the turn's ``execution_id``, Pending
+        or Running, with no live lock (an expired one is taken over) and no back-off in force, no
+        event of that execution past ``take_lock.history_len``, and no visible message (the turn
+        would have had to take it). Otherwise it is refused "lock_lost" with nothing written, and
+        the caller takes the lock as usual and runs the turn again from the stored history. Taken
+        so, the lock is released by the same commit, so no other process ever sees it; the turn's
+        ``lock_token`` is not looked at.
+
         ::
 
             for each turn, in its own savepoint, as commit_turns does:
+                if turn.take_lock, instead of the lock token check:
+                    if instance is missing, or its incarnation != take_lock.incarnation, or its
+                       execution_id != turn.execution_id, or its status is terminal,
+                       or locked_until > now, or backoff_until > now,
+                       or a history event of turn.execution_id has event_id > take_lock.history_len,
+                       or it has a message visible_at <= now: "lock_lost" (nothing written)
                 for each of turn.completed_work:
                     if worker item work_id is gone or its lock_token differs: "lock_lost" (nothing written)
                 ... everything commit_turns writes, and:

@@ -181,7 +181,8 @@ class PostgresProvider:
     async def commit_turns_leasing(self, turns: Sequence[TurnCommit]) -> list[CommitResult]:
         if not turns:
             return []
-        document = await self._db.fetchval("commit_turns", sql.COMMIT_TURNS, self._db.now(), codec.turns_json(turns))
+        statement = sql.COMMIT_TURNS_TAKING_LOCKS if any(turn.take_lock for turn in turns) else sql.COMMIT_TURNS
+        document = await self._db.fetchval("commit_turns", statement, self._db.now(), codec.turns_json(turns))
         results: list[CommitResult] = []
         for turn, result in zip(turns, json.loads(document), strict=True):
             for ignored in result["ignored"]:

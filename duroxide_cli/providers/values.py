@@ -155,6 +155,10 @@ class TurnCommit:
     completed_work: Sequence[HeldWork] = ()
     """Activity work items whose results are among ``new_events`` (delivered to this turn in memory,
     not queued): removed with the turn, which is refused if any of their leases moved on."""
+    take_lock: TakeLock | None = None
+    """The turn ran without the instance's lock, on what its caller held of the instance: the
+    commit takes the lock itself, only if the instance is still as the turn assumed
+    (``commit_turns_leasing``); ``lock_token`` is then not looked at."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +169,15 @@ class ActivityLease:
     lock_timeout_ms: int
     limit: int
     """At most this many (the first of the turn's ``activities``); the rest stay queued for fetches."""
+
+
+@dataclass(frozen=True, slots=True)
+class TakeLock:
+    """What a turn run without the instance's lock assumed of the instance (``TurnCommit.take_lock``)."""
+
+    incarnation: str
+    history_len: int
+    """The events of the turn's execution stored before it (the turn's own follow them)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,9 @@ def _turn(turn: TurnCommit) -> dict[str, Any]:
             "owner": lease.owner, "lock_timeout_ms": lease.lock_timeout_ms, "limit": lease.limit
         },
         "completed_work": [[held.work_id, held.lock_token] for held in turn.completed_work],
+        "take_lock": None if turn.take_lock is None else {
+            "incarnation": turn.take_lock.incarnation, "history_len": turn.take_lock.history_len
+        },
     }
 
 

@@ -65,14 +65,40 @@ def commit_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
     return result
 
 
+_FREE_AS_ASSUMED = """
+SELECT status FROM instances AS i
+WHERE id = :id AND incarnation = :incarnation AND execution_id = :execution AND status IN ('Pending', 'Running')
+  AND COALESCE(locked_until_ms, 0) <= :now AND COALESCE(backoff_until_ms, 0) <= :now
+  AND NOT EXISTS (SELECT 1 FROM history AS h
+                  WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.event_id > :count)
+  AND NOT EXISTS (SELECT 1 FROM orchestrator_queue AS q WHERE q.instance_id = i.id AND q.visible_at_ms <= :now)
+"""
+"""The instance's status, if a turn run without its lock (``TurnCommit.take_lock``) may take it:
+as the turn assumed, unlocked, and with nothing the turn has not seen."""
+
+
 def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit) -> CommitResult:
-    row = conn.execute("SELECT lock_token, locked_until_ms, status FROM instances WHERE id = ?", (turn.instance_id,)).fetchone()
-    if row is None or row[0] != turn.lock_token or row[1] is None or row[1] <= now_ms:
-        return _LOCK_LOST
+    if turn.take_lock is None:
+        row = conn.execute(
+            "SELECT lock_token, locked_until_ms, status FROM instances WHERE id = ?", (turn.instance_id,)
+        ).fetchone()
+        if row is None or row[0] != turn.lock_token or row[1] is None or row[1] <= now_ms:
+            return _LOCK_LOST
+        was = row[2]
+    else:  # the write lock of this transaction holds the instance until the commit releases it
+        assumed = turn.take_lock
+        free = conn.execute(
+            _FREE_AS_ASSUMED,
+            {"id": turn.instance_id, "incarnation": assumed.incarnation, "execution": turn.execution_id,
+             "now": now_ms, "count": assumed.history_len},
+        ).fetchone()
+        if free is None:
+            return _LOCK_LOST
+        was = free[0]
     if not all(remove_work_txn(conn, held) for held in turn.completed_work):
         raise _WorkLost  # undoes the removals made so far
     _append_events_txn(conn, turn)
-    if not (row[2] == turn.instance.status == "Running" and turn.next_execution_id is None):
+    if not (was == turn.instance.status == "Running" and turn.next_execution_id is None):
         _record_executions_txn(conn, now_ms, turn)  # else the execution row says Running already
     _update_instance_txn(conn, now_ms, turn)
     leased = _enqueue_activities_txn(conn, now_ms, wake, turn)
