@@ -66,9 +66,12 @@ class OrchestrationDispatcher:
         self._committer: Batcher[TurnCommit, CommitResult] = Batcher(provider.commit_turns_leasing)
         self._codeless = CodelessTurns(provider, registry, options, clock, stats, self._committer, self.cache)
         self._turn_threads = TurnThreads(options, clock)
-        self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork]] = {}
+        self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork | None]] = {}
+        """Instances whose turn runs here, with the work its lock holds (None: a turn whose commit
+        takes the lock itself)."""
         self.local_results = LocalDelivery(
-            provider, registry, options, self.cache, self._turn_threads, self._can_take_result, self._launch_local
+            provider, registry, options, self.cache, self._turn_threads, self._can_take_result, self._launch_free,
+            self._launch_local,
         )
         """Where the activity worker sends the results of the activities this process's commits leased."""
         self._fetched_at_ms = 0
@@ -121,6 +124,8 @@ class OrchestrationDispatcher:
         for instance_id, (task, work) in list(self._in_flight.items()):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            if work is None:  # no lock was taken
+                continue
             try:
                 await self._provider.abandon_orchestration(instance_id, work.lock_token, count_delivery=False)
             except ProviderError as error:  # the lock expires instead
@@ -154,12 +159,13 @@ class OrchestrationDispatcher:
         finally:
             if local is not None:
                 local.settle(False)  # not committed with a turn: its worker stores it as usual
-            if ahead is not None:
-                ahead.abandon()  # unless its turn was taken to commit
-            entry = self._in_flight.get(instance_id)
-            if entry is not None and entry[0] is asyncio.current_task():  # not a later fetch's
-                del self._in_flight[instance_id]
-            self._loop.slot_freed()
+            self._done(instance_id)
+
+    def _done(self, instance_id: str) -> None:
+        entry = self._in_flight.get(instance_id)
+        if entry is not None and entry[0] is asyncio.current_task():  # not a later fetch's
+            del self._in_flight[instance_id]
+        self._loop.slot_freed()
 
     async def _abandon_after_error(self, work: OrchestrationWork, delay_ms: int) -> None:
         """Release the lock (the fetch counts) so the turn is retried after ``delay_ms``, not when
@@ -184,15 +190,49 @@ class OrchestrationDispatcher:
         task = asyncio.create_task(self._process_guarded(locked, self._clock.now_ms(), local, ahead))
         self._in_flight[locked.instance.instance_id] = (task, locked)
 
+    def _launch_free(self, local: LocalResult, ahead: TurnAhead) -> None:
+        task = asyncio.create_task(self._commit_free_guarded(local, ahead))
+        self._in_flight[local.work.instance_id] = (task, None)
+
+    async def _commit_free_guarded(self, local: LocalResult, ahead: TurnAhead) -> None:
+        """Commit the turn run ahead on the cached generator, its commit taking the instance's
+        lock; when that is refused, lock the instance and go on there (``_process``). Failing
+        that, ``local`` settles False and its worker stores the result as usual."""
+        instance_id = local.work.instance_id
+        kept = False
+        """The generator went to the cache or on to the locked turn."""
+        try:
+            result = await ahead.take()
+            if result is not None:  # else the code did not yield in time: it is failed under the lock
+                kept = await self._commits.commit_free(instance_id, ahead, result, local)
+                if kept:
+                    return
+            locked = await self.local_results.lock(instance_id, ahead)
+            if locked is not None:
+                self._launch_local(locked, local, ahead)
+                kept = True
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - its worker stores the result as usual
+            self.cache.evict(instance_id)
+            orchestration_log.warning(
+                "turn of %s without its lock failed: %s", instance_id, error, extra={"instance_id": instance_id}
+            )
+        finally:
+            if not kept:
+                ahead.discard()
+                local.settle(False)
+            self._done(instance_id)
+
     # -- one turn ---------------------------------------------------------------------------------
     async def _process(
         self, work: OrchestrationWork, leased_from_ms: int, local: LocalResult | None = None, ahead: TurnAhead | None = None
     ) -> None:
         instance = work.instance
-        if ahead is not None:
-            if local is not None and ahead.matches(work) and local.fits(work, self._options.max_delivery_attempts):
-                return await self._commit_ahead(work, local, ahead)
-            await ahead.discard()  # the store saw more than the turn assumed: replay from the store
+        if ahead is not None:  # a turn run ahead, whose commit taking the lock was refused
+            if local is not None and ahead.continues(work) and local.fits(work, self._options.max_delivery_attempts):
+                return await self._continue_ahead(work, local, ahead)
+            ahead.discard()  # the store moved on: replay from it
         if local is not None and not local.fits(work, self._options.max_delivery_attempts):
             local = None  # its worker stores it as usual
             if not work.messages and work.unreadable is None:  # nothing else to do: let go at once
@@ -273,16 +313,24 @@ class OrchestrationDispatcher:
             result = self._turn_threads.timed_out(replayer, resolved.started, recorded_count, instance.custom_status)
         await self._commits.commit(work, replayer, resolved, result, local)
 
-    async def _commit_ahead(self, work: OrchestrationWork, local: LocalResult, ahead: TurnAhead) -> None:
-        """Commit the turn run ahead of the lock, which found the instance as that turn assumed."""
+    async def _continue_ahead(self, work: OrchestrationWork, local: LocalResult, ahead: TurnAhead) -> None:
+        """Commit the turn run ahead under the lock, which found the history as that turn assumed:
+        the messages queued meanwhile go to the same generator in a second turn, committed with it."""
+        replayer, resolved = ahead.replayer, ahead.resolved
         try:
-            result = await ahead.take()
-            if result is None:
-                started = ahead.resolved.started
-                result = self._turn_threads.timed_out(ahead.replayer, started, ahead.event_count, work.instance.custom_status)
-            await self._commits.commit(work, ahead.replayer, ahead.resolved, result, local)
+            result = ahead.result
+            assert result is not None
+            if work.messages:
+                messages = [pin_version(q.message, resolved.version) for q in work.messages]
+                async with self._turn_threads.slot():
+                    then = await self._turn_threads.run(replayer, [], messages)
+                if then is None:
+                    result = self._turn_threads.timed_out(replayer, resolved.started, ahead.event_count, work.instance.custom_status)
+                else:
+                    result = ahead.merged(then)
+            await self._commits.commit(work, replayer, resolved, result, local)
         except BaseException:
-            ahead.replayer.close()
+            replayer.close()
             raise
 
     def _lease_half_gone(self, leased_from_ms: int) -> bool:

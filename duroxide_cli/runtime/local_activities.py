@@ -4,9 +4,11 @@ other so that a step of a chain costs one synced commit.
 A turn's commit leases the activities it schedules to this process, as many as the worker has
 room for (``reserve``), and the worker runs them without fetching them (``run_leased``). When such
 an activity finishes, the dispatcher takes its instance's lock and runs the next turn with the
-result in memory (``LocalDelivery.deliver``): that turn's commit appends the
-result and removes the work, so the result is acknowledged exactly when it is committed. See
-docs/design-notes.md, "Activities that stay in the process".
+result in memory (``LocalDelivery.deliver``): that turn's commit appends the result and removes
+the work, so the result is acknowledged exactly when it is committed. With the instance's
+generator cached, the turn runs at once and its commit takes the instance's lock itself, so a
+step is one turn-thread hop and one synced commit. See docs/design-notes.md, "Activities that
+stay in the process" and "Commits that take the instance's lock".
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..history import HistoryEvent, OrchestrationStarted
 from ..messages import Message
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
-from ..providers.base import TERMINAL_STATUSES, ActivityWork, OrchestrationWork, Provider
+from ..providers.base import TERMINAL_STATUSES, ActivityWork, KnownHistory, OrchestrationWork, Provider
 from ..replay import Replayer, TurnResult
 from .cache import GeneratorCache
 from .logs import orchestration_log
@@ -77,51 +79,64 @@ class LocalResult:
 
 
 class TurnAhead:
-    """The turn a local result unblocks, run on a turn thread with the cached generator while the
-    instance's lock is being taken, so that the two wait together rather than one after the other.
+    """The turn a local result unblocks, run on a turn thread with the cached generator, without
+    the instance's lock: its commit takes the lock itself (``TurnCommit.take_lock``), only if the
+    store finds the instance just as the turn assumed -- the same incarnation and execution, no
+    event past the generator, no live lock and no visible message.
 
-    It is committed only if the lock finds the instance just as the turn assumed (``matches``):
-    the same incarnation and execution, no event past the generator, and no message besides the
-    result. Otherwise it is discarded (the generator closed) and the turn runs again from the
-    store's history, as after any cache miss: orchestration code is replayed at will by design,
-    and nothing of a discarded turn leaves the process."""
+    When that commit is refused, the instance is locked as usual. If the lock finds the history
+    as the turn assumed, with messages queued meanwhile (results of the instance's other
+    activities, an event), the same generator takes them in a second turn and both are committed
+    together (``continues``, ``merged``); otherwise the generator is closed and the turn runs
+    again from the store's history, as after any cache miss. Orchestration code is replayed at
+    will by design, and nothing of a refused turn leaves the process."""
 
     def __init__(self, incarnation: str, replayer: Replayer, resolved: Resolved, run: asyncio.Task[TurnResult | None]):
         self.incarnation = incarnation
         self.replayer = replayer
         self.resolved = resolved
         self.event_count = replayer.event_count
-        """Where the generator was when the turn began."""
+        """Where the generator was when the turn began: the events the turn assumes are stored."""
+        self.result: TurnResult | None = None
+        """The turn's result once taken (None: not yet, or the code did not yield in time)."""
         self._run = run
-        self._owned = True
-        """It still owns the replayer: nobody took it to commit, nor was it closed."""
-
-    def matches(self, locked: OrchestrationWork) -> bool:
-        instance = locked.instance
-        return (
-            (instance.incarnation, instance.execution_id) == (self.incarnation, self.replayer.execution_id)
-            and locked.history_after == self.event_count
-            and not locked.history
-            and not locked.messages
-        )
+        self._discarded = False
 
     async def take(self) -> TurnResult | None:
-        """The turn's result (None: the code did not yield in time); the caller now owns the
-        replayer (it commits, caches or closes it)."""
-        self._owned = False
-        return await self._run
+        """The turn's result (None: the code did not yield in time)."""
+        self.result = await self._run
+        return self.result
 
-    async def discard(self) -> None:
-        """Close its generator once the turn has ended (waiting for that, unless cancelled)."""
-        try:
-            await asyncio.wait((self._run,))
-        finally:
-            self.abandon()
+    def continues(self, locked: OrchestrationWork) -> bool:
+        """Whether the lock ``locked`` (taken after this turn's commit was refused) found the
+        history just as the turn assumed, so the generator may go on with its messages."""
+        instance = locked.instance
+        return (
+            self.result is not None
+            and (instance.incarnation, instance.execution_id) == (self.incarnation, self.replayer.execution_id)
+            and locked.history_after == self.event_count
+            and not locked.history
+        )
 
-    def abandon(self) -> None:
-        """Close its generator when the turn ends, unless ``take`` handed it on (idempotent)."""
-        if self._owned:
-            self._owned = False
+    def merged(self, then: TurnResult) -> TurnResult:
+        """This turn's result followed by ``then``, a second turn of the same generator: one
+        commit appends both turns' events and does both turns' work."""
+        first = self.result
+        assert first is not None
+        return TurnResult(
+            new_events=first.new_events + then.new_events,
+            actions=first.actions + then.actions,
+            outcome=then.outcome,
+            custom_status=then.custom_status,
+            traces=first.traces + then.traces,
+            dropped=first.dropped + then.dropped,
+        )
+
+    def discard(self) -> None:
+        """Close its generator once the turn has ended (idempotent): for a turn that was neither
+        committed nor handed on."""
+        if not self._discarded:
+            self._discarded = True
             self._run.add_done_callback(self._close)
 
     def _close(self, run: asyncio.Task[TurnResult | None]) -> None:
@@ -131,8 +146,10 @@ class TurnAhead:
 
 
 class LocalDelivery:
-    """Takes the instance's lock for an activity result this process holds, and starts the turn
-    the result unblocks (the dispatcher's ``launch``), with the cached generator's turn run ahead."""
+    """Runs the turn an activity result this process holds unblocks: at once on the cached
+    generator, its commit taking the instance's lock (the dispatcher's ``launch_free``, which
+    locks the instance when that commit is refused); without a cached generator, after taking the
+    instance's lock (``lock``), the turn replayed from the store (the dispatcher's ``launch``)."""
 
     def __init__(
         self,
@@ -142,6 +159,7 @@ class LocalDelivery:
         cache: GeneratorCache,
         turn_threads: TurnThreads,
         can_take: Callable[[str], bool],
+        launch_free: Callable[[LocalResult, TurnAhead], None],
         launch: Callable[[OrchestrationWork, LocalResult, TurnAhead | None], None],
     ):
         self._provider = provider
@@ -150,35 +168,42 @@ class LocalDelivery:
         self._cache = cache
         self._turn_threads = turn_threads
         self._can_take = can_take
+        self._launch_free = launch_free
         self._launch = launch
 
     async def deliver(self, work: ActivityWork, message: Message) -> bool:
         """Run the turn that ``message`` (the result of ``work``, which this process holds) unblocks,
-        with the result in memory and committed with that turn, if the instance's lock can be had
-        now. True once that turn is committed; False when the caller must store the result as
-        usual (the instance is busy here or elsewhere, or the turn could not take it)."""
+        with the result in memory and committed with that turn, if the instance can be had now.
+        True once that turn is committed; False when the caller must store the result as usual
+        (the instance is busy here or elsewhere, or the turn could not take it)."""
         instance_id = work.instance_id
         if not self._can_take(instance_id):
             return False
-        known = self._cache.known_for(instance_id)
+        local = LocalResult(work, message)
         ahead = self._turn_ahead(instance_id, message)
+        if ahead is not None:
+            self._launch_free(local, ahead)
+        else:
+            locked = await self.lock(instance_id)
+            if locked is None:
+                return False
+            self._launch(locked, local, None)
+        return await local.settled()
+
+    async def lock(self, instance_id: str, ahead: TurnAhead | None = None) -> OrchestrationWork | None:
+        """The instance locked for a turn that carries a result, or None when it cannot be had now;
+        with ``ahead``, only the history past that turn's generator is read."""
         options = self._options
+        known = self._cache.known_for(instance_id)
+        if ahead is not None:
+            known = {instance_id: KnownHistory(ahead.incarnation, ahead.replayer.execution_id, ahead.event_count)}
         try:
-            locked = await self._provider.lock_instance(instance_id, options.orchestrator_lock_timeout_ms, options.worker_id, known)
+            return await self._provider.lock_instance(
+                instance_id, options.orchestrator_lock_timeout_ms, options.worker_id, known
+            )
         except ProviderError as error:
             orchestration_log.debug("could not lock %s for a result: %s", instance_id, error, extra={"instance_id": instance_id})
-            locked = None
-        except BaseException:
-            if ahead is not None:
-                ahead.abandon()
-            raise
-        if locked is None:
-            if ahead is not None:
-                await ahead.discard()
-            return False
-        local = LocalResult(work, message)
-        self._launch(locked, local, ahead)
-        return await local.settled()
+            return None
 
     def _turn_ahead(self, instance_id: str, message: Message) -> TurnAhead | None:
         """Start the turn that ``message`` unblocks with the cached generator, if there is one."""
@@ -187,7 +212,7 @@ class LocalDelivery:
             return None
         incarnation, replayer = entry
         resolved = resolve(self._registry, _start_of(replayer.history), None)
-        if replayer.execution_id != message.execution_id or resolved is None:
+        if replayer.execution_id != message.execution_id or resolved is None or replayer.finished:
             replayer.close()
             return None
         run = asyncio.create_task(self._turn_threads.run_when_free(replayer, [], [message]))

@@ -17,12 +17,13 @@ from ..providers.base import (
     HeldWork,
     OrchestrationWork,
     Provider,
+    TakeLock,
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
 from .batcher import Batcher
 from .cache import GeneratorCache
-from .local_activities import LocalActivities, LocalResult
+from .local_activities import LocalActivities, LocalResult, TurnAhead
 from .logs import instance_fields, log_turn, orchestration_log
 from .resolution import Resolved
 from .scope import InstanceScope, children_started
@@ -64,44 +65,84 @@ class TurnCommitter:
     ) -> None:
         """Commit a turn's result, leasing what it schedules to this process as far as there is room."""
         instance = work.instance
-        log_turn(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version, result)
+        commit = self._build(
+            instance.instance_id, work.lock_token, instance.execution_id, resolved, result, [q.message_id for q in work.messages], local
+        )
+        if not await self._submit(commit, instance.incarnation, replayer, local):
+            await self._refused(work, resolved, local)
+
+    async def commit_free(
+        self, instance_id: str, ahead: TurnAhead, result: TurnResult, local: LocalResult
+    ) -> bool:
+        """Commit a turn run without the instance's lock on its cached generator (``ahead``), the
+        commit taking the lock itself if the store finds the instance as the turn assumed. False
+        when the store refused it: nothing was written, and the replayer is still the caller's."""
+        replayer = ahead.replayer
+        commit = self._build(instance_id, "", replayer.execution_id, ahead.resolved, result, [], local, ahead)
+        return await self._submit(commit, ahead.incarnation, replayer, local, close_refused=False)
+
+    def _build(
+        self,
+        instance_id: str,
+        lock_token: str,
+        execution_id: int,
+        resolved: Resolved,
+        result: TurnResult,
+        consumed: list[int],
+        local: LocalResult | None,
+        ahead: TurnAhead | None = None,
+    ) -> TurnCommit:
+        log_turn(instance_id, execution_id, resolved.started.name, resolved.version, result)
         commit = build_commit(
-            instance_id=instance.instance_id,
-            lock_token=work.lock_token,
-            execution_id=instance.execution_id,
+            instance_id=instance_id,
+            lock_token=lock_token,
+            execution_id=execution_id,
             started=resolved.started,
             result=result,
-            consumed=[q.message_id for q in work.messages],
+            consumed=consumed,
             latest_version=self._registry.latest_version,
         )
         ends = commit.next_execution_id is not None or commit.instance.status in TERMINAL_STATUSES
         reserved = 0 if ends else self._activities.reserve(len(commit.activities))
-        if local is not None or reserved:
-            completed = [] if local is None else [HeldWork(local.work.work_id, local.work.lock_token)]
-            lease = ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved) if reserved else None
-            commit = replace(commit, completed_work=completed, lease_activities=lease)
-        self.committing.add(instance.instance_id)
+        if local is None and not reserved:
+            return commit
+        return replace(
+            commit,
+            completed_work=[] if local is None else [HeldWork(local.work.work_id, local.work.lock_token)],
+            lease_activities=ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved) if reserved else None,
+            take_lock=None if ahead is None else TakeLock(ahead.incarnation, ahead.event_count),
+        )
+
+    async def _submit(
+        self, commit: TurnCommit, incarnation: str, replayer: Replayer, local: LocalResult | None, close_refused: bool = True
+    ) -> bool:
+        """Submit ``commit`` with the others in flight and run what it leased; False (the replayer
+        closed unless ``close_refused`` is False) when it was refused."""
+        instance_id = commit.instance_id
+        reserved = 0 if commit.lease_activities is None else commit.lease_activities.limit
+        self.committing.add(instance_id)
         self._slot_freed()
-        self._cache.committing(instance.instance_id, instance.incarnation, replayer)
+        self._cache.committing(instance_id, incarnation, replayer)
         committed = CommitResult("lock_lost")
         try:
             committed = await self._committer.submit(commit)
         except BaseException:
-            self._cache.forget(instance.instance_id)
+            self._cache.forget(instance_id)
             raise
         finally:
-            self.committing.discard(instance.instance_id)
+            self.committing.discard(instance_id)
             await self._activities.run_leased(reserved, committed.leased)
         if committed.outcome != "committed":
-            self._cache.forget(instance.instance_id)
-            replayer.close()
-            await self._refused(work, resolved, local)
-            return
+            self._cache.forget(instance_id)
+            if close_refused:
+                replayer.close()
+            return False
         if local is not None:
             local.settle(True)
-        self._after_commit(instance.instance_id, instance.incarnation, commit, replayer)
-        if self._scope is not None and self._scope.add(await children_started(self._provider, instance.instance_id, commit)):
+        self._after_commit(instance_id, incarnation, commit, replayer)
+        if self._scope is not None and self._scope.add(await children_started(self._provider, instance_id, commit)):
             self._wake()
+        return True
 
     async def _refused(self, work: OrchestrationWork, resolved: Resolved, local: LocalResult | None) -> None:
         instance = work.instance
