@@ -62,6 +62,8 @@ async def test_a_chain_runs_its_activities_without_fetching_them_and_one_commit_
     assert store.fetched_activities == 0, "every activity was leased by the commit that scheduled it"
     assert store.calls["complete_activities"] == 0, "every result went back with the turn it unblocked"
     assert store.calls["commit_turns_leasing"] == 21  # the first turn, then one per step
+    # with the generator cached, each step's commit takes the instance's lock itself
+    assert store.calls["lock_instance"] == (0 if env.cache_size else 20)
     events = await env.client.read_history("c-1")
     assert [e.event_id for e in events] == list(range(1, len(events) + 1))
     assert [e.kind for e in events].count("ActivityCompleted") == 20

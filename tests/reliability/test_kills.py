@@ -87,3 +87,17 @@ async def test_a_kill_during_a_100_way_fan_out(fault_store, runners):
     (state,) = await _finish_elsewhere(fault_store, runners, client, ["fan-1"], first)
     assert (state.status, state.output) == ("Completed", sum(range(100)))
     assert len(fault_store.activity_runs()) == 100
+
+
+async def test_a_kill_during_a_fast_chain(fault_store, runners):
+    """Steps of short activities, each committed by a turn that takes its instance's lock itself:
+    a kill lands between or inside those commits, and nothing recorded is lost or run again."""
+    client = Client(await fault_store.open())
+    first = runners("first").wait_ready()
+    ids = ["fast-1", "fast-2"]
+    for instance_id in ids:
+        await client.start_orchestration(instance_id, "Chain", {"steps": 200})
+    await until(lambda: len(fault_store.marks()) >= 60, what="sixty steps")
+    states = await _finish_elsewhere(fault_store, runners, client, ids, first)
+    assert [(s.status, s.output) for s in states] == [("Completed", sum(range(200)))] * 2
+    assert len(fault_store.activity_runs()) == 400
