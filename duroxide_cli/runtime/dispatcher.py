@@ -69,9 +69,13 @@ class OrchestrationDispatcher:
         self._in_flight: dict[str, tuple[asyncio.Task[None], OrchestrationWork | None]] = {}
         """Instances whose turn runs here, with the work its lock holds (None: a turn whose commit
         takes the lock itself)."""
+        self._fetch_ended: asyncio.Future[None] | None = None
+        """Set while a fetch is on its way: settled once it has returned."""
+        self._fetched_meanwhile: dict[str, tuple[OrchestrationWork, int]] = {}
+        """Work a fetch locked while the instance's turn without a lock ran (and when its lease
+        began): that commit is then refused, and the turn goes on under this lock."""
         self.local_results = LocalDelivery(
-            provider, registry, options, self.cache, self._turn_threads, self._can_take_result, self._launch_free,
-            self._launch_local,
+            provider, registry, options, self.cache, self._can_take_result, self._launch_free, self._launch_local,
         )
         """Where the activity worker sends the results of the activities this process's commits leased."""
         self._fetched_at_ms = 0
@@ -103,17 +107,28 @@ class OrchestrationDispatcher:
     async def _fetch(self, limit: int) -> list[OrchestrationWork]:
         options = self._options
         self._fetched_at_ms = self._clock.now_ms()
-        return await self._provider.fetch_orchestration_work(
-            limit,
-            options.orchestrator_lock_timeout_ms,
-            options.worker_id,
-            self.cache.known(),
-            instance_ids=None if self._scope is None else self._scope.ids(),
-        )
+        ended = self._fetch_ended = asyncio.get_running_loop().create_future()
+        try:
+            return await self._provider.fetch_orchestration_work(
+                limit,
+                options.orchestrator_lock_timeout_ms,
+                options.worker_id,
+                self.cache.known(),
+                instance_ids=None if self._scope is None else self._scope.ids(),
+            )
+        finally:  # its waiters run after the fetch loop has launched what it found
+            self._fetch_ended = None
+            ended.set_result(None)
 
-    def _launch(self, work: OrchestrationWork) -> None:
-        task = asyncio.create_task(self._process_guarded(work, self._fetched_at_ms))
-        self._in_flight[work.instance.instance_id] = (task, work)
+    def _launch(self, work: OrchestrationWork, leased_from_ms: int | None = None) -> None:
+        instance_id = work.instance.instance_id
+        leased_from = self._fetched_at_ms if leased_from_ms is None else leased_from_ms
+        entry = self._in_flight.get(instance_id)
+        if entry is not None and entry[1] is None:  # its turn without a lock runs: that turn takes this one
+            self._fetched_meanwhile[instance_id] = (work, leased_from)
+            return
+        task = asyncio.create_task(self._process_guarded(work, leased_from))
+        self._in_flight[instance_id] = (task, work)
 
     async def stop(self, timeout_ms: int) -> None:
         """Let running turns finish until the timeout, then abandon the rest (not counted)."""
@@ -202,14 +217,15 @@ class OrchestrationDispatcher:
         kept = False
         """The generator went to the cache or on to the locked turn."""
         try:
-            result = await ahead.take()
+            result = await ahead.run(self._turn_threads)
             if result is not None:  # else the code did not yield in time: it is failed under the lock
                 kept = await self._commits.commit_free(instance_id, ahead, result, local)
                 if kept:
                     return
-            locked = await self.local_results.lock(instance_id, ahead)
+            locked = await self._lock_after_refusal(instance_id, ahead)
             if locked is not None:
-                self._launch_local(locked, local, ahead)
+                work, leased_from_ms = locked
+                self._in_flight[instance_id] = (asyncio.create_task(self._process_guarded(work, leased_from_ms, local, ahead)), work)
                 kept = True
         except asyncio.CancelledError:
             raise
@@ -223,6 +239,22 @@ class OrchestrationDispatcher:
                 ahead.discard()
                 local.settle(False)
             self._done(instance_id)
+            fetched = self._fetched_meanwhile.pop(instance_id, None)
+            if fetched is not None:  # fetched after the commit, or while it failed: its own turn
+                self._launch(*fetched)
+
+    async def _lock_after_refusal(self, instance_id: str, ahead: TurnAhead) -> tuple[OrchestrationWork, int] | None:
+        """The instance locked for a turn whose commit taking the lock was refused (and when that
+        lease began): the work a fetch here took meanwhile, else ``lock_instance``'s, else None."""
+        fetched = self._fetched_meanwhile.pop(instance_id, None)
+        if fetched is not None:
+            return fetched
+        locked = await self.local_results.lock(instance_id, ahead)
+        if locked is not None:
+            return locked, self._clock.now_ms()
+        if self._fetch_ended is not None:  # a fetch on its way may hold it: what it took is parked
+            await asyncio.shield(self._fetch_ended)
+        return self._fetched_meanwhile.pop(instance_id, None)
 
     # -- one turn ---------------------------------------------------------------------------------
     async def _process(

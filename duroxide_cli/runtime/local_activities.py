@@ -79,8 +79,8 @@ class LocalResult:
 
 
 class TurnAhead:
-    """The turn a local result unblocks, run on a turn thread with the cached generator, without
-    the instance's lock: its commit takes the lock itself (``TurnCommit.take_lock``), only if the
+    """The turn a local result unblocks, run at once on a turn thread with the cached generator,
+    without the instance's lock: its commit takes the lock itself (``TurnCommit.take_lock``), only if the
     store finds the instance just as the turn assumed -- the same incarnation and execution, no
     event past the generator, no live lock and no visible message.
 
@@ -91,20 +91,20 @@ class TurnAhead:
     again from the store's history, as after any cache miss. Orchestration code is replayed at
     will by design, and nothing of a refused turn leaves the process."""
 
-    def __init__(self, incarnation: str, replayer: Replayer, resolved: Resolved, run: asyncio.Task[TurnResult | None]):
+    def __init__(self, incarnation: str, replayer: Replayer, resolved: Resolved, message: Message):
         self.incarnation = incarnation
         self.replayer = replayer
         self.resolved = resolved
+        self.message = message
+        """The result the turn delivers."""
         self.event_count = replayer.event_count
         """Where the generator was when the turn began: the events the turn assumes are stored."""
         self.result: TurnResult | None = None
-        """The turn's result once taken (None: not yet, or the code did not yield in time)."""
-        self._run = run
-        self._discarded = False
+        """The turn's result once it ran (None: not yet, or the code did not yield in time)."""
 
-    async def take(self) -> TurnResult | None:
-        """The turn's result (None: the code did not yield in time)."""
-        self.result = await self._run
+    async def run(self, turn_threads: TurnThreads) -> TurnResult | None:
+        """Run the turn on a turn thread, once one is free; None when the code did not yield in time."""
+        self.result = await turn_threads.run_when_free(self.replayer, [], [self.message])
         return self.result
 
     def continues(self, locked: OrchestrationWork) -> bool:
@@ -133,15 +133,7 @@ class TurnAhead:
         )
 
     def discard(self) -> None:
-        """Close its generator once the turn has ended (idempotent): for a turn that was neither
-        committed nor handed on."""
-        if not self._discarded:
-            self._discarded = True
-            self._run.add_done_callback(self._close)
-
-    def _close(self, run: asyncio.Task[TurnResult | None]) -> None:
-        if not run.cancelled():
-            run.exception()  # retrieved: a discarded turn's failure is of no interest
+        """Close its generator: the turn was neither committed nor handed on."""
         self.replayer.close()
 
 
@@ -157,7 +149,6 @@ class LocalDelivery:
         registry: Registry,
         options: RuntimeOptions,
         cache: GeneratorCache,
-        turn_threads: TurnThreads,
         can_take: Callable[[str], bool],
         launch_free: Callable[[LocalResult, TurnAhead], None],
         launch: Callable[[OrchestrationWork, LocalResult, TurnAhead | None], None],
@@ -166,7 +157,6 @@ class LocalDelivery:
         self._registry = registry
         self._options = options
         self._cache = cache
-        self._turn_threads = turn_threads
         self._can_take = can_take
         self._launch_free = launch_free
         self._launch = launch
@@ -215,8 +205,10 @@ class LocalDelivery:
         if replayer.execution_id != message.execution_id or resolved is None or replayer.finished:
             replayer.close()
             return None
-        run = asyncio.create_task(self._turn_threads.run_when_free(replayer, [], [message]))
-        return TurnAhead(incarnation, replayer, resolved, run)
+        # until the turn is committed, a fetch here is told of the events before it: if it takes
+        # the instance first, the turn goes on under that lock (``continues``)
+        self._cache.committing(instance_id, incarnation, replayer)
+        return TurnAhead(incarnation, replayer, resolved, message)
 
 
 def _start_of(history: list[HistoryEvent]) -> OrchestrationStarted | None:

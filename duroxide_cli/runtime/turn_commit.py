@@ -122,7 +122,8 @@ class TurnCommitter:
         reserved = 0 if commit.lease_activities is None else commit.lease_activities.limit
         self.committing.add(instance_id)
         self._slot_freed()
-        self._cache.committing(instance_id, incarnation, replayer)
+        if commit.take_lock is None:  # else the events before the turn stay announced (``TurnAhead``)
+            self._cache.committing(instance_id, incarnation, replayer)
         committed = CommitResult("lock_lost")
         try:
             committed = await self._committer.submit(commit)

@@ -107,7 +107,14 @@ def _apply_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: Tur
     for outgoing in turn.messages:
         send_txn(conn, now_ms, wake, outgoing.message, outgoing.visible_at_ms)
     _remove_unwanted_work_txn(conn, turn)
-    release_messages_txn(conn, now_ms, wake, turn.instance_id, turn.lock_token, turn.consumed_message_ids)
+    if turn.take_lock is None:
+        release_messages_txn(conn, now_ms, wake, turn.instance_id, turn.lock_token, turn.consumed_message_ids)
+    else:  # it fetched no message: only a later one (a timer) to wake a dispatcher for
+        (earliest,) = conn.execute(
+            "SELECT MIN(visible_at_ms) FROM orchestrator_queue WHERE instance_id = ?", (turn.instance_id,)
+        ).fetchone()
+        if earliest is not None:
+            wake.work_at("orchestrator", earliest, now_ms)
     return CommitResult("committed", tuple(leased))
 
 
