@@ -237,6 +237,7 @@ class OrchestrationDispatcher:
         finally:
             if not kept:
                 ahead.discard()
+                self.cache.forget(instance_id)  # no longer announce the events before the turn
                 local.settle(False)
             self._done(instance_id)
             fetched = self._fetched_meanwhile.pop(instance_id, None)

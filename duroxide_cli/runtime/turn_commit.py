@@ -77,9 +77,12 @@ class TurnCommitter:
         """Commit a turn run without the instance's lock on its cached generator (``ahead``), the
         commit taking the lock itself if the store finds the instance as the turn assumed. False
         when the store refused it: nothing was written, and the replayer is still the caller's."""
-        replayer = ahead.replayer
-        commit = self._build(instance_id, "", replayer.execution_id, ahead.resolved, result, [], local, ahead)
-        return await self._submit(commit, ahead.incarnation, replayer, local, close_refused=False)
+        replayer, resolved = ahead.replayer, ahead.resolved
+        commit = self._build(instance_id, "", replayer.execution_id, resolved, result, [], local, ahead)
+        committed = await self._submit(commit, ahead.incarnation, replayer, local, close_refused=False)
+        if committed:  # logged only now: a refused turn goes on, or runs again, and is logged then
+            log_turn(instance_id, replayer.execution_id, resolved.started.name, resolved.version, result)
+        return committed
 
     def _build(
         self,
@@ -92,7 +95,8 @@ class TurnCommitter:
         local: LocalResult | None,
         ahead: TurnAhead | None = None,
     ) -> TurnCommit:
-        log_turn(instance_id, execution_id, resolved.started.name, resolved.version, result)
+        if ahead is None:
+            log_turn(instance_id, execution_id, resolved.started.name, resolved.version, result)
         commit = build_commit(
             instance_id=instance_id,
             lock_token=lock_token,

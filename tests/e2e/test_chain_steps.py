@@ -105,3 +105,27 @@ async def test_a_chain_of_many_steps_keeps_an_exact_history(env):
     completed = [e.body.result for e in history if e.kind == "ActivityCompleted"]
     assert completed == list(range(300))
     assert len(runs) == 300 and set(runs.values()) == {1}
+
+
+async def test_traces_of_a_step_whose_commit_was_refused_are_emitted_once(env, caplog):
+    import logging
+
+    async def raise_at_four(ctx, i):
+        if i == 4:  # queued before the step's result returns: that step's commit is refused
+            await env.client.raise_event(ctx.instance_id, "meanwhile", i)
+
+    _register_chain(env, raise_at_four)
+
+    @env.app.orchestration("TracedChain")
+    def traced_chain(ctx, n):
+        for i in range(n):
+            yield ctx.schedule_activity("Step", i)
+            ctx.trace_info(f"after step {i}")
+        got = yield ctx.wait_for_event("meanwhile")
+        return got
+
+    caplog.set_level(logging.DEBUG, logger="duroxide")
+    state = await env.run("TracedChain", 8)
+    assert (state.status, state.output) == ("Completed", 4)
+    traces = [r.getMessage() for r in caplog.records if r.name == "duroxide.orchestration" and r.getMessage().startswith("after")]
+    assert traces == [f"after step {i}" for i in range(8)]
