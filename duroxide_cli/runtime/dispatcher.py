@@ -78,10 +78,12 @@ class OrchestrationDispatcher:
             provider, registry, options, self.cache, self._can_take_result, self._launch_free, self._launch_local,
         )
         """Where the activity worker sends the results of the activities this process's commits leased."""
+        self._local_turns = 0
+        """Turns in flight for results held here (``_launch_local``)."""
         self._fetched_at_ms = 0
         """When the latest fetch was asked for: its leases run from no earlier than this."""
         self._loop: FetchLoop[OrchestrationWork] = FetchLoop(
-            provider, "orchestrator", options.orchestration_concurrency * _FETCHED_PER_THREAD, options.poll_interval_ms,
+            provider, "orchestrator", self._fetch_capacity(), options.poll_interval_ms,
             self._busy, self._fetch, self._launch,
         )
         self._commits = TurnCommitter(
@@ -99,10 +101,11 @@ class OrchestrationDispatcher:
         self._loop.request_stop()
 
     def _busy(self) -> int:
-        """Slots taken: a turn waiting only for its commit takes none (up to a bound), so the next
-        turns run while a commit syncs and group commit has turns to group."""
+        """Slots of the fetch taken: a turn waiting only for its commit takes none (up to a bound),
+        so the next turns run while a commit syncs and group commit has turns to group; nor does
+        a turn for a result held here, which has slots of its own (``_can_take_result``)."""
         waiting = min(len(self._commits.committing), _COMMITS_WAITING_PER_SLOT * self._options.orchestration_concurrency)
-        return len(self._in_flight) - waiting
+        return max(0, len(self._in_flight) - self._local_turns - waiting)
 
     async def _fetch(self, limit: int) -> list[OrchestrationWork]:
         options = self._options
@@ -173,6 +176,7 @@ class OrchestrationDispatcher:
             await self._abandon_after_error(work, delay)
         finally:
             if local is not None:
+                self._local_turns -= 1
                 local.settle(False)  # not committed with a turn: its worker stores it as usual
             self._done(instance_id)
 
@@ -193,15 +197,23 @@ class OrchestrationDispatcher:
 
     # -- an activity result that stays in this process --------------------------------------------
     def _can_take_result(self, instance_id: str) -> bool:
-        """Whether a turn of ``instance_id`` for a result held here may start now."""
+        """Whether a turn of ``instance_id`` for a result held here may start now: while fewer such
+        turns run than the fetch has slots, however many the fetched work takes. They have slots
+        of their own, so under load results stay out of the store's queue (stored alone, then
+        fetched again, each costs two more transactions' work) and neither kind of work holds
+        off the other."""
         return not (
             self._loop.stopping
             or instance_id in self._in_flight
             or instance_id in self.excluded
-            or self._busy() >= self._options.orchestration_concurrency
+            or self._local_turns >= self._fetch_capacity()
         )
 
+    def _fetch_capacity(self) -> int:
+        return self._options.orchestration_concurrency * _FETCHED_PER_THREAD
+
     def _launch_local(self, locked: OrchestrationWork, local: LocalResult, ahead: TurnAhead | None) -> None:
+        self._local_turns += 1
         task = asyncio.create_task(self._process_guarded(locked, self._clock.now_ms(), local, ahead))
         self._in_flight[locked.instance.instance_id] = (task, locked)
 

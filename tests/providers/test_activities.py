@@ -132,3 +132,16 @@ async def test_abandon_with_a_stale_token_changes_nothing(provider):
     await provider.abandon_activity(work.work_id, "stale")
     assert await provider.fetch_activity_work(10, 30_000, "w") == []
     assert await provider.complete_activities([completion(work)]) == [True]
+
+
+async def test_a_batch_holding_a_stale_and_a_fresh_completion_of_one_item_stores_the_fresh_one_only(provider, clock):
+    """Completions in one batch are judged each by its own token: the lease that moved on is
+    refused even when the lease that holds the item is in the same batch."""
+    await _schedule(provider, "A", "B")
+    stale = await provider.fetch_activity_work(10, 100, "w1")
+    clock.advance(300)
+    fresh = await provider.fetch_activity_work(10, 30_000, "w2")
+    batch = [completion(stale[0], "stale a"), completion(fresh[0], "fresh a"), completion(fresh[1], "fresh b")]
+    assert await provider.complete_activities(batch) == [False, True, True]
+    assert [m.message.body.result for m in (await fetch_one(provider, "a")).messages] == ["fresh a", "fresh b"]
+    assert (await provider.queue_depths()).worker == 0

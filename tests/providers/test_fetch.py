@@ -216,3 +216,20 @@ async def test_each_instance_of_one_fetch_gets_the_history_its_own_known_entry_a
         "c {x}": (0, [1, 2]),
         "d": (0, [1, 2]),
     }
+
+
+async def test_instances_of_one_fetch_hold_leases_of_their_own(provider):
+    """One fetch takes several instances, each with its own token and only its own messages:
+    releasing one leaves the others locked, and an old token of one never releases another."""
+    for iid in ("a", "b", "c"):
+        await create(provider, iid)
+        await provider.enqueue_message(event_message(iid, f"for {iid}"))
+    work = await fetch_all(provider)
+    assert len({w.lock_token for w in work.values()}) == 3
+    assert {iid: [m.message.instance_id for m in w.messages] for iid, w in work.items()} == {
+        iid: [iid, iid] for iid in ("a", "b", "c")
+    }
+    await provider.abandon_orchestration("b", work["a"].lock_token)  # not b's token: nothing happens
+    assert await fetch_all(provider) == {}
+    await provider.abandon_orchestration("b", work["b"].lock_token, count_delivery=False)
+    assert set(await fetch_all(provider)) == {"b"}

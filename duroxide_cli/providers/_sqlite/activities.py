@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Sequence
 
 from ..base import ActivityCompletion, ActivityLease, ActivityWork, HeldWork, NewActivity
 from ..stored import activity_body, activity_from_body
-from .orchestrator_queue import send_txn
+from .orchestrator_queue import send_all_txn, send_txn
 from .wakeups import Wake
 
-_FETCHABLE = """
-SELECT id FROM worker_queue
-WHERE visible_at_ms <= :now AND COALESCE(locked_until_ms, 0) <= :now
-ORDER BY visible_at_ms, id LIMIT :limit
+_LEASE = """
+UPDATE worker_queue SET lock_token = :token || '.' || id, lock_owner = :owner, locked_until_ms = :until,
+  delivery_count = delivery_count + 1
+WHERE id IN (
+  SELECT id FROM worker_queue
+  WHERE visible_at_ms <= :now AND COALESCE(locked_until_ms, 0) <= :now
+  ORDER BY visible_at_ms, id LIMIT :limit)
+RETURNING visible_at_ms, id, lock_token, instance_id, execution_id, event_id, body, delivery_count
 """
+"""Lease the oldest visible, unlocked items in one statement, each with a token of its own (the
+fetch's fresh ``:token`` and the item's id)."""
 
-_FETCHABLE_IN_SCOPE = """
-SELECT q.id FROM (SELECT DISTINCT value FROM json_each(:scope)) AS s CROSS JOIN worker_queue AS q ON q.instance_id = s.value
-WHERE q.visible_at_ms <= :now AND COALESCE(q.locked_until_ms, 0) <= :now
-ORDER BY q.visible_at_ms, q.id LIMIT :limit
+_LEASE_IN_SCOPE = """
+UPDATE worker_queue SET lock_token = :token || '.' || id, lock_owner = :owner, locked_until_ms = :until,
+  delivery_count = delivery_count + 1
+WHERE id IN (
+  SELECT q.id FROM (SELECT DISTINCT value FROM json_each(:scope)) AS s CROSS JOIN worker_queue AS q ON q.instance_id = s.value
+  WHERE q.visible_at_ms <= :now AND COALESCE(q.locked_until_ms, 0) <= :now
+  ORDER BY q.visible_at_ms, q.id LIMIT :limit)
+RETURNING visible_at_ms, id, lock_token, instance_id, execution_id, event_id, body, delivery_count
 """
 """The same, for the instances named in the JSON list ``:scope`` only (through the instance index)."""
 
@@ -82,27 +93,21 @@ def fetch_activity_txn(
 
     When nothing is found, records in ``wake`` when the next item comes due.
     """
+    params = {"now": now_ms, "limit": limit, "token": uuid.uuid4().hex, "owner": owner, "until": now_ms + lock_timeout_ms}
     if scope is None:
-        rows = conn.execute(_FETCHABLE, {"now": now_ms, "limit": limit})
+        rows = conn.execute(_LEASE, params).fetchall()  # fetchall: a statement left open would hold up the COMMIT
     else:
-        rows = conn.execute(_FETCHABLE_IN_SCOPE, {"now": now_ms, "limit": limit, "scope": scope})
-    ids = [row[0] for row in rows]
-    if not ids:
+        rows = conn.execute(_LEASE_IN_SCOPE, {**params, "scope": scope}).fetchall()
+    if not rows:
         wake.next_due_ms["worker"] = conn.execute(_NEXT_DUE, {"now": now_ms}).fetchone()[0]
         return []
-    tokens = {work_id: uuid.uuid4().hex for work_id in ids}
-    conn.executemany(
-        "UPDATE worker_queue SET lock_token = ?, lock_owner = ?, locked_until_ms = ?,"
-        " delivery_count = delivery_count + 1 WHERE id = ?",
-        [(token, owner, now_ms + lock_timeout_ms, work_id) for work_id, token in tokens.items()],
-    )
-    return [_work_txn(conn, work_id, token) for work_id, token in tokens.items()]
+    rows.sort()  # RETURNING promises no order: oldest first, by (visible_at_ms, id)
+    return [_work(*row[1:]) for row in rows]
 
 
-def _work_txn(conn: sqlite3.Connection, work_id: int, token: str) -> ActivityWork:
-    instance_id, execution_id, event_id, body, delivery_count = conn.execute(
-        "SELECT instance_id, execution_id, event_id, body, delivery_count FROM worker_queue WHERE id = ?", (work_id,)
-    ).fetchone()
+def _work(
+    work_id: int, token: str, instance_id: str, execution_id: int, event_id: int, body: str, delivery_count: int
+) -> ActivityWork:
     try:
         activity = activity_from_body(body, execution_id, event_id)
     except (ValueError, TypeError, KeyError) as error:
@@ -129,8 +134,26 @@ def renew_activity_txn(
 def complete_activities_txn(
     conn: sqlite3.Connection, now_ms: int, wake: Wake, completions: Sequence[ActivityCompletion]
 ) -> list[bool]:
-    """Complete each in turn (see ``complete_activity_txn``)."""
-    return [complete_activity_txn(conn, now_ms, wake, completion) for completion in completions]
+    """Complete each (see ``complete_activity_txn``), in a few statements however many there are:
+    one deletes every item its completion's token still holds, one more queues their results in
+    the order given."""
+    if len(completions) == 1:
+        return [complete_activity_txn(conn, now_ms, wake, completions[0])]
+    held = json.dumps([(c.work_id, c.lock_token) for c in completions])
+    removed = set(conn.execute(_REMOVE_HELD, {"held": held}).fetchall())
+    done = [(c.work_id, c.lock_token) in removed for c in completions]
+    results = [c.message for c, ok in zip(completions, done, strict=True) if ok]
+    if results:
+        send_all_txn(conn, now_ms, wake, results)
+    return done
+
+
+_REMOVE_HELD = """
+DELETE FROM worker_queue
+WHERE (id, lock_token) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:held))
+RETURNING id, lock_token
+"""
+"""Delete the items of the JSON list ``:held`` of ``[work_id, lock_token]`` whose token still holds them."""
 
 
 def complete_activity_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, completion: ActivityCompletion) -> bool:

@@ -116,9 +116,7 @@ class Database:
         transaction; sqlite errors become ProviderError."""
         if self._closed:
             raise ProviderError(operation, f"the store {self.where} is closed")
-        kind: Literal["read", "poll", "write"] = (
-            "read" if fn == self.read else "poll" if fn in (self.poll, self.lease) else "write"
-        )
+        kind = _KINDS.get(getattr(fn, "__func__", None), "write")
         result: T = await self._queue.submit(self._thread, operation, fn, args, kind)
         return result
 
@@ -207,6 +205,10 @@ class Database:
         if self._conn.in_transaction and not self.in_group:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
+
+
+_KINDS: dict[object, Literal["read", "poll", "write"]] = {Database.read: "read", Database.poll: "poll", Database.lease: "poll"}
+"""What an operation run through each of the database thread's entry points writes (see ``Operation.kind``)."""
 
 
 class _ReadOnly(Exception):

@@ -3,6 +3,7 @@ their turns are committed in ``commits``."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -10,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from ...errors import InstanceAlreadyExistsError, InstanceNotFoundError
 from ...history import HistoryEvent, OrchestrationStarted
 from ...messages import Message, QueuedMessage
-from ..base import KnownHistory, OrchestrationWork
+from ..base import InstanceRecord, KnownHistory, OrchestrationWork
 from .orchestrator_queue import enqueue_txn, holds_lock_txn, instance_exists_txn, release_messages_txn
 from .rows import (
     HISTORY_COLUMNS,
@@ -120,10 +121,8 @@ def fetch_orchestration_txn(
     ids = first_distinct(rows, limit)
     if not ids:
         wake.next_due_ms["orchestrator"] = conn.execute(_NEXT_DUE, {"now": now_ms}).fetchone()[0]
-    return [
-        _lock_instance_txn(conn, now_ms, instance_id, lock_timeout_ms, owner, known.get(instance_id))
-        for instance_id in ids
-    ]
+        return []
+    return lock_instances_txn(conn, now_ms, ids, lock_timeout_ms, owner, known)
 
 
 def lock_instance_txn(
@@ -136,62 +135,139 @@ def lock_instance_txn(
     known: Mapping[str, KnownHistory],
 ) -> OrchestrationWork | None:
     """Lock ``instance_id`` as a fetch would, visible messages or not; None when it is missing,
-    locked or backed off."""
-    row = conn.execute(
-        "SELECT COALESCE(locked_until_ms, 0) <= :now AND COALESCE(backoff_until_ms, 0) <= :now"
-        " FROM instances WHERE id = :id",
-        {"now": now_ms, "id": instance_id},
-    ).fetchone()
-    if row is None or not row[0]:
-        return None
-    return _lock_instance_txn(conn, now_ms, instance_id, lock_timeout_ms, owner, known.get(instance_id))
-
-
-def _lock_instance_txn(
-    conn: sqlite3.Connection,
-    now_ms: int,
-    instance_id: str,
-    lock_timeout_ms: int,
-    owner: str,
-    known: KnownHistory | None,
-) -> OrchestrationWork:
+    locked or backed off. Plain statements on the instance's keys: for one instance they cost
+    less than ``lock_instances_txn``'s lists."""
     token = uuid.uuid4().hex
-    # Each UPDATE hands back the rows it locked (RETURNING): no second statement reads them.
-    (instance_row,) = conn.execute(  # fetchall: a statement left unfinished would hold up the COMMIT
-        f"UPDATE instances SET lock_token = ?, lock_owner = ?, locked_until_ms = ? WHERE id = ? RETURNING {INSTANCE_COLUMNS}",
-        (token, owner, now_ms + lock_timeout_ms, instance_id),
-    ).fetchall()
+    instance_row = conn.execute(
+        f"UPDATE instances SET lock_token = ?, lock_owner = ?, locked_until_ms = ? WHERE id = ?"
+        " AND COALESCE(locked_until_ms, 0) <= ? AND COALESCE(backoff_until_ms, 0) <= ?"
+        f" RETURNING {INSTANCE_COLUMNS}",
+        (token, owner, now_ms + lock_timeout_ms, instance_id, now_ms, now_ms),
+    ).fetchall()  # fetchall: a statement left unfinished would hold up the COMMIT
+    if not instance_row:
+        return None
     message_rows = conn.execute(
         "UPDATE orchestrator_queue SET delivery_count = delivery_count + 1, lock_token = ?"
         f" WHERE instance_id = ? AND visible_at_ms <= ? RETURNING {MESSAGE_COLUMNS}",
         (token, instance_id, now_ms),
     ).fetchall()
     message_rows.sort()  # RETURNING promises no order; messages are delivered by id
-    messages: list[QueuedMessage] = []
+    instance, bad_row = instance_from_row_leniently(instance_row[0])
+    after = _known_events(instance, known.get(instance_id))
+    event_rows = conn.execute(
+        f"SELECT {HISTORY_COLUMNS} FROM history WHERE instance_id = ? AND execution_id = ? AND event_id > ?",
+        (instance_id, instance.execution_id, after),
+    ).fetchall()
+    return _work(instance_id, token, instance, bad_row, after, message_rows, event_rows)
+
+
+def _known_events(instance: InstanceRecord, known: KnownHistory | None) -> int:
+    """How many of the instance's events the caller holds (``known``, if it still matches)."""
+    if known is not None:
+        incarnation, execution_id, event_count = known
+        if (incarnation, execution_id) == (instance.incarnation, instance.execution_id):
+            return event_count
+    return 0
+
+
+_LOCK = f"""
+UPDATE instances SET lock_token = :token || '.' || j.key, lock_owner = :owner, locked_until_ms = :until
+FROM json_each(:ids) AS j
+WHERE instances.id = j.value
+  AND COALESCE(instances.locked_until_ms, 0) <= :now AND COALESCE(instances.backoff_until_ms, 0) <= :now
+RETURNING lock_token, {INSTANCE_COLUMNS}
+"""
+"""Lock the free instances of the JSON list ``:ids``, each with a token of its own (the fetch's
+fresh ``:token`` and the instance's place in the list), handing back the rows it locked."""
+
+_TAKE_MESSAGES = f"""
+UPDATE orchestrator_queue
+SET delivery_count = delivery_count + 1,
+    lock_token = (SELECT i.lock_token FROM instances AS i WHERE i.id = orchestrator_queue.instance_id)
+WHERE instance_id IN (SELECT value FROM json_each(:ids)) AND visible_at_ms <= :now
+RETURNING {MESSAGE_COLUMNS}
+"""
+"""Count and tag the visible messages of the just-locked instances ``:ids`` with their instance's token."""
+
+_HISTORY_AFTER = """
+SELECT h.event_id, h.kind, h.timestamp_ms, h.body, h.instance_id
+FROM json_each(:want) AS w CROSS JOIN history AS h
+  ON h.instance_id = json_extract(w.value, '$[0]') AND h.execution_id = json_extract(w.value, '$[1]')
+  AND h.event_id > json_extract(w.value, '$[2]')
+"""
+"""The events of each ``[instance_id, execution_id, after]`` of the JSON list ``:want`` past ``after``."""
+
+
+def lock_instances_txn(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    ids: Sequence[str],
+    lock_timeout_ms: int,
+    owner: str,
+    known: Mapping[str, KnownHistory],
+) -> list[OrchestrationWork]:
+    """Lock those of ``ids`` that are free (not locked, not backed off), in the order given, with
+    their visible messages and the history the caller does not know (``known``). Three statements
+    however many instances: a fetch pays per transaction, not per instance."""
+    instance_rows = conn.execute(  # fetchall: a statement left unfinished would hold up the COMMIT
+        _LOCK,
+        {"token": uuid.uuid4().hex, "owner": owner, "until": now_ms + lock_timeout_ms, "now": now_ms, "ids": json.dumps(ids)},
+    ).fetchall()
+    if not instance_rows:
+        return []
+    by_id = {row[1]: row for row in instance_rows}
+    locked = [instance_id for instance_id in ids if instance_id in by_id]
+    message_rows = conn.execute(_TAKE_MESSAGES, {"ids": json.dumps(locked), "now": now_ms}).fetchall()
+    message_rows.sort()  # RETURNING promises no order; messages are delivered by id
+    messages: dict[str, list[tuple]] = {}
+    for row in message_rows:
+        messages.setdefault(row[1], []).append(row)
+    instances = {}
+    want = []
+    for instance_id in locked:
+        instance, bad_row = instance_from_row_leniently(by_id[instance_id][1:])
+        after = _known_events(instance, known.get(instance_id))
+        instances[instance_id] = (instance, bad_row, after)
+        want.append((instance_id, instance.execution_id, after))
+    events: dict[str, list[tuple]] = {}
+    for row in conn.execute(_HISTORY_AFTER, {"want": json.dumps(want)}).fetchall():
+        events.setdefault(row[4], []).append(row)
+    return [
+        _work(instance_id, by_id[instance_id][0], *instances[instance_id], messages.get(instance_id, ()), events.get(instance_id, []))
+        for instance_id in locked
+    ]
+
+
+def _work(
+    instance_id: str,
+    token: str,
+    instance: InstanceRecord,
+    bad_row: str | None,
+    after: int,
+    message_rows: Sequence[tuple],
+    event_rows: list[tuple],
+) -> OrchestrationWork:
+    """One locked instance's work from its rows; what cannot be decoded is named in ``unreadable``."""
+    queued: list[QueuedMessage] = []
     unreadable: list[str] = []
     unreadable_ids: list[int] = []
     for row in message_rows:
         try:
-            messages.append(message_from_row(row))
+            queued.append(message_from_row(row))
         except UnreadableRow as error:
             unreadable.append(str(error))
             unreadable_ids.append(row[0])
-    instance, bad_row = instance_from_row_leniently(instance_row)
     if bad_row is not None:
         unreadable.insert(0, bad_row)
-    after = 0
-    if known is not None:
-        incarnation, execution_id, event_count = known
-        if (incarnation, execution_id) == (instance.incarnation, instance.execution_id):
-            after = event_count
+    event_rows.sort()  # by event id
     history: list[HistoryEvent] = []
     try:
-        for event in _events_txn(conn, instance_id, instance.execution_id, after):
-            history.append(event)
+        for row in event_rows:
+            history.append(event_from_row(row, instance_id, instance.execution_id))
     except UnreadableRow as error:
         unreadable.insert(0, str(error))
     return OrchestrationWork(
-        instance, token, history, after, messages, "; ".join(unreadable) or None, tuple(unreadable_ids)
+        instance, token, history, after, queued, "; ".join(unreadable) or None, tuple(unreadable_ids)
     )
 
 

@@ -53,6 +53,24 @@ def send_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, message: Message
         _log.debug("dropped a %s message for the unknown instance %r", type(message.body).__name__, message.instance_id)
 
 
+def send_all_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, messages: Sequence[Message]) -> None:
+    """``send_txn`` for each message, visible at once, in the order given (one statement run many
+    times)."""
+    rows = []
+    for message in messages:
+        kind, body = dump_body(message.body)
+        rows.append((message.execution_id, kind, body, now_ms, message.instance_id))
+    cursor = conn.executemany(
+        "INSERT INTO orchestrator_queue (instance_id, execution_id, kind, body, visible_at_ms)"
+        " SELECT id, ?, ?, ?, ? FROM instances WHERE id = ?",
+        rows,
+    )
+    if cursor.rowcount > 0:
+        wake.work_at("orchestrator", now_ms, now_ms)
+    if cursor.rowcount < len(rows):
+        _log.debug("dropped %d messages for unknown instances", len(rows) - cursor.rowcount)
+
+
 def release_messages_txn(
     conn: sqlite3.Connection, now_ms: int, wake: Wake, instance_id: str, lock_token: str, consumed: Sequence[int]
 ) -> None:
