@@ -182,6 +182,129 @@ BEGIN
             FROM generate_series(1, v_count) AS n);
 END $$;
 
+-- One turn, as in version 5, in fewer statements: the loops over starts and messages run only
+-- when there are some, and releasing the messages the turn did not consume answers whether any
+-- message is left in the same statement.
+CREATE OR REPLACE FUNCTION commit_turn(p_now bigint, p_turn jsonb) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    v_id text := p_turn ->> 'instance_id';
+    v_token text := p_turn ->> 'lock_token';
+    v_execution integer := (p_turn ->> 'execution_id')::integer;
+    v_next integer := (p_turn ->> 'next_execution_id')::integer;
+    v_update jsonb := p_turn -> 'instance';
+    v_status text := v_update ->> 'status';
+    v_terminal boolean := v_status IN ('Completed', 'Failed', 'Cancelled');
+    v_lease jsonb := p_turn -> 'lease_activities';
+    v_lease_limit integer := COALESCE((p_turn -> 'lease_activities' ->> 'limit')::integer, 0);
+    v_completed jsonb := COALESCE(p_turn -> 'completed_work', '[]'::jsonb);
+    v_held integer;
+    v_leased json := '[]'::json;
+    v_queued integer := 0;
+    v_pending boolean;
+    v_was text;
+    v_ignored text[] := '{}';
+    v_start jsonb;
+    v_message jsonb;
+BEGIN
+    SELECT status INTO v_was FROM instances WHERE id = v_id AND lock_token = v_token AND locked_until_ms > p_now
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN json_build_object('outcome', 'lock_lost', 'ignored', '[]'::json, 'leased', '[]'::json);
+    END IF;
+    IF jsonb_typeof(v_completed) = 'array' AND jsonb_array_length(v_completed) > 0 THEN
+        -- the activities whose results this turn carries must still be held by their leases
+        PERFORM 1 FROM worker_queue AS w
+        JOIN jsonb_array_elements(v_completed) AS c ON w.id = (c ->> 0)::bigint AND w.lock_token = c ->> 1
+        FOR UPDATE OF w;
+        GET DIAGNOSTICS v_held = ROW_COUNT;
+        IF v_held <> jsonb_array_length(v_completed) THEN
+            RETURN json_build_object('outcome', 'lock_lost', 'ignored', '[]'::json, 'leased', '[]'::json);
+        END IF;
+        DELETE FROM worker_queue WHERE id IN (SELECT (c ->> 0)::bigint FROM jsonb_array_elements(v_completed) AS c);
+    END IF;
+    IF v_terminal OR v_next IS NOT NULL THEN
+        v_lease_limit := 0;  -- the end of the execution removes its activity work below: nothing to run
+    END IF;
+    INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body)
+    SELECT v_id, v_execution, (e ->> 0)::integer, e ->> 1, (e ->> 2)::bigint, e ->> 3
+    FROM jsonb_array_elements(p_turn -> 'events') AS e;
+    IF v_next IS NOT NULL THEN
+        PERFORM record_execution(v_id, v_execution, 'Completed', p_now, p_now);
+        PERFORM record_execution(v_id, v_next, v_status, p_now, NULL);
+    ELSIF v_terminal OR v_status IS DISTINCT FROM v_was THEN
+        PERFORM record_execution(v_id, v_execution, v_status, p_now, CASE WHEN v_terminal THEN p_now END);
+    END IF;
+    UPDATE instances SET status = v_status, version = v_update ->> 'version', output = v_update ->> 'output',
+        error = v_update ->> 'error', failure = v_update ->> 'failure',
+        custom_status = v_update ->> 'custom_status', updated_at_ms = p_now,
+        execution_id = COALESCE(v_next, execution_id), held = NULL,
+        lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL
+    WHERE id = v_id;
+    IF jsonb_array_length(p_turn -> 'activities') > 0 THEN
+        -- the first v_lease_limit activities are leased to the caller; the others are queued for fetches
+        WITH added AS (
+            INSERT INTO worker_queue (instance_id, execution_id, event_id, body, visible_at_ms,
+                                      lock_token, lock_owner, locked_until_ms, delivery_count)
+            SELECT v_id, (a.value ->> 0)::integer, (a.value ->> 1)::integer, a.value ->> 2, p_now,
+                   CASE WHEN a.ordinality <= v_lease_limit THEN new_token() END,
+                   CASE WHEN a.ordinality <= v_lease_limit THEN v_lease ->> 'owner' END,
+                   CASE WHEN a.ordinality <= v_lease_limit THEN p_now + (v_lease ->> 'lock_timeout_ms')::bigint END,
+                   CASE WHEN a.ordinality <= v_lease_limit THEN 1 ELSE 0 END
+            FROM jsonb_array_elements(p_turn -> 'activities') WITH ORDINALITY AS a
+            RETURNING *
+        )
+        SELECT COALESCE(json_agg(json_build_array(id, lock_token, instance_id, execution_id, event_id, body,
+                                                  delivery_count) ORDER BY id) FILTER (WHERE lock_token IS NOT NULL),
+                        '[]'::json),
+               count(*) FILTER (WHERE lock_token IS NULL)
+        INTO v_leased, v_queued
+        FROM added;
+        IF v_queued > 0 THEN
+            PERFORM wake('worker');
+        END IF;
+    END IF;
+    IF jsonb_array_length(COALESCE(p_turn -> 'starts', '[]')) > 0 THEN
+        FOR v_start IN SELECT * FROM jsonb_array_elements(p_turn -> 'starts') LOOP
+            CONTINUE WHEN insert_instance(p_now, v_start ->> 0, v_start ->> 1, v_start ->> 2, v_start ->> 3,
+                                          v_start ->> 4);
+            IF jsonb_typeof(v_start -> 5) = 'array' THEN
+                PERFORM send(p_now, v_start -> 5 ->> 0, (v_start -> 5 ->> 1)::integer, v_start -> 5 ->> 2,
+                             v_start -> 5 ->> 3, NULL);
+            ELSE
+                v_ignored := v_ignored || (v_start ->> 0);
+            END IF;
+        END LOOP;
+    END IF;
+    IF jsonb_array_length(COALESCE(p_turn -> 'messages', '[]')) > 0 THEN
+        FOR v_message IN SELECT * FROM jsonb_array_elements(p_turn -> 'messages') LOOP
+            PERFORM send(p_now, v_message ->> 0, (v_message ->> 1)::integer, v_message ->> 2, v_message ->> 3,
+                         (v_message ->> 4)::bigint);
+        END LOOP;
+    END IF;
+    IF jsonb_array_length(COALESCE(p_turn -> 'cancel_activities', '[]')) > 0 THEN
+        DELETE FROM worker_queue
+        WHERE instance_id = v_id
+          AND event_id IN (SELECT value::integer FROM jsonb_array_elements_text(p_turn -> 'cancel_activities'));
+    END IF;
+    IF v_terminal OR v_next IS NOT NULL THEN
+        DELETE FROM worker_queue WHERE instance_id = v_id AND execution_id <= v_execution;
+        DELETE FROM orchestrator_queue WHERE instance_id = v_id AND execution_id <= v_execution;
+    END IF;
+    IF jsonb_array_length(p_turn -> 'consumed_message_ids') > 0 THEN
+        DELETE FROM orchestrator_queue
+        WHERE instance_id = v_id
+          AND id IN (SELECT value::bigint FROM jsonb_array_elements_text(p_turn -> 'consumed_message_ids'));
+    END IF;
+    WITH released AS (
+        UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = v_id AND lock_token = v_token
+    )
+    SELECT EXISTS (SELECT 1 FROM orchestrator_queue WHERE instance_id = v_id) INTO v_pending;
+    IF v_pending THEN
+        PERFORM wake('orchestrator');
+    END IF;
+    RETURN json_build_object('outcome', 'committed', 'ignored', to_json(v_ignored), 'leased', v_leased);
+END $$;
+
 -- As in version 5, sending a batch of several plain turns (see commit_plain_turns) to
 -- commit_plain_turns and any other batch (a single turn too, which commit_turn does with less)
 -- through commit_turn, one turn at a time, each in a subtransaction.
@@ -200,6 +323,14 @@ BEGIN
                       OR jsonb_array_length(COALESCE(t -> 'cancel_activities', '[]')) > 0)
        AND (SELECT count(DISTINCT t ->> 'instance_id') = count(*) FROM jsonb_array_elements(v_turns) AS t) THEN
         RETURN commit_plain_turns(v_now, v_turns);
+    END IF;
+    IF jsonb_array_length(v_turns) = 1 THEN
+        BEGIN
+            RETURN json_build_array(commit_turn(v_now, v_turns -> 0));
+        EXCEPTION WHEN unique_violation THEN
+            RETURN json_build_array(json_build_object('outcome', 'lock_lost', 'ignored', '[]'::json,
+                                                      'leased', '[]'::json));
+        END;
     END IF;
     FOR v_turn IN SELECT t.value, t.ordinality FROM jsonb_array_elements(v_turns) WITH ORDINALITY AS t
                   ORDER BY t.value ->> 'instance_id', t.ordinality LOOP
