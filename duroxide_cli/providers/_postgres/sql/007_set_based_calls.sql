@@ -225,43 +225,45 @@ BEGIN
     IF v_terminal OR v_next IS NOT NULL THEN
         v_lease_limit := 0;  -- the end of the execution removes its activity work below: nothing to run
     END IF;
-    INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body)
-    SELECT v_id, v_execution, (e ->> 0)::integer, e ->> 1, (e ->> 2)::bigint, e ->> 3
-    FROM jsonb_array_elements(p_turn -> 'events') AS e;
     IF v_next IS NOT NULL THEN
         PERFORM record_execution(v_id, v_execution, 'Completed', p_now, p_now);
         PERFORM record_execution(v_id, v_next, v_status, p_now, NULL);
     ELSIF v_terminal OR v_status IS DISTINCT FROM v_was THEN
         PERFORM record_execution(v_id, v_execution, v_status, p_now, CASE WHEN v_terminal THEN p_now END);
     END IF;
-    UPDATE instances SET status = v_status, version = v_update ->> 'version', output = v_update ->> 'output',
-        error = v_update ->> 'error', failure = v_update ->> 'failure',
-        custom_status = v_update ->> 'custom_status', updated_at_ms = p_now,
-        execution_id = COALESCE(v_next, execution_id), held = NULL,
-        lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL
-    WHERE id = v_id;
-    IF jsonb_array_length(p_turn -> 'activities') > 0 THEN
-        -- the first v_lease_limit activities are leased to the caller; the others are queued for fetches
-        WITH added AS (
-            INSERT INTO worker_queue (instance_id, execution_id, event_id, body, visible_at_ms,
-                                      lock_token, lock_owner, locked_until_ms, delivery_count)
-            SELECT v_id, (a.value ->> 0)::integer, (a.value ->> 1)::integer, a.value ->> 2, p_now,
-                   CASE WHEN a.ordinality <= v_lease_limit THEN new_token() END,
-                   CASE WHEN a.ordinality <= v_lease_limit THEN v_lease ->> 'owner' END,
-                   CASE WHEN a.ordinality <= v_lease_limit THEN p_now + (v_lease ->> 'lock_timeout_ms')::bigint END,
-                   CASE WHEN a.ordinality <= v_lease_limit THEN 1 ELSE 0 END
-            FROM jsonb_array_elements(p_turn -> 'activities') WITH ORDINALITY AS a
-            RETURNING *
-        )
-        SELECT COALESCE(json_agg(json_build_array(id, lock_token, instance_id, execution_id, event_id, body,
-                                                  delivery_count) ORDER BY id) FILTER (WHERE lock_token IS NOT NULL),
-                        '[]'::json),
-               count(*) FILTER (WHERE lock_token IS NULL)
-        INTO v_leased, v_queued
-        FROM added;
-        IF v_queued > 0 THEN
-            PERFORM wake('worker');
-        END IF;
+    -- the events, the instance's row and the activities (the first v_lease_limit of them leased to
+    -- the caller, the others queued for fetches) in one statement: three tables, no row twice
+    WITH appended AS (
+        INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body)
+        SELECT v_id, v_execution, (e ->> 0)::integer, e ->> 1, (e ->> 2)::bigint, e ->> 3
+        FROM jsonb_array_elements(p_turn -> 'events') AS e
+    ), updated AS (
+        UPDATE instances SET status = v_status, version = v_update ->> 'version', output = v_update ->> 'output',
+            error = v_update ->> 'error', failure = v_update ->> 'failure',
+            custom_status = v_update ->> 'custom_status', updated_at_ms = p_now,
+            execution_id = COALESCE(v_next, execution_id), held = NULL,
+            lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL
+        WHERE id = v_id
+    ), added AS (
+        INSERT INTO worker_queue (instance_id, execution_id, event_id, body, visible_at_ms,
+                                  lock_token, lock_owner, locked_until_ms, delivery_count)
+        SELECT v_id, (a.value ->> 0)::integer, (a.value ->> 1)::integer, a.value ->> 2, p_now,
+               CASE WHEN a.ordinality <= v_lease_limit THEN new_token() END,
+               CASE WHEN a.ordinality <= v_lease_limit THEN v_lease ->> 'owner' END,
+               CASE WHEN a.ordinality <= v_lease_limit THEN p_now + (v_lease ->> 'lock_timeout_ms')::bigint END,
+               CASE WHEN a.ordinality <= v_lease_limit THEN 1 ELSE 0 END
+        FROM jsonb_array_elements(p_turn -> 'activities') WITH ORDINALITY AS a
+        ORDER BY a.ordinality
+        RETURNING *
+    )
+    SELECT COALESCE(json_agg(json_build_array(id, lock_token, instance_id, execution_id, event_id, body,
+                                              delivery_count) ORDER BY id) FILTER (WHERE lock_token IS NOT NULL),
+                    '[]'::json),
+           count(*) FILTER (WHERE lock_token IS NULL)
+    INTO v_leased, v_queued
+    FROM added;
+    IF v_queued > 0 THEN
+        PERFORM wake('worker');
     END IF;
     IF jsonb_array_length(COALESCE(p_turn -> 'starts', '[]')) > 0 THEN
         FOR v_start IN SELECT * FROM jsonb_array_elements(p_turn -> 'starts') LOOP
