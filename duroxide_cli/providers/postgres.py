@@ -7,8 +7,9 @@ disagree still agree on when a lease ends; lock tokens fence a process that lost
 
 Each call is one statement, most of them a call of one of the schema's functions
 (``_postgres/sql``), so a turn, a batch of turns or a batch of completions costs one network
-round trip; a batch commits in one transaction with a savepoint per item. Creations and messages
-that callers start while one is on its way share the next statement (``_postgres/grouping.py``). New work wakes idle
+round trip; a batch commits in one transaction, each item committed or refused on its own.
+Creations, messages and single-instance locks that callers start while one is on its way share
+the next statement (``_postgres/grouping.py``). New work wakes idle
 dispatchers in every process through LISTEN/NOTIFY; polling stays the fallback. A dropped
 connection or a restarting server is a retryable ProviderError: the runtime tries again, and
 lock tokens make a repeated write harmless. A stored row that cannot be decoded fails only its
@@ -80,6 +81,7 @@ class PostgresProvider:
         self._listener = listener
         self._creates: GroupedWrites[list[Any], bool] = GroupedWrites(self._insert_instances)
         self._sends: GroupedWrites[list[Any], bool] = GroupedWrites(self._send_each)
+        self._locks: GroupedWrites[list[Any], Any] = GroupedWrites(self._lock_each)
 
     @classmethod
     async def connect(
@@ -198,11 +200,16 @@ class PostgresProvider:
         self, instance_id: str, lock_timeout_ms: int, owner: str, known: Mapping[str, KnownHistory]
     ) -> OrchestrationWork | None:
         held = known.get(instance_id)
-        document = await self._db.fetchval(
-            "lock_instance", sql.LOCK_INSTANCE, self._db.now(), instance_id, lock_timeout_ms, owner,
-            *((None, None, None) if held is None else held),
-        )
-        return None if document is None else codec.orchestration_work(json.loads(document))
+        request = [instance_id, lock_timeout_ms, owner, *((None, None, None) if held is None else held)]
+        work = await self._locks.submit(request)
+        return None if work is None else codec.orchestration_work(work)
+
+    async def _lock_each(self, requests: Sequence[list[Any]]) -> list[Any]:
+        """Locks that arrived together, in one statement; each one's work as parsed JSON, or None."""
+        if len(requests) == 1:
+            document = await self._db.fetchval("lock_instance", sql.LOCK_INSTANCE, self._db.now(), *requests[0])
+            return [None if document is None else json.loads(document)]
+        return list(json.loads(await self._db.fetchval("lock_instance", sql.LOCK_INSTANCES, self._db.now(), json.dumps(requests))))
 
     async def abandon_orchestration(
         self,
@@ -367,6 +374,7 @@ class PostgresProvider:
     async def close(self) -> None:
         await self._creates.close()
         await self._sends.close()
+        await self._locks.close()
         await self._listener.close()
         await self._db.close()
 

@@ -4,6 +4,8 @@ instance without a visible message (``commit_turns_leasing``, ``lock_instance``)
 
 from __future__ import annotations
 
+import asyncio
+
 from duroxide_cli.history import (
     ActivityCompleted,
     ActivityScheduled,
@@ -244,3 +246,24 @@ async def test_lock_instance_takes_a_finished_instance_like_any_other(provider):
     locked = await provider.lock_instance("a", LONG_LOCK_MS, "me", {})
     assert locked is not None and locked.instance.status == "Completed"
     assert await provider.drop_messages("a", locked.lock_token, [])
+
+
+async def test_lock_instance_calls_made_at_once_each_answer_for_their_own_instance(provider):
+    """Calls made together (a store may send them in one statement) behave as one by one: each
+    instance is locked by one caller only, with its own history and messages."""
+    for instance_id in ("a", "b", "c"):
+        await _schedule_leased(provider, "A", limit=1, instance_id=instance_id)
+    await provider.enqueue_message(event_message("b", "for-b"))
+    record = await provider.get_instance("c")
+    known = {"c": KnownHistory(record.incarnation, 1, 2)}
+    calls = [("b", {}), ("a", {}), ("a", {}), ("c", known), ("nobody", {})]
+    works = await asyncio.gather(*(provider.lock_instance(i, LONG_LOCK_MS, "me", k) for i, k in calls))
+    b, a_first, a_again, c, nobody = works
+    assert [w is None for w in (a_first, a_again)].count(True) == 1, "one of the two calls for a gets it"
+    a = a_first or a_again
+    assert a is not None and (a.instance.instance_id, len(a.history), a.messages) == ("a", 2, [])
+    assert b is not None and [m.message.body for m in b.messages] == [EventRaised("for-b", None)]
+    assert c is not None and (c.instance.instance_id, c.history_after, c.history) == ("c", 2, [])
+    assert nobody is None
+    assert len({a.lock_token, b.lock_token, c.lock_token}) == 3
+    assert await fetch_all(provider) == {}, "all three are locked"

@@ -254,3 +254,74 @@ async def test_a_process_of_the_previous_version_keeps_working_after_the_upgrade
         assert await conn.fetchval("SELECT status FROM instances WHERE id = 'a'") == "Running"
     finally:
         await conn.close()
+
+
+async def test_a_schema_at_version_5_with_work_under_way_is_upgraded_and_its_processes_keep_working(schema):
+    """A schema at version 5 holding a locked instance and leased activity work is migrated by a
+    newer process; the work under way finishes, and a process of version 5 (its statements as
+    they were) keeps fetching, locking and committing."""
+    conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": schema})
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
+                           " applied_at timestamptz NOT NULL DEFAULT now())")
+        for migration in load_migrations()[:5]:
+            await conn.execute(migration.sql)
+            await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name)
+        for instance_id in ("a", "b"):
+            assert await conn.fetchval("SELECT insert_instance(clock_ms(NULL), $1, 'Flow', '1.0.0', NULL, $2)", instance_id,
+                                       json.dumps({"name": "Flow", "version": "1.0.0"}))
+        fetch = "SELECT fetch_orchestration_work(NULL, 10, 30000, 'old', '', '', '', '', NULL)"
+        works = {w["instance"]["id"]: w for w in json.loads(await conn.fetchval(fetch))["work"]}
+
+        def first_turn(work, lease):
+            return {
+                "instance_id": work["instance"]["id"], "lock_token": work["lock_token"], "execution_id": 1,
+                "next_execution_id": None, "consumed_message_ids": [work["messages"][0][0]],
+                "events": [[1, "OrchestrationStarted", now_ms(), work["messages"][0][3]],
+                           [2, "ActivityScheduled", now_ms(), json.dumps({"name": "A", "input": None, "attempt": 1})]],
+                "instance": {"status": "Running", "version": "1.0.0", "output": None, "error": None, "failure": None,
+                             "custom_status": None},
+                "activities": [[1, 2, json.dumps({"name": "A", "input": None, "attempt": 1, "orchestration_name": "Flow",
+                                                  "orchestration_version": "1.0.0"})]],
+                "messages": [], "starts": [], "cancel_activities": [], "completed_work": [],
+                "lease_activities": {"owner": "old", "lock_timeout_ms": 30000, "limit": 1} if lease else None,
+            }
+
+        [a_result] = json.loads(await conn.fetchval("SELECT commit_turns(NULL, $1::json)", json.dumps([first_turn(works["a"], True)])))
+        [leased] = a_result["leased"]
+        # b stays locked by the old process across the upgrade
+
+        provider = await PostgresProvider.connect(PG_CONNECT_URL, schema=schema)
+        try:
+            assert await provider.fetch_orchestration_work(10, 30_000, "new", {}) == []
+            assert await provider.fetch_activity_work(10, 30_000, "new") == [], "a's activity is still leased"
+        finally:
+            await provider.close()
+        versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_version ORDER BY version")]
+        assert versions == [m.version for m in load_migrations()]
+
+        # the old process finishes what it held, with its own statements
+        [b_result] = json.loads(await conn.fetchval("SELECT commit_turns(NULL, $1::json)", json.dumps([first_turn(works["b"], False)])))
+        assert (b_result["outcome"], b_result["leased"]) == ("committed", [])
+        locked = json.loads(await conn.fetchval("SELECT lock_instance(NULL, 'a', 30000, 'old', NULL, NULL, NULL)"))
+        assert [event[0] for event in locked["history"]] == [1, 2]
+        done = {
+            "instance_id": "a", "lock_token": locked["lock_token"], "execution_id": 1, "next_execution_id": None,
+            "consumed_message_ids": [], "events": [[3, "ActivityCompleted", now_ms(), json.dumps({"source_event_id": 2, "result": 1})],
+                                                   [4, "OrchestrationCompleted", now_ms(), json.dumps({"output": 1})]],
+            "instance": {"status": "Completed", "version": "1.0.0", "output": "1", "error": None, "failure": None,
+                         "custom_status": None},
+            "activities": [], "messages": [], "starts": [], "cancel_activities": [],
+            "completed_work": [leased[:2]], "lease_activities": None,
+        }
+        [outcome] = json.loads(await conn.fetchval("SELECT commit_turns(NULL, $1::json)", json.dumps([done])))
+        assert outcome["outcome"] == "committed"
+        assert await conn.fetchval("SELECT status FROM instances WHERE id = 'a'") == "Completed"
+        fetched = json.loads(await conn.fetchval("SELECT fetch_activity_work(NULL, 10, 30000, 'old', NULL)"))
+        assert [w[2] for w in fetched["work"]] == ["b"]
+        assert await conn.fetchval("SELECT complete_activities(NULL, $1::json)", json.dumps(
+            [[fetched["work"][0][0], fetched["work"][0][1], "b", 1, "ActivityCompleted",
+              json.dumps({"source_event_id": 2, "result": 2})]])) == [True]
+    finally:
+        await conn.close()

@@ -1,6 +1,6 @@
-"""The connection pool, the store clock, and the one place driver errors become ProviderError.
+"""The store's connections, the store clock, and the one place driver errors become ProviderError.
 
-Every provider call runs one statement on a pooled connection. Each connection's
+Every provider call runs one statement on a connection lent by ``Connections``. Each connection's
 ``search_path`` is the store's schema, so the SQL names its tables and functions unqualified.
 """
 
@@ -16,6 +16,7 @@ import asyncpg
 
 from ...clock import Clock
 from ...errors import ConfigError, ProviderError
+from .connections import Connections
 
 T = TypeVar("T")
 
@@ -80,21 +81,11 @@ async def drop_schema(url: str, schema: str, where: str) -> None:
         raise ProviderError("drop_schema", f"cannot drop {where}: {error}", retryable=is_retryable(error)) from error
 
 
-class _StoreConnection(asyncpg.Connection):  # type: ignore[misc]
-    """A pooled connection released without asyncpg's reset statement (``RESET ALL``, ``UNLISTEN
-    *``, ...), which would cost every call a second round trip: the store's statements leave no
-    session state behind (no LISTEN, cursor, advisory session lock or SET on pooled connections;
-    the listener has its own connection). asyncpg still rolls back a transaction left open."""
-
-    def get_reset_query(self) -> str:
-        return ""
-
-
 class Database:
-    """A pool on one schema and the clock its statements judge time by."""
+    """The connections to one schema and the clock its statements judge time by."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str, clock: Clock | None, where: str):
-        self._pool = pool
+    def __init__(self, connections: Connections, schema: str, clock: Clock | None, where: str):
+        self._connections = connections
         self.schema = schema
         self._clock = clock
         self.where = where
@@ -103,18 +94,14 @@ class Database:
 
     @classmethod
     async def connect(cls, url: str, schema: str, pool_size: int, clock: Clock | None, where: str) -> Database:
-        try:
-            pool = await asyncpg.create_pool(
-                url,
-                min_size=0,  # no floor to restore: asyncpg would log a traceback for each try while the server is down
-                max_size=pool_size,
-                timeout=CONNECT_TIMEOUT_S,
-                connection_class=_StoreConnection,
-                server_settings={"search_path": schema, "application_name": application_name(schema)},
-            )
-        except Exception as error:  # noqa: BLE001 - classified once, here
-            raise ProviderError("open", f"cannot connect to {where}: {error}", retryable=is_retryable(error)) from error
-        return cls(pool, schema, clock, where)
+        """The store's connections: none is opened yet; the first call opens one (and reports a
+        server that cannot be reached or a URL it refuses)."""
+        settings = {"search_path": schema, "application_name": application_name(schema)}
+
+        def connect() -> Awaitable[asyncpg.Connection]:
+            return asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S, server_settings=settings)
+
+        return cls(Connections(connect, pool_size), schema, clock, where)
 
     def now(self) -> int | None:
         """The time to pass as a statement's ``p_now``: the injected clock's, or None for the server's."""
@@ -133,23 +120,34 @@ class Database:
         return await self.run(operation, lambda conn: conn.execute(sql, *args))
 
     async def run(self, operation: str, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        """``statement(conn)`` on a pooled connection; driver errors become ProviderError."""
+        """``statement(conn)`` on a lent connection; driver errors become ProviderError."""
         if self._closed:
             raise ProviderError(operation, f"the store {self.where} is closed")
         try:
-            async with self._pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
-                return await statement(conn)
+            try:
+                conn = await self._connections.acquire(CONNECT_TIMEOUT_S)
+            except _DRIVER_ERRORS:
+                raise
+            except Exception as error:  # noqa: BLE001 - a URL asyncpg refuses, classified once, here
+                raise ProviderError(operation, f"cannot connect to {self.where}: {error}", retryable=False) from error
+            reusable = False
+            try:
+                result = await statement(conn)
+                reusable = True
+            except asyncpg.PostgresError:
+                reusable = True  # the server answered: the connection is as good as before
+                raise
+            finally:
+                self._connections.release(conn, reusable)
+            return result
         except _DRIVER_ERRORS as error:
             if self._closed:
                 raise ProviderError(operation, f"the store {self.where} is closed") from error
             raise ProviderError(operation, f"{error} ({self.where})", retryable=is_retryable(error)) from error
 
     async def close(self) -> None:
-        """Close the pool; later calls raise ProviderError (not retryable)."""
+        """Close the connections; later calls raise ProviderError (not retryable)."""
         if self._closed:
             return
         self._closed = True
-        try:
-            await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_S)
-        except (asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-            self._pool.terminate()
+        await self._connections.close(CONNECT_TIMEOUT_S)

@@ -1,6 +1,6 @@
-"""Grouped writes: the instance creations (or messages) callers start while one is on its way to
-the server go, all together, into the next statement, so one transaction (one flush of the WAL,
-one NOTIFY) serves them all.
+"""Grouped writes: the instance creations (or messages, or locks of single instances) callers
+start while one is on its way to the server go, all together, into the next statement, so one
+transaction (one flush of the WAL, one NOTIFY) serves them all.
 
 Under no load a call is one statement of its own, sent from its caller's task as before. Under
 load -- a thousand ``start_orchestration`` calls at once -- each statement carries every call

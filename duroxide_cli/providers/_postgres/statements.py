@@ -15,6 +15,7 @@ FETCH_ORCHESTRATION_WORK = "SELECT fetch_orchestration_work($1, $2, $3, $4, $5, 
 COMMIT_TURNS = "SELECT commit_turns($1, $2::json)"
 COMMIT_TURNS_TAKING_LOCKS = "SELECT commit_turns_taking_locks($1, $2::json)"
 LOCK_INSTANCE = "SELECT lock_instance($1, $2, $3, $4, $5, $6, $7)"
+LOCK_INSTANCES = "SELECT lock_instances($1, $2::json)"
 ABANDON_ORCHESTRATION = "SELECT abandon_orchestration($1, $2, $3, $4, $5, $6)"
 DROP_MESSAGES = "SELECT drop_messages($1, $2, $3, $4)"
 SET_INSTANCE_HELD = """
