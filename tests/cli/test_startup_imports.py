@@ -31,6 +31,7 @@ HEAVY_FOR_EVERY_COMMAND = (
 """Nothing a command's definition needs: importing the command line must not load these."""
 
 HEAVY_FOR_READING = (
+    "rich",
     "duroxide_cli.runtime",
     "duroxide_cli.replay",
     "duroxide_cli.bench",
@@ -44,7 +45,8 @@ HEAVY_FOR_READING = (
     "sysconfig",
 )
 """Not needed to read one instance or a page of them (the store's schema files are read as
-files, and tracebacks find the standard library without ``sysconfig``)."""
+files, and tracebacks find the standard library without ``sysconfig``); rich neither, when the
+result goes to a pipe or a file: it only draws on a terminal."""
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
@@ -75,7 +77,7 @@ def test_help_loads_no_runtime_store_or_replay_engine():
     assert offenders(loaded_after(code), HEAVY_FOR_EVERY_COMMAND) == []
 
 
-def test_status_and_list_load_no_runtime_replay_engine_or_pydantic(tmp_path: Path):
+def test_status_and_list_to_a_pipe_load_no_runtime_replay_engine_pydantic_or_rich(tmp_path: Path):
     store = f"sqlite:///{tmp_path / 'store.db'}"
     setup = textwrap.dedent(
         f"""
