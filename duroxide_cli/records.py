@@ -23,6 +23,7 @@ import _thread
 import abc
 import dataclasses
 import functools
+import inspect
 import operator
 import sys
 from collections.abc import Callable
@@ -175,24 +176,48 @@ def _build(cls: type) -> type:
             closure[f"_dflt_{field.name}"] = field.default
             defaults[field.name] = f"=_dflt_{field.name}"
     text = _init_source(names, defaults, hasattr(cls, "__post_init__"), list(closure))
-    code = compile(text, "<string>", "exec", dont_inherit=True)  # not this module's ``annotations`` future
-    namespace: dict[str, Any] = {}
-    module = sys.modules.get(cls.__module__)
-    exec(code, vars(module) if module is not None else {}, namespace)
-    methods = {"__init__": namespace["__create_fn__"](**closure), **_methods(cls, tuple(names))}
-    for name, method in methods.items():
+    for name, method in _methods(cls, tuple(names)).items():
         method.__qualname__ = f"{cls.__qualname__}.{name}"
         method.__module__ = cls.__module__
         setattr(cls, name, method)
     cls.__dataclass_params__ = _PARAMS  # type: ignore[attr-defined]
+    signature = _init_signature(fields)
     if not doc:
-        import inspect
+        cls.__doc__ = cls.__name__ + str(signature.replace(parameters=list(signature.parameters.values())[1:])).replace(" -> None", "")
+    slotted = _with_slots(cls, names)
+    slotted.__init__ = _first_init(slotted, text, closure, {f.name: f.type for f in fields}, signature)  # type: ignore[misc]
+    return slotted
 
-        try:
-            cls.__doc__ = cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
-        except (TypeError, ValueError):  # pragma: no cover - as dataclasses
-            cls.__doc__ = cls.__name__
-    return _with_slots(cls, names)
+
+def _init_signature(fields: list[dataclasses.Field[Any]]) -> inspect.Signature:
+    """The signature of the ``__init__`` ``dataclasses`` would write for ``fields``."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    parameters = [inspect.Parameter("self", kind)]
+    for field in fields:
+        default = field.default if field.default_factory is _MISSING else _HAS_DEFAULT_FACTORY
+        parameters.append(inspect.Parameter(field.name, kind, default=inspect.Parameter.empty if default is _MISSING else default, annotation=field.type))
+    return inspect.Signature(parameters, return_annotation=None)
+
+
+def _first_init(cls: type, text: str, closure: dict[str, Any], annotations: dict[str, Any], signature: inspect.Signature) -> Callable[..., None]:
+    """An ``__init__`` that compiles the real one (``text``) on the class's first instance and
+    puts it in its place: a command imports some fifty of these classes and makes a handful."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        code = compile(text, "<string>", "exec", dont_inherit=True)  # not this module's ``annotations`` future
+        namespace: dict[str, Any] = {}
+        module = sys.modules.get(cls.__module__)
+        exec(code, vars(module) if module is not None else {}, namespace)
+        init = namespace["__create_fn__"](**closure)
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = init  # type: ignore[misc]
+        init(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__module__ = cls.__module__
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__.__annotations__ = {**annotations, "return": None}
+    return __init__
 
 
 def _with_slots(cls: type, names: list[str]) -> type:

@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from .. import timeline
 from .console import (
     _STATUS_STYLE,
     err,
@@ -55,6 +54,12 @@ def instance_state(state: Any, output: str) -> None:
     show_table(table, out())
 
 
+def _pretty(value: Any) -> str:
+    from .. import timeline  # the history's views: imported when a payload is shown
+
+    return timeline.pretty(value)
+
+
 def _state_rows(state: Any) -> list[tuple[str, str, str | None]]:
     """The rows of ``status``: label, text, and the style of a multi-line value (None: one line)."""
     rows: list[tuple[str, str, str | None]] = [
@@ -66,9 +71,9 @@ def _state_rows(state: Any) -> list[tuple[str, str, str | None]]:
         ("updated", format_time(state.updated_at_ms), None),
     ]
     if state.custom_status is not None:
-        rows.append(("custom status", timeline.pretty(state.custom_status), ""))
+        rows.append(("custom status", _pretty(state.custom_status), ""))
     if state.status == "Completed":
-        rows.append(("output", timeline.pretty(state.output), ""))
+        rows.append(("output", _pretty(state.output), ""))
     if state.held:
         rows.append(("held", state.held, "yellow"))
     if state.error:
