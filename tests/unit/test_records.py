@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from duroxide_cli import history, messages, states
+from duroxide_cli.model import options
 from duroxide_cli.providers import values
 from duroxide_cli.records import frozen_dataclass
 
@@ -159,7 +160,7 @@ def test_a_class_dataclasses_would_build_differently_is_left_to_dataclasses():
             y: int
 
 
-@pytest.mark.parametrize("module", [history, messages, states, values], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [history, messages, states, values, options], ids=lambda m: m.__name__)
 def test_the_package_records_pickle_match_and_stay_frozen(module):
     records = [value for value in vars(module).values() if isinstance(value, type) and dataclasses.is_dataclass(value)]
     assert records
