@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import traceback
-from dataclasses import dataclass
 from typing import Any, Union
+
+from .records import frozen_dataclass
 
 _CALLER_DIRS = (os.path.dirname(os.path.abspath(__file__)) + os.sep, os.path.dirname(os.path.abspath(os.__file__)) + os.sep)
 """Where the frames that run user code live: this package and the standard library (thread
@@ -19,7 +20,7 @@ pools), which is where ``os`` lives (``sysconfig`` says the same but costs a mil
 import in every short command)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class FailureDetails:
     """Why something failed, in a form that survives JSON."""
 
@@ -58,7 +59,7 @@ def _storable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OrchestrationStarted:
     """An execution began. ``version`` is None only in a start message not yet resolved."""
 
@@ -70,7 +71,7 @@ class OrchestrationStarted:
     parent_event_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ActivityScheduled:
     """The orchestration asked for an activity (``attempt`` counts retries from 1)."""
 
@@ -79,41 +80,41 @@ class ActivityScheduled:
     attempt: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ActivityCompleted:
     source_event_id: int
     result: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ActivityFailed:
     source_event_id: int
     failure: FailureDetails
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TimerCreated:
     fire_at_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TimerFired:
     source_event_id: int
     fire_at_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class EventSubscribed:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class EventRaised:
     name: str
     data: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class SubOrchestrationScheduled:
     name: str
     instance_id: str
@@ -121,19 +122,19 @@ class SubOrchestrationScheduled:
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class SubOrchestrationCompleted:
     source_event_id: int
     output: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class SubOrchestrationFailed:
     source_event_id: int
     failure: FailureDetails
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OrchestrationChained:
     """A fire-and-forget start of an independent instance."""
 
@@ -143,7 +144,7 @@ class OrchestrationChained:
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class SystemCall:
     """A value recorded inline: ``op`` is ``utc_now`` or ``new_guid``."""
 
@@ -151,12 +152,12 @@ class SystemCall:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class CustomStatusSet:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class CancelRequested:
     """A cancel (the code's pending yield raises ``OrchestrationCancelled``) or, with ``terminate``,
     a hard stop (no more user code runs)."""
@@ -165,7 +166,7 @@ class CancelRequested:
     terminate: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ExecutionReset:
     """This execution goes on from event ``from_event_id`` of execution ``from_execution_id`` (a
     reset, or a fork into a new instance): the events before this one were copied from there, the
@@ -177,23 +178,23 @@ class ExecutionReset:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ContinuedAsNew:
     input: Any = None
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OrchestrationCompleted:
     output: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OrchestrationFailed:
     failure: FailureDetails
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OrchestrationCancelled:
     """The execution ended cancelled: ``failure`` is ``OrchestrationCancelled`` (the exception left
     the code) or ``Terminated`` (a hard stop)."""
@@ -260,7 +261,7 @@ TERMINAL_KINDS = frozenset(ENDINGS)
 """Kinds that end an execution."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class HistoryEvent:
     """One entry of an execution's history."""
 

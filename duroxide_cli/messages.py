@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .history import EventBody
+from .records import frozen_dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Message:
     """One message for an instance; its body becomes a history event when the turn accepts it."""
 
@@ -21,7 +20,7 @@ class Message:
     takes them before events raised while the continue-as-new was committed."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class QueuedMessage:
     """A message as the store hands it out: with its id and how often it was fetched."""
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from .history import FailureDetails
 from .providers.base import TERMINAL_STATUSES, InstanceRecord
+from .records import frozen_dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OrchestrationState:
     """What an instance is doing, as ``status`` shows it."""
 
@@ -45,7 +45,7 @@ class OrchestrationState:
         return self.status in TERMINAL_STATUSES
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class InstanceInfo:
     """An instance in depth: its state, its place in a tree, the size of its history."""
 
@@ -58,7 +58,7 @@ class InstanceInfo:
     """Events in the current execution."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class InstanceTree:
     """An instance and its sub-orchestrations, recursively."""
 
@@ -66,7 +66,7 @@ class InstanceTree:
     children: tuple[InstanceTree, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class InstancePage:
     """One page of ``Client.list_instances_page``."""
 

@@ -1,55 +1,25 @@
 """The root ``duroxide`` command: one sub-app per command group, joined here.
 
-A command line that names a command imports and builds only that command's group
-(``COMMANDS``): ``duroxide status ID`` does not pay for ``run``'s live view or ``bench``'s
-workloads. Anything else (``--help``, no command, a misspelt one, shell completion) builds the
-whole app, which ``app`` also is.
+The command line that runs (``main``) is a ``RootGroup``: it knows every command's name and
+summary from ``commands.COMMANDS`` and imports and builds a command only when it is looked up.
+``duroxide status ID`` imports the module of ``status`` and builds ``status`` alone (not
+``start``, nor ``run``'s live view, nor ``bench``'s workloads); ``duroxide --help`` imports and
+builds no command at all; shell completion builds the commands that match what was typed.
+``app`` is the whole app, every command built at once, for whatever walks all of them.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import import_module
 from typing import Annotated, Any, Optional
 
 import typer
 
-from .group import Group
-
-GROUPS = (
-    "project", "serve", "execute", "instances", "actions", "recover", "listing", "tree", "metrics", "workers",
-    "replay", "bench", "history",
-)
-"""The command modules under ``duroxide_cli.cli``, in the order ``--help`` lists them."""
-
-COMMANDS: dict[str, str] = {
-    "init": "project",
-    "run": "serve",
-    "execute": "execute",
-    "start": "instances",
-    "raise": "instances",
-    "status": "instances",
-    "wait": "instances",
-    "cancel": "actions",
-    "terminate": "actions",
-    "delete": "actions",
-    "prune": "actions",
-    "reset": "recover",
-    "fork": "recover",
-    "list": "listing",
-    "tree": "tree",
-    "metrics": "metrics",
-    "workers": "workers",
-    "replay": "replay",
-    "bench": "bench",
-    "history": "history",
-}
-"""Which module defines each command (a test checks it against the modules)."""
-
-_NAMED_GROUPS = {"history": "history"}
-"""Modules whose commands sit under a command of their own (``duroxide history show``)."""
+from .commands import COMMANDS, GROUPS, NAMED_GROUPS
+from .group import Command, Group
 
 
 def _version(value: bool) -> None:
@@ -77,32 +47,86 @@ def root(
     """
 
 
+def _typer(**settings: Any) -> typer.Typer:
+    """A typer app with the settings every ``duroxide`` command is built with."""
+    return typer.Typer(name="duroxide", pretty_exceptions_enable=False, rich_markup_mode=None, **settings)
+
+
 def build_app(groups: Sequence[str] = GROUPS) -> typer.Typer:
-    """The ``duroxide`` app with the commands of ``groups`` (modules of ``GROUPS``)."""
-    built = typer.Typer(
-        name="duroxide",
-        cls=Group,
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,
-    )
+    """The ``duroxide`` app with every command of ``groups`` (modules of ``GROUPS``), built at once."""
+    built = _typer(cls=Group, no_args_is_help=True)
     built.callback()(root)
     for name in groups:
         module = import_module(f"{__package__}.{name}")
-        if name in _NAMED_GROUPS:
-            built.add_typer(module.app, name=_NAMED_GROUPS[name])
+        if name in NAMED_GROUPS:
+            built.add_typer(module.app, name=NAMED_GROUPS[name])
         else:
             built.add_typer(module.app)
     return built
 
 
-def group_for(argv: Sequence[str]) -> str | None:
-    """The module of the command ``argv`` names, or None when the whole app is needed. The root
-    takes flags only, so the first word that is not one is the command."""
-    if any(key.startswith("_") and key.endswith("_COMPLETE") for key in os.environ):
-        return None  # shell completion lists every command
-    command = next((word for word in argv if not word.startswith("-")), None)
-    return None if command is None else COMMANDS.get(command)
+def build_command(name: str) -> Any:
+    """The command ``name`` of ``COMMANDS`` alone, built as the whole app builds it."""
+    module_name = COMMANDS[name][0]
+    module = import_module(f"{__package__}.{module_name}")
+    single = _typer(add_completion=False)
+    if module_name in NAMED_GROUPS:
+        single.add_typer(module.app, name=NAMED_GROUPS[module_name])
+        return typer.main.get_command(single).commands[name]  # type: ignore[attr-defined]
+    for info in module.app.registered_commands:
+        if (info.name or typer.main.get_command_name(info.callback.__name__)) == name:
+            single.registered_commands.append(info)
+            return typer.main.get_command(single)
+    raise LookupError(f"{module.__name__} defines no command {name!r}")
+
+
+class _CommandTable(Mapping[str, Any]):
+    """The commands of ``COMMANDS`` by name, each imported and built the first time it is looked up."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        command = self._built.get(name)
+        if command is None:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            command = self._built[name] = build_command(name)
+        return command
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class RootGroup(Group):
+    """The ``duroxide`` group ``main`` runs: its commands are built on first use (``_CommandTable``)
+    and its ``--help`` lists them from their summaries in ``COMMANDS``."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _CommandTable()  # type: ignore[assignment]  # read-only: nothing adds to the root
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, Command(name=name, help=summary).get_short_help_str(limit)) for name, (_, summary) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def root_app() -> typer.Typer:
+    """The ``duroxide`` app whose commands are imported and built only when used (``RootGroup``)."""
+    lazy = _typer(cls=RootGroup, no_args_is_help=True)
+    lazy.callback()(root)
+    return lazy
 
 
 def __getattr__(name: str) -> Any:
@@ -128,8 +152,7 @@ def main() -> None:
 
             render.error(f"argument {ascii(raw)[1:]} is not UTF-8 text (byte 0x{raw[error.start]:02x}); duroxide reads its arguments as UTF-8")
             raise SystemExit(ExitCode.USAGE) from None
-    group = group_for(sys.argv[1:])
-    build_app(GROUPS if group is None else (group,))(prog_name="duroxide")
+    root_app()(prog_name="duroxide")
 
 
 if __name__ == "__main__":

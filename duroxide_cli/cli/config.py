@@ -20,12 +20,13 @@ import dataclasses
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..model.options import RuntimeOptions
+from ..records import frozen_dataclass
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,7 +45,7 @@ _SECTIONS: dict[str, set[str]] = {
 }
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Settings:
     """Everything a command needs to know about the project it runs in."""
 

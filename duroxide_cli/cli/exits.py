@@ -30,7 +30,6 @@ from ..errors import (
     WaitTimeoutError,
 )
 from . import render
-from .app_loader import AppImportError
 
 T = TypeVar("T")
 
@@ -117,6 +116,8 @@ def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED
 
 def fail(error: BaseException) -> typer.Exit:
     """Print ``error`` as one line (plus the user's traceback for an app import failure)."""
+    from .app_loader import AppImportError  # not at the top: commands that load no app never need it
+
     if isinstance(error, AppImportError):
         render.user_traceback(error.user_traceback)
     render.error(str(error))

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..records import frozen_dataclass
 
 TRACE = 5
 """Below DEBUG: the engine's step-by-step records."""
@@ -48,7 +48,7 @@ _touched: dict[str, int] = {}
 """Loggers configure_logging changed, with the level each had before."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class LogSpec:
     """A parsed ``DUROXIDE_LOG``: the level of the ``duroxide`` tree and per-logger levels."""
 

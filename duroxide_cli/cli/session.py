@@ -8,16 +8,18 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..model.options import RuntimeOptions
 from ..payloads import MAX_DEPTH, normalize
 from . import render
-from .app_loader import LoadedApp, load_app
 from .config import Settings, load_settings
 from .exits import CommandError, ExitCode, usage_error
 from .logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from ..model.options import RuntimeOptions
+    from .app_loader import LoadedApp
 
 
 def prepare(*, app: str | None = None, store: str | None = None, log_default: str = "warn", verbose: bool = False) -> Settings:
@@ -48,6 +50,8 @@ def require_app(settings: Settings) -> LoadedApp:
             "no app configured: pass --app path/to/app.py (or pkg.module[:attr]), set DUROXIDE_APP, "
             "or add [app] module = \"...\" to duroxide.toml (`duroxide init` writes one)"
         )
+    from .app_loader import load_app  # only commands that run or check the app load it
+
     loaded = load_app(settings.app, settings.app_base_dir)
     if settings.verbose:
         render.note(f"app: {settings.app} ({getattr(loaded.module, '__file__', None) or loaded.module.__name__})")

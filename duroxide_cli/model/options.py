@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any, Literal
+
+from ..records import frozen_dataclass
 
 Backoff = Literal["fixed", "linear", "exponential"]
 
@@ -20,7 +22,7 @@ def check_delay_ms(value: Any, what: str, minimum: int = 0) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class RetryPolicy:
     """How ``schedule_activity_with_retry`` retries a failing activity."""
 
@@ -91,7 +93,7 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class RuntimeOptions:
     """How a Runtime runs; every field has a default."""
 

@@ -4,17 +4,18 @@ commits, admin results. ``providers/base.py`` says what each method does with th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal, NamedTuple, get_args
 
 from ..history import FailureDetails, HistoryEvent
 from ..messages import Message, QueuedMessage
+from ..records import frozen_dataclass
 
 InstanceStatus = Literal["Pending", "Running", "Completed", "Failed", "Cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Cancelled"})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class InstanceRecord:
     """The stored row of an instance."""
 
@@ -49,7 +50,7 @@ class KnownHistory(NamedTuple):
     """How many events of that execution it has seen."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OrchestrationWork:
     """One locked instance with its history and its visible messages."""
 
@@ -70,7 +71,7 @@ class OrchestrationWork:
     """Ids of the locked messages that cannot be decoded (consume them with the others)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class NewActivity:
     """Activity work a turn enqueues."""
 
@@ -84,7 +85,7 @@ class NewActivity:
     orchestration_version: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ActivityWork:
     """One locked activity work item."""
 
@@ -98,7 +99,7 @@ class ActivityWork:
     holds only its ids (name ``"?"``, input None). The runtime fails it without running code."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OutgoingMessage:
     """A message a turn sends (to itself for timers, to a parent, to a child)."""
 
@@ -107,7 +108,7 @@ class OutgoingMessage:
     """None: at once. Timers are messages visible later."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class InstanceStart:
     """A new instance a turn creates (a child, or a fire-and-forget start)."""
 
@@ -118,7 +119,7 @@ class InstanceStart:
     warning on the ``duroxide.provider`` logger."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class InstanceUpdate:
     """The instance row after a turn."""
 
@@ -130,7 +131,7 @@ class InstanceUpdate:
     custom_status: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TurnCommit:
     """Everything one turn of one instance writes, atomically."""
 
@@ -161,7 +162,7 @@ class TurnCommit:
     (``commit_turns_leasing``); ``lock_token`` is then not looked at."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ActivityLease:
     """How a turn's commit leases the activities it enqueues to the process that commits it."""
 
@@ -171,7 +172,7 @@ class ActivityLease:
     """At most this many (the first of the turn's ``activities``); the rest stay queued for fetches."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TakeLock:
     """What a turn run without the instance's lock assumed of the instance (``TurnCommit.take_lock``)."""
 
@@ -180,7 +181,7 @@ class TakeLock:
     """The events of the turn's execution stored before it (the turn's own follow them)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class HeldWork:
     """An activity work item, named by the lease its holder has on it."""
 
@@ -191,7 +192,7 @@ class HeldWork:
 CommitOutcome = Literal["committed", "lock_lost"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class CommitResult:
     """What ``commit_turns_leasing`` says of one turn."""
 
@@ -201,7 +202,7 @@ class CommitResult:
     turn's order; empty unless ``outcome`` is "committed"."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ActivityCompletion:
     """An activity's result, enqueued for its instance as the work item is removed."""
 
@@ -210,7 +211,7 @@ class ActivityCompletion:
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ExecutionInfo:
     """One execution of an instance."""
 
@@ -222,7 +223,7 @@ class ExecutionInfo:
     ended_at_ms: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class QueueDepths:
     """Messages waiting in each queue."""
 
@@ -234,7 +235,7 @@ class QueueDepths:
     """Orchestrator messages not visible yet (timers and back-offs)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class SystemMetrics:
     """Instances by status."""
 
@@ -242,7 +243,7 @@ class SystemMetrics:
     total: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class InstanceFilter:
     """Which instances a listing or count matches: every field that is set must hold (AND).
 
@@ -272,7 +273,7 @@ class InstanceFilter:
 _STATUS_NAMES: tuple[str, ...] = get_args(InstanceStatus)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class InstanceRecordPage:
     """One page of a keyset-paginated listing, newest first."""
 
@@ -287,7 +288,7 @@ RUNTIME_LIVE_WITHIN_MS = 15000
 """A runtime is live when its row was refreshed within this long: three missed heartbeats."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class RuntimeInfo:
     """A runtime serving the store: the row it registers at start, refreshes while it runs
     (every ``RUNTIME_HEARTBEAT_INTERVAL_MS``) and removes on a clean shutdown.

@@ -7,14 +7,16 @@ When a stream is not a terminal nothing is coloured, wrapped or truncated (rich 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
-from typing import Any, TextIO, cast
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from .text import cell, json_text, printable
+
+if TYPE_CHECKING:  # rich is imported on first drawing: JSON and plain output need none of it
+    from rich.console import Console
+    from rich.text import Text
 
 _STATUS_STYLE = {
     "Pending": "yellow",
@@ -38,6 +40,8 @@ def _console(name: str, stream: TextIO) -> Console:
     cached = _cache.get(name)
     if cached is not None and cached[0] is stream:
         return cached[1]
+    from rich.console import Console
+
     terminal = _is_terminal(stream)
     console = Console(
         file=stream if terminal else cast(TextIO, _PlainStream(stream)),
@@ -74,6 +78,18 @@ class _PlainStream:
     @property
     def encoding(self) -> str:
         return getattr(self._stream, "encoding", None) or "utf-8"
+
+
+def plain_stdout() -> TextIO | None:
+    """Where a result is written off a terminal (lines without trailing padding), when stdout
+    surely is not one, decided as the stdout console decides without building it; None when it
+    is or may be a terminal (rich then decides, through ``out()``)."""
+    cached = _cache.get("out")
+    if cached is not None and cached[0] is sys.stdout:
+        return None if cached[1].is_terminal else cast(TextIO, cached[1].file)
+    if _is_terminal(sys.stdout) or os.environ.get("TTY_COMPATIBLE") == "1" or os.environ.get("FORCE_COLOR"):
+        return None
+    return cast(TextIO, _PlainStream(sys.stdout))
 
 
 def out() -> Console:
@@ -120,15 +136,21 @@ def json_result(document: Any, output: str) -> None:
 
 
 def error(message: str) -> None:
+    from rich.text import Text
+
     err().print(Text.assemble(("error: ", "bold red"), printable(message, lines=True)))
 
 
 def warning(message: str) -> None:
+    from rich.text import Text
+
     err().print(Text.assemble(("warning: ", "bold yellow"), printable(message, lines=True)))
 
 
 def note(message: str, style: str = "") -> None:
     """A progress or hint line on stderr."""
+    from rich.text import Text
+
     err().print(Text(printable(message, lines=True), style=style))
 
 
@@ -144,6 +166,8 @@ class ConsoleLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            from rich.text import Text
+
             err().print(Text(printable(self.format(record), lines=True), style=_LOG_STYLE.get(record.levelno, "")), soft_wrap=True)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
@@ -153,6 +177,8 @@ _LOG_STYLE = {logging.ERROR: "red", logging.CRITICAL: "bold red", logging.WARNIN
 
 
 def status_text(status: str) -> Text:
+    from rich.text import Text
+
     return Text(status, style=_STATUS_STYLE.get(status, ""))
 
 

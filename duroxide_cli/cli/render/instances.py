@@ -6,11 +6,6 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from rich import box
-from rich.table import Table
-from rich.text import Text
-
-from .. import timeline
 from .console import (
     _STATUS_STYLE,
     err,
@@ -21,11 +16,15 @@ from .console import (
     line_cell,
     note,
     out,
+    plain_stdout,
     result_line,
     status_text,
 )
-from .tables import show_table
+from .tables import show_table, write_plain_table
 from .text import block, cell, printable
+
+# rich is imported only to draw on a terminal: off one, ``status`` and ``list`` write their
+# tables as plain lines (``tables.write_plain_table``), the same lines rich's tables would give
 
 
 def state_document(state: Any) -> dict[str, Any]:
@@ -38,28 +37,52 @@ def instance_state(state: Any, output: str) -> None:
     if output != "table":
         json_result(state_document(state), output)
         return
+    rows = _state_rows(state)
+    if plain_stdout() is not None:
+        write_plain_table([(label, printable(text, lines=style is not None)) for label, text, style in rows], boxed=False)
+        return
+    from rich.table import Table
+
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("instance", cell(state.instance_id))
-    table.add_row("orchestration", cell(f"{state.name} {state.version or ''}".rstrip()))
-    table.add_row("status", status_text(state.status))
-    table.add_row("execution", str(state.execution_id))
-    table.add_row("created", format_time(state.created_at_ms))
-    table.add_row("updated", format_time(state.updated_at_ms))
+    for label, text, style in rows:
+        if label == "status":
+            table.add_row(label, status_text(text))
+        else:
+            table.add_row(label, cell(text) if style is None else block(text, style))
+    show_table(table, out())
+
+
+def _pretty(value: Any) -> str:
+    from .. import timeline  # the history's views: imported when a payload is shown
+
+    return timeline.pretty(value)
+
+
+def _state_rows(state: Any) -> list[tuple[str, str, str | None]]:
+    """The rows of ``status``: label, text, and the style of a multi-line value (None: one line)."""
+    rows: list[tuple[str, str, str | None]] = [
+        ("instance", state.instance_id, None),
+        ("orchestration", f"{state.name} {state.version or ''}".rstrip(), None),
+        ("status", state.status, None),
+        ("execution", str(state.execution_id), None),
+        ("created", format_time(state.created_at_ms), None),
+        ("updated", format_time(state.updated_at_ms), None),
+    ]
     if state.custom_status is not None:
-        table.add_row("custom status", block(timeline.pretty(state.custom_status)))
+        rows.append(("custom status", _pretty(state.custom_status), ""))
     if state.status == "Completed":
-        table.add_row("output", block(timeline.pretty(state.output)))
+        rows.append(("output", _pretty(state.output), ""))
     if state.held:
-        table.add_row("held", block(state.held, "yellow"))
+        rows.append(("held", state.held, "yellow"))
     if state.error:
         label = "waiting" if state.status in ("Pending", "Running") else "error"
-        table.add_row(label, block(state.error, "red" if label == "error" else "yellow"))
+        rows.append((label, state.error, "red" if label == "error" else "yellow"))
     details = state.failure.details if state.failure is not None else ""
     if details:
-        table.add_row("details", block(details.rstrip(), "dim"))
-    show_table(table, out())
+        rows.append(("details", details.rstrip(), "dim"))
+    return rows
 
 
 def instance_list(states: Sequence[Any], output: str, next_cursor: str | None = None) -> None:
@@ -88,11 +111,29 @@ def instance_count(count: int, output: str) -> None:
         json_result({"count": count}, output)
 
 
+_LIST_COLUMNS = ("instance", "orchestration", "version", "status", "exec", "created", "updated", "note")
+
+
 def _instance_table(states: Sequence[Any]) -> None:
+    if plain_stdout() is not None:
+        rows = [
+            (
+                *(printable(text) for text in (s.instance_id, s.name, s.version or "")),
+                s.status,
+                str(s.execution_id),
+                *(printable(text) for text in (format_time(s.created_at_ms), format_time(s.updated_at_ms), _note(s))),
+            )
+            for s in states
+        ]
+        write_plain_table(rows, _LIST_COLUMNS, boxed=True)
+        return
+    from rich import box
+    from rich.table import Table
+
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for column in ("instance", "orchestration", "version", "status", "exec"):
+    for column in _LIST_COLUMNS[:5]:
         table.add_column(column, no_wrap=True)
-    for column in ("created", "updated", "note"):
+    for column in _LIST_COLUMNS[5:]:
         table.add_column(column)
     for s in states:
         table.add_row(
@@ -117,6 +158,8 @@ def _note(state: Any) -> str:
 
 def final_state_line(state: Any) -> None:
     """On stderr, after ``execute`` or ``start --wait``: how the instance ended."""
+    from rich.text import Text
+
     line = Text.assemble(status_text(state.status), f"  {printable(state.instance_id)}")
     if state.error:
         line.append(f"  {printable(state.error)}", style="red")
@@ -129,6 +172,10 @@ def metrics(metrics: Any, depths: Any, output: str) -> None:
     if output != "table":
         json_result({"by_status": dict(metrics.by_status), "total": metrics.total, "queues": queues}, output)
         return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("instances")
     table.add_column("count", justify="right")

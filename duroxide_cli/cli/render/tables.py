@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import zip_longest
+from typing import TYPE_CHECKING
 
-from rich.console import Console, RenderableType
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich is imported where a table is drawn: plain lines need none of it
+    from rich.console import Console, RenderableType
+    from rich.table import Table
 
 ALIGN_CHARS = 256
 """Off a terminal, cells longer than this do not set their column's width."""
@@ -38,18 +39,45 @@ def plain_lines(table: Table) -> list[str]:
     gap = " " * (right + left + (1 if table.box is not None else 0))
     body = [[_lines(c) for c in column.cells] for column in columns]
     header = [_lines(column.header) for column in columns] if table.show_header else None
-    widths = [_width(cells + ([header[i]] if header else [])) for i, cells in enumerate(body)]
-    justify = [column.justify for column in columns]
+    lines = [_plain(table.title)] if table.title else []
+    rows = [list(row) for row in zip(*body, strict=True)]
+    lines.extend(grid_lines(rows, header, [column.justify for column in columns], gap, rule=table.box is not None))
+    return lines
+
+
+def grid_lines(
+    rows: Sequence[Sequence[list[str]]], header: Sequence[list[str]] | None, justify: Sequence[str], gap: str, *, rule: bool
+) -> list[str]:
+    """The plain lines of a table given as cells (each a list of lines): the header, a rule
+    under it when ``rule``, then the rows, columns ``gap`` apart."""
+    widths = [_width([row[i] for row in rows] + ([header[i]] if header else [])) for i in range(len(justify))]
     lines: list[str] = []
-    if table.title:
-        lines.append(_plain(table.title))
     if header:
         lines.extend(_row(header, widths, justify, gap))
-        if table.box is not None:
+        if rule:
             lines.append("─" * (sum(widths) + len(gap) * (len(widths) - 1)))
-    for row in zip(*body, strict=True):
-        lines.extend(_row(list(row), widths, justify, gap))
+    for row in rows:
+        lines.extend(_row(row, widths, justify, gap))
     return lines
+
+
+def write_plain_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None, *, boxed: bool) -> None:
+    """Write a table of plain strings to stdout off a terminal (``console.plain_stdout``), as
+    ``show_table`` writes a rich ``Table`` of the same cells with rich's default padding
+    (``boxed``: with a box, which rules the header off and divides the columns), but without
+    importing rich."""
+    from .console import plain_stdout
+
+    columns = len(header) if header is not None else len(rows[0]) if rows else 0
+    if not columns:
+        return
+    gap = " " * (3 if boxed else 2)  # a space on each side of a cell, and the box's divider
+    cells = [[text.split("\n") for text in row] for row in rows]
+    head = [text.split("\n") for text in header] if header is not None else None
+    stream = plain_stdout()
+    assert stream is not None, "write_plain_table is for stdout off a terminal"
+    stream.write("".join(line + "\n" for line in grid_lines(cells, head, ["left"] * columns, gap, rule=boxed)))
+    stream.flush()
 
 
 def _row(cells: Sequence[list[str]], widths: Sequence[int], justify: Sequence[str], gap: str) -> Iterable[str]:
@@ -67,6 +95,8 @@ def _lines(renderable: RenderableType) -> list[str]:
 
 
 def _plain(renderable: RenderableType) -> str:
+    from rich.text import Text
+
     if isinstance(renderable, Text):
         return renderable.plain
     if isinstance(renderable, str):

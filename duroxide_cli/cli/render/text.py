@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:  # rich is imported with the first cell: escaping and JSON need none of it
+    from rich.console import Console
+    from rich.text import Text
 
 _OTHERS = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
@@ -52,6 +53,8 @@ def _escape(match: re.Match[str]) -> str:
 
 def cell(text: str, style: str = "", *, console: Console | None = None) -> Text:
     """A one-line table cell: escaped, and cut on a terminal (``console``, else stdout's)."""
+    from rich.text import Text
+
     if len(text) > TERMINAL_CELL_CHARS and _on_terminal(console):
         text = text[:TERMINAL_CELL_CHARS]
     return Text(printable(text), style=style)
@@ -60,6 +63,8 @@ def cell(text: str, style: str = "", *, console: Console | None = None) -> Text:
 def block(text: str, style: str = "", *, console: Console | None = None, cut: bool = True) -> Text:
     """A multi-line table cell (indented JSON, a traceback): escaped but for its newlines; on a
     terminal (unless ``cut`` is false) cut to a screenful, with a last line that says so."""
+    from rich.text import Text
+
     if cut and _on_terminal(console):
         shown = text[: TERMINAL_BLOCK_LINES * TERMINAL_CELL_CHARS]
         kept = shown.split("\n", TERMINAL_BLOCK_LINES)[:TERMINAL_BLOCK_LINES]
