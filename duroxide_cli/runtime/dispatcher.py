@@ -218,6 +218,7 @@ class OrchestrationDispatcher:
         self._in_flight[locked.instance.instance_id] = (task, locked)
 
     def _launch_free(self, local: LocalResult, ahead: TurnAhead) -> None:
+        self._local_turns += 1  # given back when it ends, or by the locked turn it hands on to
         task = asyncio.create_task(self._commit_free_guarded(local, ahead))
         self._in_flight[local.work.instance_id] = (task, None)
 
@@ -226,8 +227,9 @@ class OrchestrationDispatcher:
         lock; when that is refused, lock the instance and go on there (``_process``). Failing
         that, ``local`` settles False and its worker stores the result as usual."""
         instance_id = local.work.instance_id
-        kept = False
-        """The generator went to the cache or on to the locked turn."""
+        kept = handed_on = False
+        """The generator went to the cache or on to the locked turn; that turn (which then owns
+        the local-turn slot) was started."""
         try:
             result = await ahead.run(self._turn_threads)
             if result is not None:  # else the code did not yield in time: it is failed under the lock
@@ -238,7 +240,7 @@ class OrchestrationDispatcher:
             if locked is not None:
                 work, leased_from_ms = locked
                 self._in_flight[instance_id] = (asyncio.create_task(self._process_guarded(work, leased_from_ms, local, ahead)), work)
-                kept = True
+                kept = handed_on = True
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - its worker stores the result as usual
@@ -247,6 +249,8 @@ class OrchestrationDispatcher:
                 "turn of %s without its lock failed: %s", instance_id, error, extra={"instance_id": instance_id}
             )
         finally:
+            if not handed_on:
+                self._local_turns -= 1
             if not kept:
                 ahead.discard()
                 self.cache.forget(instance_id)  # no longer announce the events before the turn
