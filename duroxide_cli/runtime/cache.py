@@ -73,8 +73,14 @@ class GeneratorCache:
             self._known[instance_id] = KnownHistory(incarnation, replayer.execution_id, replayer.event_count)
 
     def forget(self, instance_id: str) -> None:
-        """Stop announcing ``instance_id`` (its replayer was not kept)."""
-        self._known.pop(instance_id, None)
+        """Stop announcing ``instance_id`` (its replayer was not kept), unless another turn kept
+        one for it meanwhile: then announce that one."""
+        entry = self._entries.get(instance_id)
+        if entry is None:
+            self._known.pop(instance_id, None)
+        else:
+            incarnation, replayer = entry
+            self._known[instance_id] = KnownHistory(incarnation, replayer.execution_id, replayer.event_count)
 
     def put(self, instance_id: str, incarnation: str, replayer: Replayer) -> None:
         """Keep ``replayer`` for this incarnation of ``instance_id`` (closing the least recently used beyond capacity)."""
@@ -88,7 +94,7 @@ class GeneratorCache:
         self._known[instance_id] = KnownHistory(incarnation, replayer.execution_id, replayer.event_count)
         while len(self._entries) > self.capacity:
             evicted_id, (_, evicted) = self._entries.popitem(last=False)
-            del self._known[evicted_id]
+            self._known.pop(evicted_id, None)
             evicted.close()
 
     def evict(self, instance_id: str) -> None:
