@@ -59,6 +59,11 @@ def application_name(schema: str) -> str:
     return f"duroxide:{schema}"
 
 
+def _ends_the_session(error: asyncpg.PostgresError) -> bool:
+    """Whether the server ended the connection with this error (SQLSTATE classes 08, 57)."""
+    return (getattr(error, "sqlstate", None) or "")[:2] in ("08", "57")
+
+
 def is_retryable(error: BaseException) -> bool:
     """Whether trying the same call again may succeed: the connection or the server was the trouble."""
     if isinstance(error, asyncpg.PostgresError):
@@ -134,8 +139,10 @@ class Database:
             try:
                 result = await statement(conn)
                 reusable = True
-            except asyncpg.PostgresError:
-                reusable = True  # the server answered: the connection is as good as before
+            except asyncpg.PostgresError as error:
+                # the server answered: the connection is as good as before, unless the answer
+                # was that it ends the session (an administrator's or a shutdown's termination)
+                reusable = not _ends_the_session(error)
                 raise
             finally:
                 self._connections.release(conn, reusable)
