@@ -153,13 +153,15 @@ class TurnCommitter:
         instance = work.instance
         fields = instance_fields(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version)
         if local is None:
-            orchestration_log.warning("turn of %s was refused: its lock moved on to another process", instance.instance_id, extra=fields)
-            return
-        # the instance's lock or the activity's lease moved on; if the lock is still ours, let go
-        orchestration_log.warning(
-            "turn of %s was refused: its lock, or the lease of the activity whose result it carries, moved on;"
-            " storing the result alone", instance.instance_id, extra=fields,
-        )
+            orchestration_log.warning("turn of %s was refused: its lock moved on, or the store holds events it did not see",
+                                      instance.instance_id, extra=fields)
+        else:
+            orchestration_log.warning(
+                "turn of %s was refused: its lock, or the lease of the activity whose result it carries, moved on;"
+                " storing the result alone", instance.instance_id, extra=fields,
+            )
+        # if the lock is still ours (the store refused the turn for another reason), let go at
+        # once rather than when the lease ends; with a lock that moved on this changes nothing
         await self._provider.abandon_orchestration(instance.instance_id, work.lock_token, count_delivery=False)
 
     def _after_commit(self, instance_id: str, incarnation: str, commit: TurnCommit, replayer: Replayer) -> None:
