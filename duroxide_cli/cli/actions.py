@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -215,8 +216,9 @@ def _finished_before(before: str, statuses: list[str] | None) -> InstanceFilter:
     """Finished instances (of the given statuses, all three by default) created before ``before``."""
     from ..providers.base import TERMINAL_STATUSES, InstanceFilter
 
-    asked = filters.instance_filter(statuses, None, None, None, before, False)
+    asked = filters.instance_filter(statuses, None, None, None, None, False)
+    created_until_ms = filters.parse_time(before, "--before", int(time.time() * 1000))
     unfinished = [s for s in asked.statuses if s not in TERMINAL_STATUSES]
     if unfinished:
         raise usage_error(f"prune deletes finished instances only: --status takes Completed, Failed or Cancelled, not {unfinished[0]}")
-    return InstanceFilter(statuses=asked.statuses or tuple(s for s in filters.STATUSES if s in TERMINAL_STATUSES), created_until_ms=asked.created_until_ms)
+    return InstanceFilter(statuses=asked.statuses or tuple(s for s in filters.STATUSES if s in TERMINAL_STATUSES), created_until_ms=created_until_ms)

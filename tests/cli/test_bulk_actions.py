@@ -208,7 +208,9 @@ def test_prune_deletes_old_finished_instances_and_keeps_running_and_newer_ones(p
 
     assert run(project, "prune", "--before", "7d", "--yes", "--json").stdout.count('"matched": 0') == 1
     assert run(project, "prune", "--before", "1s", "--status", "Running").returncode == 2
-    assert run(project, "prune", "--before", "yesterday").returncode == 2
+    bad_time = run(project, "prune", "--before", "yesterday")
+    assert bad_time.returncode == 2
+    assert "--before 'yesterday'" in bad_time.stderr  # the option the user gave
 
 
 def test_prune_never_creates_a_store(project: Project):
