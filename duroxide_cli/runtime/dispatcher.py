@@ -144,13 +144,19 @@ class OrchestrationDispatcher:
             await asyncio.gather(task, return_exceptions=True)
             if work is None:  # no lock was taken
                 continue
-            try:
-                await self._provider.abandon_orchestration(instance_id, work.lock_token, count_delivery=False)
-            except ProviderError as error:  # the lock expires instead
-                orchestration_log.warning("could not release the lock of %s: %s", instance_id, error, extra={"instance_id": instance_id})
+            await self._release(instance_id, work)
+        for instance_id, (work, _) in list(self._fetched_meanwhile.items()):  # locked for turns that ended
+            await self._release(instance_id, work)
+        self._fetched_meanwhile.clear()
         await self._committer.close()
         self.cache.clear()
         self._turn_threads.shutdown()
+
+    async def _release(self, instance_id: str, work: OrchestrationWork) -> None:
+        try:
+            await self._provider.abandon_orchestration(instance_id, work.lock_token, count_delivery=False)
+        except ProviderError as error:  # the lock expires instead
+            orchestration_log.warning("could not release the lock of %s: %s", instance_id, error, extra={"instance_id": instance_id})
 
     async def _process_guarded(
         self, work: OrchestrationWork, leased_from_ms: int, local: LocalResult | None = None, ahead: TurnAhead | None = None
@@ -257,8 +263,10 @@ class OrchestrationDispatcher:
                 local.settle(False)
             self._done(instance_id)
             fetched = self._fetched_meanwhile.pop(instance_id, None)
-            if fetched is not None:  # fetched after the commit, or while it failed: its own turn
+            if fetched is not None and not self._loop.stopping:  # fetched after the commit, or while it failed: its own turn
                 self._launch(*fetched)
+            elif fetched is not None:  # while stopping: ``stop`` lets go of it
+                self._fetched_meanwhile[instance_id] = fetched
 
     async def _lock_after_refusal(self, instance_id: str, ahead: TurnAhead) -> tuple[OrchestrationWork, int] | None:
         """The instance locked for a turn whose commit taking the lock was refused (and when that
