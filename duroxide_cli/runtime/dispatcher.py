@@ -278,6 +278,11 @@ class OrchestrationDispatcher:
             if local is not None and ahead.continues(work) and local.fits(work, self._options.max_delivery_attempts):
                 return await self._continue_ahead(work, local, ahead)
             ahead.discard()  # the store moved on: replay from it
+            orchestration_log.warning(
+                "turn of %s was refused: the instance moved on while the turn ran without its lock"
+                " (another process took it over, or it was reset or ended)",
+                instance.instance_id, extra={"instance_id": instance.instance_id},
+            )
         if local is not None and not local.fits(work, self._options.max_delivery_attempts):
             local = None  # its worker stores it as usual
             if not work.messages and work.unreadable is None:  # nothing else to do: let go at once
