@@ -1,5 +1,7 @@
 """The lean hop from the event loop to worker threads and back: a plain queue to daemon threads,
-each result handed back with one ``call_soon_threadsafe``.
+the results handed back in batches, one ``call_soon_threadsafe`` for all those that finish
+while the loop has not yet taken the earlier ones (each such call writes to the loop's wake-up
+socket, and the loop reads it back: under load that was one system call each way per result).
 
 Every turn and every SQLite store call crosses to a thread and back, so the crossing is kept
 lean. ``loop.run_in_executor`` on a ``ThreadPoolExecutor`` costs about twice as much per call (a
@@ -19,6 +21,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _Item = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+_Settlement = tuple["asyncio.Future[Any]", Any, "BaseException | None"]
 
 
 class DaemonThreads:
@@ -29,6 +32,9 @@ class DaemonThreads:
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._count = count
         self._closed = False
+        self._lock = threading.Lock()
+        self._finished: dict[asyncio.AbstractEventLoop, list[_Settlement]] = {}
+        """Results not yet handed to their loop, by loop; a loop has a hand-over scheduled while it has a list here."""
         for _ in range(count):
             threading.Thread(target=self._work, name=name, daemon=True).start()
 
@@ -57,10 +63,30 @@ class DaemonThreads:
                 value, error = fn(*args), None
             except BaseException as raised:  # noqa: BLE001 - handed to the awaiting caller
                 value, error = None, raised
-            try:
-                loop.call_soon_threadsafe(settle, future, value, error)
-            except RuntimeError:  # the loop has closed: nobody waits for this result any more
-                continue
+            self._hand_back(loop, (future, value, error))
+            del future, value, error, fn, args, item  # hold on to nothing while waiting for the next
+
+    def _hand_back(self, loop: asyncio.AbstractEventLoop, settlement: _Settlement) -> None:
+        """Queue a result for ``loop``; the first one queued since the loop last took them
+        schedules the hand-over there."""
+        with self._lock:
+            waiting = self._finished.get(loop)
+            if waiting is not None and not loop.is_closed():
+                waiting.append(settlement)
+                return
+            self._finished[loop] = [settlement]
+        try:
+            loop.call_soon_threadsafe(self._settle_finished, loop)
+        except RuntimeError:  # the loop has closed: nobody waits for these results any more
+            with self._lock:
+                self._finished.pop(loop, None)
+
+    def _settle_finished(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``: settle every result queued for it, in the order they finished."""
+        with self._lock:
+            finished = self._finished.pop(loop, [])
+        for future, value, error in finished:
+            settle(future, value, error)
 
 
 def settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

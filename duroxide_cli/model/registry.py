@@ -13,9 +13,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_VERSION = "1.0.0"
 
 
+@functools.lru_cache(maxsize=1024)
 def version_key(version: str) -> tuple:
     """Order versions numerically where they are numbers (``1.10.0`` > ``1.9.0``); a suffix marks
-    a pre-release, below the plain number (``1.0.0-beta`` < ``1.0.0`` < ``1.0.5``)."""
+    a pre-release, below the plain number (``1.0.0-beta`` < ``1.0.0`` < ``1.0.5``). Remembered:
+    an app has a handful of versions, and every new instance asks for the latest."""
     key = []
     for part in version.split("."):
         match = re.match(r"(\d*)(.*)", part)

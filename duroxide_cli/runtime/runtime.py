@@ -12,6 +12,7 @@ from ..errors import ProviderError
 from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import Provider
+from . import collector
 from .dispatcher import OrchestrationDispatcher
 from .heartbeat import Heartbeat
 from .logs import runtime_log
@@ -136,6 +137,7 @@ class Runtime:
             asyncio.create_task(self._supervise("heartbeat", self._heartbeat.run)),
         ]
         self._state = "running"
+        collector.runtime_started()
 
     async def shutdown(self, timeout_ms: int = 5000) -> None:
         """Stop fetching; let running turns and activities finish within ``timeout_ms``; abandon the rest."""
@@ -143,6 +145,12 @@ class Runtime:
             self._state = "stopped"
             return
         self._state = "stopping"
+        try:
+            await self._stop(timeout_ms)
+        finally:
+            collector.runtime_stopped()
+
+    async def _stop(self, timeout_ms: int) -> None:
         assert self._dispatcher is not None and self._worker is not None
         self._dispatcher.request_stop()
         self._worker.request_stop()

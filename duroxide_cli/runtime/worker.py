@@ -66,6 +66,8 @@ class ActivityWorker:
         self._run_times = _RunTimes(_SHORT_ACTIVITY_S)
         self._completer: Batcher[ActivityCompletion, bool] = Batcher(provider.complete_activities)
         self._running: dict[int, tuple[asyncio.Task[None], ActivityWork, ActivityContext]] = {}
+        self._running_of: dict[str, set[int]] = {}
+        """The work items of ``_running`` by instance, so ``cancel_local`` looks at the instance's only."""
         self._completing: set[int] = set()
         """Work items of ``_running`` whose activity has returned and whose result waits for its commit."""
         self._cancelling = False
@@ -112,6 +114,7 @@ class ActivityWorker:
         context = self._context(work)
         task = asyncio.create_task(self._execute_guarded(work, context, leased_here))
         self._running[work.work_id] = (task, work, context)
+        self._running_of.setdefault(work.instance_id, set()).add(work.work_id)
 
     def reserve(self, wanted: int) -> int:
         """Hold up to ``wanted`` free slots for activities a turn's commit will lease here (see
@@ -140,8 +143,9 @@ class ActivityWorker:
     def cancel_local(self, instance_id: str, activity_ids: list[int]) -> None:
         """Tell running activities of this process that they are no longer wanted (all of the
         instance's when ``activity_ids`` is empty)."""
-        for _, work, context in self._running.values():
-            if work.instance_id == instance_id and (not activity_ids or work.activity.event_id in activity_ids):
+        for work_id in tuple(self._running_of.get(instance_id, ())):
+            _, work, context = self._running[work_id]
+            if not activity_ids or work.activity.event_id in activity_ids:
                 context._cancel()
 
     async def stop(self, timeout_ms: int) -> None:
@@ -187,8 +191,18 @@ class ActivityWorker:
             activity_log.exception("activity work %s failed in the runtime", work.work_id, extra=context._fields())
         finally:
             self._stats.activities_running -= 1
-            self._running.pop(work.work_id, None)
+            self._forget(work)
             self._loop.slot_freed()
+
+    def _forget(self, work: ActivityWork) -> None:
+        """``work`` no longer runs here."""
+        if self._running.pop(work.work_id, None) is None:
+            return
+        ids = self._running_of.get(work.instance_id)
+        if ids is not None:
+            ids.discard(work.work_id)
+            if not ids:
+                del self._running_of[work.instance_id]
 
     async def _execute(self, work: ActivityWork, context: ActivityContext, leased_here: bool) -> None:
         activity = work.activity
