@@ -7,7 +7,7 @@ per release; measured 120-140 us per call against 50 us for the statement), whic
 twice per step of a chain. The store needs none of what that buys: its calls leave no session
 state behind (no LISTEN, cursor, advisory session lock or SET on these connections; the listener
 has its own connection), and a connection whose statement did not end normally (cancelled,
-timed out, dropped) is closed rather than lent again.
+timed out, dropped, or the server ending the session) is closed rather than lent again.
 """
 
 from __future__ import annotations
