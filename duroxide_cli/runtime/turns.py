@@ -56,7 +56,8 @@ class Turns:
             if ahead.result is not None:
                 orchestration_log.warning(
                     "turn of %s was refused: the instance moved on while the turn ran without its lock"
-                    " (another process took it over, or it was reset or ended)",
+                    " (another of its turns was committed first, or it was taken over, reset or ended);"
+                    " it runs again from the stored history",
                     instance.instance_id, extra={"instance_id": instance.instance_id},
                 )
         if local is not None and not local.fits(work, self._options.max_delivery_attempts):
