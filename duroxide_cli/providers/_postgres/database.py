@@ -64,6 +64,17 @@ def _ends_the_session(error: asyncpg.PostgresError) -> bool:
     return (getattr(error, "sqlstate", None) or "")[:2] in ("08", "57")
 
 
+_DEAD_CONNECTIONS_SKIPPED = 4
+"""How many idle connections a call passes over when the server ended them while they were idle."""
+
+
+def _never_sent(error: asyncpg.InternalClientError) -> bool:
+    """Whether the driver refused to start the statement at all: an idle connection whose session
+    the server ended a moment ago (its farewell read, the socket not yet seen closed) refuses any
+    new operation before writing a byte, so the statement can go to another connection as is."""
+    return str(error).startswith("cannot switch to state")
+
+
 def is_retryable(error: BaseException) -> bool:
     """Whether trying the same call again may succeed: the connection or the server was the trouble."""
     if isinstance(error, asyncpg.PostgresError):
@@ -129,28 +140,37 @@ class Database:
         if self._closed:
             raise ProviderError(operation, f"the store {self.where} is closed")
         try:
-            try:
-                conn = await self._connections.acquire(CONNECT_TIMEOUT_S)
-            except _DRIVER_ERRORS:
-                raise
-            except Exception as error:  # noqa: BLE001 - a URL asyncpg refuses, classified once, here
-                raise ProviderError(operation, f"cannot connect to {self.where}: {error}", retryable=False) from error
-            reusable = False
-            try:
-                result = await statement(conn)
-                reusable = True
-            except asyncpg.PostgresError as error:
-                # the server answered: the connection is as good as before, unless the answer
-                # was that it ends the session (an administrator's or a shutdown's termination)
-                reusable = not _ends_the_session(error)
-                raise
-            finally:
-                self._connections.release(conn, reusable)
-            return result
+            for _ in range(_DEAD_CONNECTIONS_SKIPPED):
+                try:
+                    return await self._run_once(operation, statement)
+                except asyncpg.InternalClientError as error:
+                    if not _never_sent(error):
+                        raise
+            return await self._run_once(operation, statement)
         except _DRIVER_ERRORS as error:
             if self._closed:
                 raise ProviderError(operation, f"the store {self.where} is closed") from error
             raise ProviderError(operation, f"{error} ({self.where})", retryable=is_retryable(error)) from error
+
+    async def _run_once(self, operation: str, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        try:
+            conn = await self._connections.acquire(CONNECT_TIMEOUT_S)
+        except _DRIVER_ERRORS:
+            raise
+        except Exception as error:  # noqa: BLE001 - a URL asyncpg refuses, classified once, here
+            raise ProviderError(operation, f"cannot connect to {self.where}: {error}", retryable=False) from error
+        reusable = False
+        try:
+            result = await statement(conn)
+            reusable = True
+        except asyncpg.PostgresError as error:
+            # the server answered: the connection is as good as before, unless the answer
+            # was that it ends the session (an administrator's or a shutdown's termination)
+            reusable = not _ends_the_session(error)
+            raise
+        finally:
+            self._connections.release(conn, reusable)
+        return result
 
     async def close(self) -> None:
         """Close the connections; later calls raise ProviderError (not retryable)."""
