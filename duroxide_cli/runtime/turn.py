@@ -14,7 +14,17 @@ from ..history import (
     TimerFired,
 )
 from ..messages import Message
-from ..providers.base import InstanceStart, InstanceUpdate, NewActivity, OutgoingMessage, TurnCommit
+from ..providers.base import (
+    TERMINAL_STATUSES,
+    ActivityLease,
+    HeldWork,
+    InstanceStart,
+    InstanceUpdate,
+    NewActivity,
+    OutgoingMessage,
+    TakeLock,
+    TurnCommit,
+)
 from ..replay.actions import (
     CancelActivity,
     Cancelled,
@@ -46,8 +56,14 @@ def build_commit(
     result: TurnResult,
     consumed: Sequence[int],
     latest_version: Callable[[str], str | None],
+    lease: Callable[[int], ActivityLease | None] | None = None,
+    completed_work: Sequence[HeldWork] = (),
+    take_lock: TakeLock | None = None,
 ) -> TurnCommit:
-    """Translate ``result`` into one atomic TurnCommit for the store."""
+    """Translate ``result`` into one atomic TurnCommit for the store. ``lease``, when given, is
+    asked for the lease of the activities the turn schedules (their count) once the commit is
+    known to leave the execution running; ``completed_work`` and ``take_lock`` go into the commit
+    as they are (the fields are filled here rather than replaced afterwards: one commit a turn)."""
     name, version = started.name, started.version
     activities: list[NewActivity] = []
     messages: list[OutgoingMessage] = []
@@ -115,6 +131,8 @@ def build_commit(
         assert isinstance(outcome, Continue)
     if parent_body is not None and started.parent_instance_id is not None:
         messages.append(OutgoingMessage(Message(started.parent_instance_id, parent_body, started.parent_execution_id)))
+    ends = next_execution is not None or status in TERMINAL_STATUSES
+    lease_activities = None if lease is None or ends else lease(len(activities))
 
     return TurnCommit(
         instance_id=instance_id,
@@ -128,4 +146,7 @@ def build_commit(
         starts=starts,
         cancel_activities=cancels,
         next_execution_id=next_execution,
+        lease_activities=lease_activities,
+        completed_work=completed_work,
+        take_lock=take_lock,
     )

@@ -5,7 +5,6 @@ activities it cancels)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from ..history import OrchestrationStarted
 from ..model.options import RuntimeOptions
@@ -97,7 +96,7 @@ class TurnCommitter:
     ) -> TurnCommit:
         if ahead is None:
             log_turn(instance_id, execution_id, resolved.started.name, resolved.version, result)
-        commit = build_commit(
+        return build_commit(
             instance_id=instance_id,
             lock_token=lock_token,
             execution_id=execution_id,
@@ -105,17 +104,16 @@ class TurnCommitter:
             result=result,
             consumed=consumed,
             latest_version=self._registry.latest_version,
-        )
-        ends = commit.next_execution_id is not None or commit.instance.status in TERMINAL_STATUSES
-        reserved = 0 if ends else self._activities.reserve(len(commit.activities))
-        if local is None and not reserved:
-            return commit
-        return replace(
-            commit,
-            completed_work=[] if local is None else [HeldWork(local.work.work_id, local.work.lock_token)],
-            lease_activities=ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved) if reserved else None,
+            lease=self._lease,
+            completed_work=() if local is None else [HeldWork(local.work.work_id, local.work.lock_token)],
             take_lock=None if ahead is None else TakeLock(ahead.incarnation, ahead.event_count),
         )
+
+    def _lease(self, wanted: int) -> ActivityLease | None:
+        """The lease of up to ``wanted`` activities a commit schedules to this process, as far as
+        there is room (None: none)."""
+        reserved = self._activities.reserve(wanted)
+        return ActivityLease(self._options.worker_id, self._options.worker_lock_timeout_ms, reserved) if reserved else None
 
     async def _submit(
         self, commit: TurnCommit, incarnation: str, replayer: Replayer, local: LocalResult | None, close_refused: bool = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
 from typing import Any
 
 from ..clock import Clock
@@ -29,8 +30,11 @@ class TurnThreads:
     not from when it was queued, so a turn is never failed for its wait.
 
     Every turn crosses to a thread and back, so the crossing is kept lean: a plain queue to the
-    threads, the result handed back with one ``call_soon_threadsafe``, and the watchdog a timer
-    handle (``asyncio.wait_for`` and an executor's futures cost about twice as much per turn).
+    threads, the result handed back with one ``call_soon_threadsafe``, and one watchdog timer for
+    all turns (``asyncio.wait_for`` and an executor's futures cost about twice as much per turn).
+    All turns share one timeout, so their deadlines come in the order the turns start: they wait
+    in a queue, and the one timer is set for the earliest (instead of a timer per turn, set and
+    cancelled on the loop's heap each time).
     """
 
     def __init__(self, options: RuntimeOptions, clock: Clock):
@@ -40,6 +44,11 @@ class TurnThreads:
         self._timeout_s = options.turn_timeout_ms / 1000
         self._slots = asyncio.Semaphore(self._concurrency)
         self._threads: DaemonThreads | None = None
+        self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        """Turns running on a thread, by when they time out (loop time), earliest first; a settled
+        one leaves when it reaches the front."""
+        self._watchdog: asyncio.TimerHandle | None = None
+        """Set for the front of ``_deadlines`` (or earlier) while that is not empty."""
 
     def slot(self) -> asyncio.Semaphore:
         """``async with threads.slot():`` waits for a free thread and keeps it for ``run``."""
@@ -54,16 +63,39 @@ class TurnThreads:
         future: asyncio.Future[Any] = self._threads.submit(
             replayer.run_turn, recorded, messages, self._clock.now_ms(), _new_guid
         )
-        watchdog = asyncio.get_running_loop().call_later(self._timeout_s, settle, future, _TIMED_OUT, None)
-        try:
-            result = await future
-        finally:
-            watchdog.cancel()
+        self._watch(future)
+        result = await future
+        self._forget_settled()
         if result is _TIMED_OUT:
             self._threads.close()
             self._threads = DaemonThreads(self._concurrency, "duroxide-turn")
             return None
         return result  # type: ignore[no-any-return]
+
+    def _watch(self, future: asyncio.Future[Any]) -> None:
+        """Settle ``future`` with ``_TIMED_OUT`` unless it is settled within the turn timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        self._deadlines.append((deadline, future))
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(deadline, self._time_out)
+
+    def _forget_settled(self) -> None:
+        """Let go of the settled turns at the front (turns end about in the order they start)."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][1].done():
+            deadlines.popleft()
+
+    def _time_out(self) -> None:
+        """The watchdog: settle the turns past their deadline, then wait for the next one."""
+        self._watchdog = None
+        deadlines = self._deadlines
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
+            settle(deadlines.popleft()[1], _TIMED_OUT, None)
+        if deadlines:
+            self._watchdog = loop.call_at(deadlines[0][0], self._time_out)
 
     async def run_when_free(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message]) -> TurnResult | None:
         """``run``, once a slot is free."""
@@ -89,6 +121,10 @@ class TurnThreads:
         if self._threads is not None:
             self._threads.close()
             self._threads = None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        self._deadlines.clear()
 
 
 def _new_guid() -> str:

@@ -21,7 +21,7 @@ from ..providers.base import ActivityCompletion, ActivityWork, Provider
 from .batcher import Batcher
 from .fetch_loop import FetchLoop, redelivery_delay_ms
 from .logs import activity_log
-from .renewal import LeaseRenewal
+from .renewal import Renewals
 from .scope import InstanceScope
 from .stats import RuntimeStats
 
@@ -72,6 +72,8 @@ class ActivityWorker:
         """Work items of ``_running`` whose activity has returned and whose result waits for its commit."""
         self._cancelling = False
         """Set by ``stop`` as it cancels what still runs."""
+        self._renewals: Renewals | None = None
+        """Starts the lease renewals of running activities (made on the first activity: it needs the loop)."""
         self._reserved = 0
         """Slots held for activities a turn's commit is leasing to this process (``reserve``)."""
         self.deliver_locally: ResultDelivery | None = None
@@ -163,6 +165,8 @@ class ActivityWorker:
                 await self._provider.abandon_activity(work.work_id, work.lock_token, count_delivery=False)
             except ProviderError as error:  # the lease expires instead
                 activity_log.warning("could not release activity work %s: %s", work.work_id, error, extra=context._fields())
+        if self._renewals is not None:
+            self._renewals.close()
         await self._completer.close()
         self._threads.shutdown(wait=False, cancel_futures=True)
 
@@ -228,7 +232,9 @@ class ActivityWorker:
             )
             await self._provider.abandon_activity(work.work_id, work.lock_token, delay)
             return
-        renewal = LeaseRenewal(lambda: self._renew_while_running(work, context), self._renew_interval_s())
+        if self._renewals is None:
+            self._renewals = Renewals(self._renew_interval_s())
+        renewal = self._renewals.start(lambda: self._renew_while_running(work, context))
         try:
             async with self._slots:
                 started = time.perf_counter()

@@ -104,3 +104,41 @@ async def test_activities_fetched_beyond_the_slots_wait_for_one_and_keep_their_l
     assert most == 1
     assert taken == []
     assert runs == {0: 1, 1: 1, 2: 1, 3: 1}
+
+
+async def test_activities_started_one_after_another_each_keep_their_lease(env):
+    """Each running activity's lease is renewed from its own start, however the starts interleave."""
+    runs: dict[int, int] = {}
+    taken: list[int] = []
+    started = asyncio.Event()
+
+    @env.app.activity("Long")
+    async def long(ctx, i):
+        started.set()
+        runs[i] = runs.get(i, 0) + 1
+        await asyncio.sleep(2.2)  # more than twice the lease of 900 ms (renewed every 300 ms)
+        return i
+
+    @env.app.orchestration("Staggered")
+    def staggered(ctx):
+        first = ctx.schedule_activity("Long", 0)
+        yield ctx.schedule_timer(50)  # the second starts while the first waits for its first renewal
+        second = ctx.schedule_activity("Long", 1)
+        return (yield ctx.all([first, second]))
+
+    async def take_lapsed_leases() -> None:
+        await started.wait()
+        while True:
+            for work in await env.provider.fetch_activity_work(10, 60_000, "another-worker"):
+                taken.append(work.activity.input)
+                await env.provider.abandon_activity(work.work_id, work.lock_token, count_delivery=False)
+            await asyncio.sleep(0.1)
+
+    async with env.runtime(worker_lock_timeout_ms=900):
+        await env.client.start_orchestration("i-1", "Staggered")
+        thief = asyncio.ensure_future(take_lapsed_leases())
+        state = await env.client.wait_for_orchestration("i-1", timeout_ms=30_000)
+        thief.cancel()
+    assert (state.status, state.output) == ("Completed", [0, 1])
+    assert taken == []
+    assert runs == {0: 1, 1: 1}
