@@ -64,6 +64,7 @@ class TurnCommitter:
     ) -> None:
         """Commit a turn's result, leasing what it schedules to this process as far as there is room."""
         instance = work.instance
+        log_turn(instance.instance_id, instance.execution_id, resolved.started.name, resolved.version, result)
         commit = self._build(
             instance.instance_id, work.lock_token, instance.execution_id, resolved, result, [q.message_id for q in work.messages], local
         )
@@ -94,8 +95,6 @@ class TurnCommitter:
         local: LocalResult | None,
         ahead: TurnAhead | None = None,
     ) -> TurnCommit:
-        if ahead is None:
-            log_turn(instance_id, execution_id, resolved.started.name, resolved.version, result)
         return build_commit(
             instance_id=instance_id,
             lock_token=lock_token,
