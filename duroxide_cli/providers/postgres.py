@@ -36,6 +36,7 @@ from ._postgres import codec, listing
 from ._postgres import statements as sql
 from ._postgres.database import Database, check_schema_name, describe, drop_schema
 from ._postgres.grouping import GroupedWrites
+from ._postgres.lone_turns import commit_lone_turn, is_lone_turn
 from ._postgres.migrations import migrate
 from ._postgres.notifications import Listener
 from .base import (
@@ -183,6 +184,8 @@ class PostgresProvider:
     async def commit_turns_leasing(self, turns: Sequence[TurnCommit]) -> list[CommitResult]:
         if not turns:
             return []
+        if len(turns) == 1 and is_lone_turn(turns[0]):
+            return [await commit_lone_turn(self._db, turns[0])]
         statement = sql.COMMIT_TURNS_TAKING_LOCKS if any(turn.take_lock for turn in turns) else sql.COMMIT_TURNS
         document = await self._db.fetchval("commit_turns", statement, self._db.now(), codec.turns_json(turns))
         results: list[CommitResult] = []

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from duroxide_cli.history import ActivityCompleted, ActivityScheduled, EventBody, OrchestrationStarted
+from duroxide_cli.history import (
+    ActivityCompleted,
+    ActivityScheduled,
+    EventBody,
+    OrchestrationCompleted,
+    OrchestrationStarted,
+)
 from duroxide_cli.providers.base import (
     ActivityLease,
     ActivityWork,
     CommitResult,
     HeldWork,
     InstanceUpdate,
+    OutgoingMessage,
     Provider,
     TakeLock,
     TurnCommit,
@@ -50,9 +57,8 @@ def _free_turn(
         execution_id=execution_id,
         new_events=events(history_len + 1, *bodies),
         consumed_message_ids=[],
-        instance=InstanceUpdate("Running", "1.0.0"),
         take_lock=TakeLock(incarnation, history_len),
-        **fields,
+        **{"instance": InstanceUpdate("Running", "1.0.0"), **fields},
     )
 
 
@@ -63,8 +69,8 @@ async def _result_turn(provider: Provider, leased: ActivityWork, history_len: in
     [result] = await provider.commit_turns_leasing([
         _free_turn(
             leased.instance_id, incarnation, history_len, ActivityCompleted(2, "done"), ActivityScheduled("B", None),
-            activities=[activity(4, "B")], completed_work=[held], lease_activities=ActivityLease("me", 30_000, 1),
-            **fields,
+            completed_work=[held], lease_activities=ActivityLease("me", 30_000, 1),
+            **{"activities": [activity(4, "B")], **fields},
         )
     ])
     return result
@@ -87,6 +93,41 @@ async def test_a_turn_taking_the_lock_of_a_free_instance_commits(provider):
     assert await provider.complete_activities([completion(leased)]) == [False], "its work went with the turn"
     depths = await provider.queue_depths()
     assert (depths.orchestrator, depths.worker) == (0, 1)
+
+
+async def test_a_turn_taking_the_lock_leases_at_most_its_limit_and_queues_the_rest(provider):
+    leased = await _scheduled(provider)
+    result = await _result_turn(provider, leased, activities=[activity(4, "B"), activity(5, "C"), activity(6, "D")])
+    assert result.outcome == "committed" and [w.activity.name for w in result.leased] == ["B"]
+    queued = await provider.fetch_activity_work(10, 30_000, "other")
+    assert [w.activity.name for w in queued] == ["C", "D"] and [w.delivery_count for w in queued] == [1, 1]
+
+
+async def test_a_turn_taking_the_lock_that_ends_the_execution_leases_nothing_and_clears_its_work(provider):
+    leased = await _scheduled(provider)
+    held = HeldWork(leased.work_id, leased.lock_token)
+    [result] = await provider.commit_turns_leasing([
+        _free_turn("a", await _incarnation(provider), 2, ActivityCompleted(2, "done"), ActivityScheduled("B", None),
+                   OrchestrationCompleted("done"), activities=[activity(4, "B")], completed_work=[held],
+                   lease_activities=ActivityLease("me", 30_000, 1),
+                   instance=InstanceUpdate("Completed", "1.0.0", output="done"))
+    ])
+    assert result == CommitResult("committed")
+    record = await provider.get_instance("a")
+    assert record is not None and (record.status, record.output) == ("Completed", "done")
+    [execution] = await provider.list_executions("a")
+    assert (execution.status, execution.event_count) == ("Completed", 5) and execution.ended_at_ms is not None
+    depths = await provider.queue_depths()
+    assert (depths.orchestrator, depths.worker) == (0, 0), "the end removed the execution's activity work"
+
+
+async def test_a_turn_taking_the_lock_that_also_sends_a_message_commits_it(provider):
+    leased = await _scheduled(provider)
+    await create(provider, "b")
+    result = await _result_turn(provider, leased, messages=[OutgoingMessage(event_message("b", "hi"))])
+    assert result.outcome == "committed" and [w.activity.name for w in result.leased] == ["B"]
+    work = await fetch_one(provider, "b")
+    assert [type(m.message.body).__name__ for m in work.messages] == ["OrchestrationStarted", "EventRaised"]
 
 
 async def test_the_lock_a_commit_takes_is_released_by_it(provider):

@@ -14,6 +14,10 @@ ENQUEUE_MESSAGES = "SELECT send_each($1, $2::json)"
 FETCH_ORCHESTRATION_WORK = "SELECT fetch_orchestration_work($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 COMMIT_TURNS = "SELECT commit_turns($1, $2::json)"
 COMMIT_TURNS_TAKING_LOCKS = "SELECT commit_turns_taking_locks($1, $2::json)"
+COMMIT_LONE_TURN_TAKING_LOCK = (
+    "SELECT commit_lone_turn_taking_lock($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+    " $18, $19, $20, $21, $22, $23)"
+)
 LOCK_INSTANCE = "SELECT lock_instance($1, $2, $3, $4, $5, $6, $7)"
 LOCK_INSTANCES = "SELECT lock_instances($1, $2::json)"
 ABANDON_ORCHESTRATION = "SELECT abandon_orchestration($1, $2, $3, $4, $5, $6)"
