@@ -7,7 +7,7 @@
 -- parsing a JSON document, in a subtransaction, taking the lock (an update of the instance's row)
 -- and releasing it (a second update), about a dozen statements. Here the turn comes as plain
 -- parameters and arrays, the instance's row is updated once (the lock is held as a row lock for
--- the transaction, never written), and there are five statements.
+-- the transaction, never written), and there are three statements, planned once per session.
 --
 -- Refusals: NULL (nothing written) when the instance is not as the turn assumed (see
 -- take_free_lock, version 6). A result whose lease has moved on raises SQLSTATE 'DXL01', and an
@@ -31,6 +31,7 @@ DECLARE
     v_held integer;
     v_leased json;
     v_queued integer;
+    v_pending boolean;
 BEGIN
     -- the instance as the turn assumed it, locked for this transaction (another session taking
     -- it right now is skipped, not waited for)
@@ -48,20 +49,18 @@ BEGIN
        OR EXISTS (SELECT 1 FROM orchestrator_queue WHERE instance_id = p_id AND visible_at_ms <= v_now) THEN
         RETURN NULL;
     END IF;
-    IF cardinality(p_completed_ids) > 0 THEN
-        -- by the primary key whatever the plan (this function's plans are generic: planning
-        -- its statements at every call cost more than running them)
-        DELETE FROM worker_queue
-        WHERE id = ANY (p_completed_ids) AND lock_token = p_completed_tokens[array_position(p_completed_ids, id)];
-        GET DIAGNOSTICS v_held = ROW_COUNT;
-        IF v_held <> cardinality(p_completed_ids) THEN
-            RAISE EXCEPTION 'a result of the turn of instance % has lost its lease', p_id USING ERRCODE = 'DXL01';
-        END IF;
-    END IF;
     IF v_terminal OR p_status IS DISTINCT FROM v_was THEN
         PERFORM record_execution(p_id, p_execution, p_status, v_now, CASE WHEN v_terminal THEN v_now END);
     END IF;
-    WITH appended AS (
+    -- the results' work items, the events, the instance's row and the activities (the first
+    -- v_lease_limit of them leased to the caller, the others queued for fetches) in one statement
+    WITH done AS (
+        -- by the primary key whatever the plan (this function's plans are generic: planning its
+        -- statements at every call cost more than running them)
+        DELETE FROM worker_queue
+        WHERE id = ANY (p_completed_ids) AND lock_token = p_completed_tokens[array_position(p_completed_ids, id)]
+        RETURNING 1
+    ), appended AS (
         INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body)
         SELECT p_id, p_execution, e.id, e.kind, e.at, e.body
         FROM unnest(p_event_ids, p_event_kinds, p_event_times, p_event_bodies) AS e(id, kind, at, body)
@@ -83,21 +82,27 @@ BEGIN
         ORDER BY a.n
         RETURNING *
     )
-    SELECT COALESCE(json_agg(json_build_array(id, lock_token, instance_id, execution_id, event_id, body,
-                                              delivery_count) ORDER BY id) FILTER (WHERE lock_token IS NOT NULL),
-                    '[]'::json),
-           count(*) FILTER (WHERE lock_token IS NULL)
-    INTO v_leased, v_queued
-    FROM added;
+    SELECT (SELECT count(*) FROM done),
+           (SELECT COALESCE(json_agg(json_build_array(id, lock_token, instance_id, execution_id, event_id, body,
+                                                      delivery_count) ORDER BY id), '[]'::json)
+            FROM added WHERE lock_token IS NOT NULL),
+           (SELECT count(*) FROM added WHERE lock_token IS NULL),
+           EXISTS (SELECT 1 FROM orchestrator_queue WHERE instance_id = p_id)
+    INTO v_held, v_leased, v_queued, v_pending;
+    IF v_held <> cardinality(p_completed_ids) THEN
+        -- a result whose lease has moved on: the error undoes all of the above
+        RAISE EXCEPTION 'a result of the turn of instance % has lost its lease', p_id USING ERRCODE = 'DXL01';
+    END IF;
     IF v_queued > 0 THEN
         PERFORM wake('worker');
     END IF;
     IF v_terminal THEN
         DELETE FROM worker_queue WHERE instance_id = p_id AND execution_id <= p_execution;
         DELETE FROM orchestrator_queue WHERE instance_id = p_id AND execution_id <= p_execution;
+        v_pending := EXISTS (SELECT 1 FROM orchestrator_queue WHERE instance_id = p_id);
     END IF;
     -- a message that arrived while the row was locked was skipped by fetches: wake them
-    IF EXISTS (SELECT 1 FROM orchestrator_queue WHERE instance_id = p_id) THEN
+    IF v_pending THEN
         PERFORM wake('orchestrator');
     END IF;
     RETURN v_leased;
