@@ -21,6 +21,23 @@ HISTORY_COLUMNS = "event_id, kind, timestamp_ms, body"
 MESSAGE_COLUMNS = "id, instance_id, execution_id, kind, body, delivery_count"
 
 
+_encode_rows = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+class NotAsJson(Exception):
+    """A row list ``rows_json`` cannot hand to SQLite: write those rows one statement each."""
+
+
+def rows_json(rows: Any) -> str:
+    """Rows for one statement over ``json_each(:rows)``, as JSON text in UTF-8 as it is (SQLite
+    reads every value back unchanged). SQLite would cut a text at a NUL character, so rows with
+    one (or with the six characters of its escape) raise NotAsJson."""
+    text = _encode_rows(rows)
+    if "\\u0000" in text:
+        raise NotAsJson
+    return text
+
+
 def dump_json(value: Any) -> str | None:
     """JSON text of a payload; None (SQL NULL) for a JSON null."""
     return None if value is None else payloads.dumps(value)
