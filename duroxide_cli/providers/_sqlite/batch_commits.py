@@ -30,13 +30,13 @@ _LOCK_LOST = CommitResult("lock_lost")
 
 _HELD_LOCKS = """
 SELECT i.id, i.lock_token, i.locked_until_ms, i.status
-FROM json_each(:ids) AS j JOIN instances AS i ON i.id = j.value
+FROM json_each(:ids) AS j CROSS JOIN instances AS i ON i.id = j.value
 """
 """Lock, lease end and status of each instance of the JSON list ``:ids``."""
 
 _FREE_AS_ASSUMED = """
 SELECT i.id, i.status
-FROM json_each(:want) AS w JOIN instances AS i ON i.id = json_extract(w.value, '$[0]')
+FROM json_each(:want) AS w CROSS JOIN instances AS i ON i.id = json_extract(w.value, '$[0]')
 WHERE i.incarnation = json_extract(w.value, '$[1]') AND i.execution_id = json_extract(w.value, '$[2]')
   AND i.status IN ('Pending', 'Running')
   AND COALESCE(i.locked_until_ms, 0) <= :now AND COALESCE(i.backoff_until_ms, 0) <= :now
@@ -49,7 +49,7 @@ WHERE i.incarnation = json_extract(w.value, '$[1]') AND i.execution_id = json_ex
 without the lock may take it (``commits._FREE_AS_ASSUMED``, for many instances)."""
 
 _HELD_WORK = """
-SELECT w.id, w.lock_token FROM json_each(:ids) AS j JOIN worker_queue AS w ON w.id = j.value
+SELECT w.id, w.lock_token FROM json_each(:ids) AS j CROSS JOIN worker_queue AS w ON w.id = j.value
 """
 
 _REMOVE_WORK = "DELETE FROM worker_queue WHERE id IN (SELECT value FROM json_each(:ids))"
@@ -106,13 +106,13 @@ DELETE FROM worker_queue WHERE (instance_id, event_id) IN
 
 _END_WORK = """
 DELETE FROM worker_queue WHERE id IN
-  (SELECT q.id FROM json_each(:rows) AS j JOIN worker_queue AS q
+  (SELECT q.id FROM json_each(:rows) AS j CROSS JOIN worker_queue AS q
    ON q.instance_id = json_extract(j.value, '$[0]') AND q.execution_id <= json_extract(j.value, '$[1]'))
 """
 
 _END_MESSAGES = """
 DELETE FROM orchestrator_queue WHERE id IN
-  (SELECT q.id FROM json_each(:rows) AS j JOIN orchestrator_queue AS q
+  (SELECT q.id FROM json_each(:rows) AS j CROSS JOIN orchestrator_queue AS q
    ON q.instance_id = json_extract(j.value, '$[0]') AND q.execution_id <= json_extract(j.value, '$[1]'))
 """
 """What an ended execution leaves queued (``commits._remove_unwanted_work_txn``), for each
