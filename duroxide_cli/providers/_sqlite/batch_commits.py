@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, NewActivity, TurnCommit
 from ..stored import activity_body
-from .rows import NotAsJson, dump_body, dump_failure, dump_json, rows_json
+from .rows import NotAsJson, dump_body, dump_failure, dump_json, rows_json, values_chunks
 from .wakeups import Wake
 
 _LOCK_LOST = CommitResult("lock_lost")
@@ -54,50 +54,36 @@ SELECT w.id, w.lock_token FROM json_each(:ids) AS j CROSS JOIN worker_queue AS w
 
 _REMOVE_WORK = "DELETE FROM worker_queue WHERE id IN (SELECT value FROM json_each(:ids))"
 
-_APPEND_HISTORY = """
-INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body)
-SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-       json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')
-FROM json_each(:rows)
-"""
+_APPEND_HISTORY = "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES "
 
 _UPSERT_EXECUTIONS = """
-INSERT INTO executions (instance_id, execution_id, status, started_at_ms, ended_at_ms)
-SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), :now,
-       json_extract(value, '$[3]')
-FROM json_each(:rows) WHERE true
+INSERT INTO executions (instance_id, execution_id, status, started_at_ms, ended_at_ms) VALUES {values}
 ON CONFLICT (instance_id, execution_id) DO UPDATE SET
   status = excluded.status,
   ended_at_ms = CASE WHEN excluded.ended_at_ms IS NULL THEN NULL
                      ELSE COALESCE(executions.ended_at_ms, excluded.ended_at_ms) END
 """
-"""``commits._UPSERT_EXECUTION`` for each ``[instance_id, execution_id, status, ended_at_ms]``,
-in list order (a continue-as-new's old execution before its new one)."""
+"""``commits._UPSERT_EXECUTION`` for each row, in order (a continue-as-new's old execution before
+its new one)."""
 
 _UPDATE_INSTANCES = """
 UPDATE instances SET
-  status = json_extract(j.value, '$[1]'), version = json_extract(j.value, '$[2]'),
-  output = json_extract(j.value, '$[3]'), error = json_extract(j.value, '$[4]'),
-  failure = json_extract(j.value, '$[5]'), custom_status = json_extract(j.value, '$[6]'),
-  updated_at_ms = :now, execution_id = COALESCE(json_extract(j.value, '$[7]'), instances.execution_id),
+  status = v.column2, version = v.column3, output = v.column4, error = v.column5, failure = v.column6,
+  custom_status = v.column7, updated_at_ms = v.column8, execution_id = COALESCE(v.column9, instances.execution_id),
   held = NULL, lock_token = NULL, lock_owner = NULL, locked_until_ms = NULL, backoff_until_ms = NULL
-FROM json_each(:rows) AS j
-WHERE instances.id = json_extract(j.value, '$[0]')
+FROM (VALUES {values}) AS v
+WHERE instances.id = v.column1
 """
-"""``commits._update_instance_txn`` for each ``[id, status, version, output, error, failure,
-custom_status, next_execution_id]``."""
+"""``commits._update_instance_txn`` for each row ``(id, status, version, output, error, failure,
+custom_status, updated_at_ms, next_execution_id)``."""
 
 _ENQUEUE_ACTIVITIES = """
 INSERT INTO worker_queue
   (instance_id, execution_id, event_id, body, visible_at_ms, lock_token, lock_owner, locked_until_ms, delivery_count)
-SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
-       :now, json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'),
-       json_extract(value, '$[7]')
-FROM json_each(:rows)
+VALUES {values}
 RETURNING id, lock_token
 """
-"""Queue each ``[instance_id, execution_id, event_id, body, lock_token, lock_owner,
-locked_until_ms, delivery_count]``, leased when it has a token; hands back the ids."""
+"""Queue each row, leased when it has a token; hands back the ids."""
 
 _CANCEL_ACTIVITIES = """
 DELETE FROM worker_queue WHERE (instance_id, event_id) IN
@@ -238,22 +224,23 @@ def _append_history_txn(conn: sqlite3.Connection, turns: Sequence[TurnCommit]) -
         for event in turn.new_events:
             kind, body = dump_body(event.body)
             rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
-    if rows:
-        conn.execute(_APPEND_HISTORY, {"rows": rows_json(rows)})
+    for values, params in values_chunks(rows):
+        conn.execute(_APPEND_HISTORY + values, params)
 
 
 def _record_executions_txn(conn: sqlite3.Connection, now_ms: int, turns: Sequence[TurnCommit], was: dict[str, str]) -> None:
     """The execution rows whose status the turns change (``commits._record_executions_txn``)."""
-    rows: list[tuple[str, int, str, int | None]] = []
+    rows: list[tuple[str, int, str, int, int | None]] = []
     for turn in turns:
         status = turn.instance.status
         if turn.next_execution_id is not None:
-            rows.append((turn.instance_id, turn.execution_id, "Completed", now_ms))
-            rows.append((turn.instance_id, turn.next_execution_id, status, None))
+            rows.append((turn.instance_id, turn.execution_id, "Completed", now_ms, now_ms))
+            rows.append((turn.instance_id, turn.next_execution_id, status, now_ms, None))
         elif not (was[turn.instance_id] == status == "Running"):
-            rows.append((turn.instance_id, turn.execution_id, status, now_ms if status in TERMINAL_STATUSES else None))
-    if rows:
-        conn.execute(_UPSERT_EXECUTIONS, {"rows": rows_json(rows), "now": now_ms})
+            ended = now_ms if status in TERMINAL_STATUSES else None
+            rows.append((turn.instance_id, turn.execution_id, status, now_ms, ended))
+    for values, params in values_chunks(rows):
+        conn.execute(_UPSERT_EXECUTIONS.format(values=values), params)
 
 
 def _update_instances_txn(conn: sqlite3.Connection, now_ms: int, turns: Sequence[TurnCommit]) -> None:
@@ -262,9 +249,10 @@ def _update_instances_txn(conn: sqlite3.Connection, now_ms: int, turns: Sequence
         update = turn.instance
         rows.append((
             turn.instance_id, update.status, update.version, dump_json(update.output), update.error,
-            dump_failure(update.failure), dump_json(update.custom_status), turn.next_execution_id,
+            dump_failure(update.failure), dump_json(update.custom_status), now_ms, turn.next_execution_id,
         ))
-    conn.execute(_UPDATE_INSTANCES, {"rows": rows_json(rows), "now": now_ms})
+    for values, params in values_chunks(rows):
+        conn.execute(_UPDATE_INSTANCES.format(values=values), params)
 
 
 def _enqueue_activities_txn(
@@ -285,17 +273,19 @@ def _enqueue_activities_txn(
             if lease is not None and position < limit:
                 work_token = f"{token}.{len(rows)}"
                 rows.append((
-                    turn.instance_id, activity.execution_id, activity.event_id, body,
+                    turn.instance_id, activity.execution_id, activity.event_id, body, now_ms,
                     work_token, lease.owner, now_ms + lease.lock_timeout_ms, 1,
                 ))
                 leases.setdefault(turn.instance_id, []).append((work_token, activity))
             else:
-                rows.append((turn.instance_id, activity.execution_id, activity.event_id, body, None, None, None, 0))
+                rows.append((turn.instance_id, activity.execution_id, activity.event_id, body, now_ms, None, None, None, 0))
                 queued = True
     if not rows:
         return {}
-    returned = conn.execute(_ENQUEUE_ACTIVITIES, {"rows": rows_json(rows), "now": now_ms}).fetchall()
-    ids = {work_token: work_id for work_id, work_token in returned if work_token is not None}
+    ids = {}
+    for values, params in values_chunks(rows):
+        for work_id, work_token in conn.execute(_ENQUEUE_ACTIVITIES.format(values=values), params).fetchall():
+            ids[work_token] = work_id
     if queued:
         wake.work_now("worker")
     return {

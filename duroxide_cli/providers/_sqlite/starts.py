@@ -1,11 +1,11 @@
-"""Creating instances that many callers start at once, in three statements for all of them.
+"""Creating instances that many callers start at once, in a few statements for all of them.
 
 A thousand ``start_orchestration`` calls made together share a transaction (group commit).
 Written one by one, each costs a savepoint and three inserts, every one a trip through the
 sqlite3 module that lets go of the GIL and must win it back from the event loop. Written here,
-a run of them is one insert of all the instance rows (a taken id is skipped by the insert
+a run of them is a multi-row insert of the instance rows (a taken id is skipped by the insert
 itself and reported to its caller alone), one of their execution rows and one of their start
-messages, in the callers' order.
+messages, in the callers' order (up to 64 rows a statement: ``rows.values_chunks``).
 """
 
 from __future__ import annotations
@@ -18,32 +18,23 @@ from ...errors import InstanceAlreadyExistsError
 from ...history import OrchestrationStarted
 from ...messages import Message
 from .orchestrations import create_instance_txn
-from .rows import NotAsJson, dump_body, rows_json
+from .rows import dump_body, values_chunks
 from .wakeups import Wake
 
 _INSERT_INSTANCES = """
 INSERT INTO instances
-  (id, name, version, status, execution_id, parent_instance_id, created_at_ms, updated_at_ms, incarnation)
-SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), 'Pending', 1,
-       json_extract(value, '$[3]'), :now, :now, json_extract(value, '$[4]')
-FROM json_each(:rows) WHERE true
+  (id, name, version, parent_instance_id, incarnation, created_at_ms, updated_at_ms, status, execution_id)
+VALUES {values}
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
-"""Each ``[id, name, version, parent_instance_id, incarnation]`` whose id is free, in list
-order (a second start of one id in the list finds it taken); hands back the ids created."""
+"""Each row whose id is free, in order (a second start of one id finds it taken); hands back the
+ids created."""
 
-_INSERT_EXECUTIONS = """
-INSERT INTO executions (instance_id, execution_id, status, started_at_ms)
-SELECT value, 1, 'Pending', :now FROM json_each(:ids)
-"""
+_INSERT_EXECUTIONS = "INSERT INTO executions (instance_id, execution_id, status, started_at_ms) VALUES "
 
-_ENQUEUE_STARTS = """
-INSERT INTO orchestrator_queue (instance_id, execution_id, kind, body, visible_at_ms)
-SELECT json_extract(value, '$[0]'), 1, json_extract(value, '$[1]'), json_extract(value, '$[2]'), :now
-FROM json_each(:rows)
-"""
-"""Queue each ``[instance_id, kind, body]``, visible at once, ids in list order."""
+_ENQUEUE_STARTS = "INSERT INTO orchestrator_queue (instance_id, execution_id, kind, body, visible_at_ms) VALUES "
+"""Start messages, their ids in row order."""
 
 Item = tuple[Wake, Message]
 """One caller's start: its wake and its OrchestrationStarted message."""
@@ -54,10 +45,7 @@ def create_instances_txn(conn: sqlite3.Connection, now_ms: int, items: Sequence[
     exception to raise to its caller otherwise (InstanceAlreadyExistsError; ValueError for a
     message that is no start). Nothing is written for a refused item."""
     if len(items) > 1:
-        try:
-            return _create_together_txn(conn, now_ms, items)
-        except NotAsJson:
-            pass
+        return _create_together_txn(conn, now_ms, items)
     return [_create_alone_txn(conn, now_ms, wake, start) for wake, start in items]
 
 
@@ -81,12 +69,16 @@ def _create_together_txn(conn: sqlite3.Connection, now_ms: int, items: Sequence[
             )
             continue
         starts.append((position, wake, start))
-        rows.append((start.instance_id, body.name, body.version, body.parent_instance_id, os.urandom(16).hex()))
-        messages.append((start.instance_id, *dump_body(body)))
+        rows.append((
+            start.instance_id, body.name, body.version, body.parent_instance_id, os.urandom(16).hex(),
+            now_ms, now_ms, "Pending", 1,
+        ))
+        messages.append((start.instance_id, 1, *dump_body(body), now_ms))
     if not starts:
         return outcomes
-    rows_text, messages_text = rows_json(rows), rows_json(messages)  # NotAsJson: nothing written yet
-    created = {instance_id for (instance_id,) in conn.execute(_INSERT_INSTANCES, {"rows": rows_text, "now": now_ms})}
+    created: set[str] = set()
+    for values, params in values_chunks(rows):
+        created.update(instance_id for (instance_id,) in conn.execute(_INSERT_INSTANCES.format(values=values), params))
     kept = []
     for index, (position, wake, start) in enumerate(starts):
         if start.instance_id in created:
@@ -95,11 +87,9 @@ def _create_together_txn(conn: sqlite3.Connection, now_ms: int, items: Sequence[
             wake.work_now("orchestrator")
         else:
             outcomes[position] = InstanceAlreadyExistsError(start.instance_id)
-    if not kept:
-        return outcomes
-    if len(kept) < len(starts):
-        messages_text = rows_json([messages[index] for index in kept])
-    ids_text = rows_json([starts[index][2].instance_id for index in kept])
-    conn.execute(_INSERT_EXECUTIONS, {"ids": ids_text, "now": now_ms})
-    conn.execute(_ENQUEUE_STARTS, {"rows": messages_text, "now": now_ms})
+    executions = [(starts[index][2].instance_id, 1, "Pending", now_ms) for index in kept]
+    for values, params in values_chunks(executions):
+        conn.execute(_INSERT_EXECUTIONS + values, params)
+    for values, params in values_chunks([messages[index] for index in kept]):
+        conn.execute(_ENQUEUE_STARTS + values, params)
     return outcomes
