@@ -17,6 +17,7 @@ them all before writing any sees what each would have seen in turn.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -29,13 +30,15 @@ from .wakeups import Wake
 _LOCK_LOST = CommitResult("lock_lost")
 
 _HELD_LOCKS = """
-SELECT i.id, i.lock_token, i.locked_until_ms, i.status
-FROM json_each(:ids) AS j CROSS JOIN instances AS i ON i.id = j.value
+SELECT json_group_object(i.id, i.status)
+FROM json_each(:held) AS j CROSS JOIN instances AS i ON i.id = json_extract(j.value, '$[0]')
+WHERE i.lock_token = json_extract(j.value, '$[1]') AND i.locked_until_ms > :now
 """
-"""Lock, lease end and status of each instance of the JSON list ``:ids``."""
+"""Of each ``[id, lock_token]`` of ``:held`` whose token holds the instance's unexpired lock, the
+status, as one JSON object by id (one row: the sqlite3 module lets go of the GIL per row)."""
 
 _FREE_AS_ASSUMED = """
-SELECT i.id, i.status
+SELECT json_group_object(i.id, i.status)
 FROM json_each(:want) AS w CROSS JOIN instances AS i ON i.id = json_extract(w.value, '$[0]')
 WHERE i.incarnation = json_extract(w.value, '$[1]') AND i.execution_id = json_extract(w.value, '$[2]')
   AND i.status IN ('Pending', 'Running')
@@ -46,11 +49,14 @@ WHERE i.incarnation = json_extract(w.value, '$[1]') AND i.execution_id = json_ex
   AND NOT EXISTS (SELECT 1 FROM orchestrator_queue AS q WHERE q.instance_id = i.id AND q.visible_at_ms <= :now)
 """
 """Of each ``[id, incarnation, execution, history_len]`` of ``:want``, the status, if a turn run
-without the lock may take it (``commits._FREE_AS_ASSUMED``, for many instances)."""
+without the lock may take it (``commits._FREE_AS_ASSUMED``, for many instances), as one JSON
+object by id."""
 
 _HELD_WORK = """
-SELECT w.id, w.lock_token FROM json_each(:ids) AS j CROSS JOIN worker_queue AS w ON w.id = j.value
+SELECT json_group_array(w.id) FROM json_each(:held) AS j CROSS JOIN worker_queue AS w ON w.id = json_extract(j.value, '$[0]')
+WHERE w.lock_token = json_extract(j.value, '$[1]')
 """
+"""Those of the work items ``[id, lock_token]`` of ``:held`` that their token still holds."""
 
 _REMOVE_WORK = "DELETE FROM worker_queue WHERE id IN (SELECT value FROM json_each(:ids))"
 
@@ -194,28 +200,28 @@ def _statuses_if_free(conn: sqlite3.Connection, now_ms: int, turns: Sequence[Tur
     """The status before the turn of each instance whose turn may commit: its lock held by the
     turn's token and unexpired, or (``take_lock``) free and as the turn assumed."""
     statuses: dict[str, str] = {}
-    holding = {turn.instance_id: turn.lock_token for turn in turns if turn.take_lock is None}
+    holding = [(turn.instance_id, turn.lock_token) for turn in turns if turn.take_lock is None]
     if holding:
-        for instance_id, token, until, status in conn.execute(_HELD_LOCKS, {"ids": rows_json(list(holding))}):
-            if token == holding[instance_id] and until is not None and until > now_ms:
-                statuses[instance_id] = status
+        (found,) = conn.execute(_HELD_LOCKS, {"held": rows_json(holding), "now": now_ms}).fetchone()
+        statuses.update(json.loads(found))
     want = [
         (turn.instance_id, turn.take_lock.incarnation, turn.execution_id, turn.take_lock.history_len)
         for turn in turns if turn.take_lock is not None
     ]
     if want:
-        for instance_id, status in conn.execute(_FREE_AS_ASSUMED, {"want": rows_json(want), "now": now_ms}):
-            statuses[instance_id] = status
+        (found,) = conn.execute(_FREE_AS_ASSUMED, {"want": rows_json(want), "now": now_ms}).fetchone()
+        statuses.update(json.loads(found))
     return statuses
 
 
 def _holding_their_work(conn: sqlite3.Connection, turns: list[TurnCommit]) -> list[TurnCommit]:
     """Those of ``turns`` whose completed work items are all still held by their tokens."""
-    held = {held.work_id: held.lock_token for turn in turns for held in turn.completed_work}
+    held = [(held.work_id, held.lock_token) for turn in turns for held in turn.completed_work]
     if not held:
         return turns
-    found = dict(conn.execute(_HELD_WORK, {"ids": rows_json(list(held))}).fetchall())
-    return [turn for turn in turns if all(found.get(w.work_id) == w.lock_token for w in turn.completed_work)]
+    (found,) = conn.execute(_HELD_WORK, {"held": rows_json(held)}).fetchone()
+    still = set(json.loads(found))
+    return [turn for turn in turns if all(w.work_id in still for w in turn.completed_work)]
 
 
 def _append_history_txn(conn: sqlite3.Connection, turns: Sequence[TurnCommit]) -> None:
