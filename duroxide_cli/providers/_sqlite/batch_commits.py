@@ -5,10 +5,11 @@ Under load a batch holds about thirty turns, so that is some three hundred state
 transaction, each a trip through the sqlite3 module that lets go of the GIL and must win it back
 from the event loop. Here the turns of a batch that keep to their own instance (no starts, no
 messages: ``is_plain``) go together: every check is made first, for the whole batch, with reads
-only, and the turns that pass are then written by one statement per kind of row, each row list
-handed over as JSON (``json_each``). A refused turn was never written, so no savepoint per turn
-is needed; the batch as a whole sits in one, and anything the checks did not foresee (a history
-row that exists already) undoes the batch and commits it turn by turn instead, the old way.
+only, each answering in one row, and the turns that pass are then written by a multi-row
+statement per kind of row (``rows.values_chunks``; lists of ids go through ``json_each``). A
+refused turn was never written, so no savepoint per turn is needed; the batch as a whole sits in
+one, and anything the checks did not foresee (a history row that exists already, an id holding a
+NUL character) undoes the batch and commits it turn by turn instead, the old way.
 
 The outcome is the one turn-by-turn commits give: the turns of a plain batch touch disjoint
 rows (each its own instance's, and no two turns of one instance or one work item), so checking
