@@ -25,7 +25,7 @@ from pathlib import Path
 from ..clock import Clock
 from ..history import HistoryEvent
 from ..messages import Message
-from ._sqlite import activities, admin, commits, listing, orchestrations, restarts
+from ._sqlite import activities, admin, commits, listing, orchestrations, restarts, starts
 from ._sqlite import runtimes as _runtimes
 from ._sqlite.database import Database, Synchronous
 from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
@@ -130,7 +130,9 @@ class SqliteProvider:
     # -- instances and messages -------------------------------------------------------------------
 
     async def create_instance(self, start: Message) -> None:
-        await self._write("create_instance", orchestrations.create_instance_txn, start)
+        wake = Wake()  # starts made together are written together (many callers start at once)
+        await self._db.call_batched("create_instance", starts.create_instances_txn, wake, start)
+        apply(wake, self._signals)
 
     async def enqueue_message(self, message: Message, visible_at_ms: int | None = None) -> None:
         await self._write("enqueue_message", orchestrations.enqueue_message_txn, message, visible_at_ms)

@@ -8,13 +8,34 @@ import dataclasses
 from duroxide_cli.history import (
     ActivityCompleted,
     ActivityScheduled,
+    EventRaised,
+    FailureDetails,
     OrchestrationCompleted,
+    OrchestrationFailed,
     OrchestrationStarted,
     SubOrchestrationScheduled,
 )
-from duroxide_cli.providers.base import ActivityLease, CommitResult, HeldWork, InstanceStart
+from duroxide_cli.providers.base import (
+    ActivityLease,
+    CommitResult,
+    HeldWork,
+    InstanceStart,
+    InstanceUpdate,
+    TakeLock,
+    TurnCommit,
+)
 
-from .builders import LONG_LOCK_MS, activity, completion, create, events, fetch_all, start_message, turn
+from .builders import (
+    LONG_LOCK_MS,
+    activity,
+    completion,
+    create,
+    event_message,
+    events,
+    fetch_all,
+    start_message,
+    turn,
+)
 
 STARTED = OrchestrationStarted("Flow", "1.0.0")
 
@@ -112,3 +133,67 @@ async def test_a_batch_mixing_a_start_with_plain_turns_commits_them_all(provider
     assert outcomes == ["committed", "committed"]
     assert (await provider.get_instance("a::child")).parent_instance_id == "a"
     assert (await provider.get_instance("b")).status == "Completed"
+
+
+async def test_a_batch_writes_every_part_of_each_turn_as_one_turn_alone_would(provider):
+    for instance_id in ("a", "b", "c"):
+        await create(provider, instance_id)
+    await provider.enqueue_message(event_message("c", "early"))
+    works = await fetch_all(provider)
+    c_start = works["c"].messages[0].message_id  # c's turn takes its start and leaves the event
+    results = await provider.commit_turns_leasing([
+        turn(works["a"], STARTED, ActivityScheduled("A", None), ActivityScheduled("B", None),
+             activities=[activity(2, "A"), activity(3, "B")], lease_activities=_lease(1)),
+        turn(works["b"], STARTED, ActivityScheduled("Lost", None), OrchestrationFailed(_failure("boom")),
+             activities=[activity(2, "Lost")], lease_activities=_lease(1),
+             update=InstanceUpdate("Failed", "1.0.0", error="boom \u00e9\u2603", failure=_failure("boom"))),
+        turn(works["c"], STARTED, consumed=[c_start], update=InstanceUpdate("Running", "1.0.0", custom_status={"at": 1})),
+    ])
+    assert [r.outcome for r in results] == ["committed"] * 3
+    [leased_a] = results[0].leased
+    assert leased_a.activity.name == "A" and results[1].leased == () and results[2].leased == ()
+    assert [e.kind for e in await provider.read_history("a")] == ["OrchestrationStarted", "ActivityScheduled", "ActivityScheduled"]
+    b = await provider.get_instance("b")
+    assert (b.status, b.error, b.failure) == ("Failed", "boom \u00e9\u2603", _failure("boom"))
+    assert [(e.execution_id, e.status) for e in await provider.list_executions("b")] == [(1, "Failed")]
+    assert (await provider.get_instance("c")).custom_status == {"at": 1}
+    # b's end removed its activity; a's second activity is queued for anyone; c's event is free again
+    assert [(w.instance_id, w.activity.name) for w in await provider.fetch_activity_work(10, 30_000, "other")] == [("a", "B")]
+    again = await fetch_all(provider)
+    assert list(again) == ["c"]
+    assert [m.message.body for m in again["c"].messages] == [EventRaised("early", None)]
+
+    # the next batch: a takes its lock with A's result and cancels B; c consumes its event and completes
+    incarnation = (await provider.get_instance("a")).incarnation
+    second = await provider.commit_turns_leasing([
+        TurnCommit(
+            instance_id="a", lock_token="", execution_id=1,
+            new_events=events(4, ActivityCompleted(2, "ra"), OrchestrationCompleted("ok")),
+            consumed_message_ids=[], instance=InstanceUpdate("Completed", "1.0.0", output="ok"),
+            completed_work=[HeldWork(leased_a.work_id, leased_a.lock_token)], cancel_activities=[3],
+            take_lock=TakeLock(incarnation, 3),
+        ),
+        turn(again["c"], EventRaised("early", None), OrchestrationCompleted(None), status="Completed"),
+    ])
+    assert [r.outcome for r in second] == ["committed", "committed"]
+    a = await provider.get_instance("a")
+    assert (a.status, a.output) == ("Completed", "ok")
+    assert (await provider.get_instance("c")).status == "Completed"
+    assert await provider.fetch_activity_work(10, 30_000, "other") == []
+    assert await fetch_all(provider) == {}
+    assert await provider.complete_activities([completion(leased_a)]) == [False]
+
+
+async def test_a_batch_with_two_turns_of_one_instance_commits_only_the_first(provider):
+    await create(provider, "a")
+    await create(provider, "b")
+    works = await fetch_all(provider)
+    outcomes = await provider.commit_turns([
+        turn(works["a"], STARTED), turn(works["b"], STARTED), turn(works["a"], STARTED),
+    ])
+    assert outcomes == ["committed", "committed", "lock_lost"]
+    assert [len(await provider.read_history(i)) for i in ("a", "b")] == [1, 1]
+
+
+def _failure(message: str) -> FailureDetails:
+    return FailureDetails("RuntimeError", message)

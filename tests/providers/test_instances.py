@@ -152,3 +152,20 @@ async def test_one_refused_call_among_concurrent_ones_fails_alone(provider):
     taken = await provider.get_instance("taken")
     assert taken is not None and taken.name == "First"
     assert (await provider.queue_depths()).orchestrator == 21
+
+
+async def test_two_starts_of_one_id_made_together_create_it_once(provider):
+    """Among starts that share a transaction, the first of an id creates it; a second is refused
+    alone, and the start messages queue in the order the calls were made."""
+    import asyncio
+
+    ids = ["s-0", "s-1", "twice", "s-2", "twice", "s-3"]
+    names = [f"Name{i}" for i in range(len(ids))]
+    outcomes = await asyncio.gather(
+        *(create(provider, iid, name=name) for iid, name in zip(ids, names, strict=True)), return_exceptions=True
+    )
+    assert [type(o).__name__ for o in outcomes] == ["NoneType"] * 4 + ["InstanceAlreadyExistsError", "NoneType"]
+    assert (await provider.get_instance("twice")).name == "Name2"
+    found = await provider.fetch_orchestration_work(10, 30_000, "test", {})
+    assert [w.instance.instance_id for w in found] == ["s-0", "s-1", "twice", "s-2", "s-3"]
+    assert (await provider.queue_depths()).orchestrator == 5

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ...history import HistoryEvent
 from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, InstanceStart, TurnCommit
 from .activities import insert_activity_txn, lease_new_activity_txn, remove_work_txn
+from .batch_commits import BatchRefused, can_batch, commit_plain_turns_txn
 from .orchestrations import insert_instance_txn
 from .orchestrator_queue import release_messages_txn, send_txn
 from .rows import dump_body, dump_failure, dump_json
@@ -28,7 +29,13 @@ ON CONFLICT (instance_id, execution_id) DO UPDATE SET
 def commit_turns_txn(
     conn: sqlite3.Connection, now_ms: int, wake: Wake, turns: Sequence[TurnCommit]
 ) -> list[CommitResult]:
-    """Commit each turn independently (see ``commit_turn_txn``)."""
+    """Commit each turn independently (see ``commit_turn_txn``): a batch of plain turns in a few
+    statements for all (``batch_commits``), else, or when that cannot tell, one by one."""
+    if len(turns) > 1 and can_batch(turns):
+        try:
+            return commit_plain_turns_txn(conn, now_ms, wake, turns)
+        except BatchRefused:
+            pass
     return [commit_turn_txn(conn, now_ms, wake, turn) for turn in turns]
 
 

@@ -120,6 +120,17 @@ class Database:
         result: T = await self._queue.submit(self._thread, operation, fn, args, kind)
         return result
 
+    async def call_batched(self, operation: str, many: Callable[..., list[Any]], wake: Wake, *args: Any) -> Any:
+        """``call(operation, self.write, one, wake, *args)`` for a write that many callers make at
+        once (a thousand starts): such calls that share a transaction run as one call
+        ``many(conn, now_ms, [(wake, *args), ...])``, which returns each one's result, or the
+        exception to raise to it, in order (see ``write_batch``). Alone, it is ``many`` of one."""
+        if self._closed:
+            raise ProviderError(operation, f"the store {self.where} is closed")
+        item = (wake, *args)
+        batch = None if self.read_only else many
+        return await self._queue.submit(self._thread, operation, self.write, (_one, wake, many, item), "write", batch, item)
+
     async def close(self) -> None:
         """Close the connection and stop the thread; later calls raise ProviderError."""
         if self._closed:
@@ -148,6 +159,15 @@ class Database:
         self._writes += 1
         wake.writes = self._writes
         return result
+
+    def write_batch(self, many: Callable[..., list[Any]], items: list[tuple[Any, ...]]) -> list[Any]:
+        """``many(conn, now_ms, items)`` inside the group's transaction (database thread); each
+        item's wake (its first element) counts the write as ``write`` does."""
+        outcomes = many(self._conn, self._clock(), items)
+        self._writes += 1
+        for item in items:
+            item[0].writes = self._writes
+        return outcomes
 
     def lease(self, fn: Callable[..., T], wake: Wake, *args: Any) -> T:
         """``write`` for a transaction that writes leases only (as a fetch does), so that at
@@ -205,6 +225,14 @@ class Database:
         if self._conn.in_transaction and not self.in_group:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
+
+
+def _one(conn: sqlite3.Connection, now_ms: int, wake: Wake, many: Callable[..., list[Any]], item: tuple[Any, ...]) -> Any:
+    """A batchable write made alone: ``many`` of one item, its exception raised."""
+    (outcome,) = many(conn, now_ms, [item])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 _KINDS: dict[object, Literal["read", "poll", "write"]] = {Database.read: "read", Database.poll: "poll", Database.lease: "poll"}

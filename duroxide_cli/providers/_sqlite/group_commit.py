@@ -45,6 +45,11 @@ class Operation:
     kind: Literal["read", "poll", "write"]
     """What the operation writes: nothing, leases only (a fetch), or anything."""
     future: asyncio.Future[Any]
+    batch: Callable[..., Any] | None = None
+    """For a write many callers make at once (``Database.call_batched``): the function that runs
+    a run of such operations of one group together, in one call."""
+    item: Any = None
+    """This operation's part of that call."""
     ok: bool = False
     value: Any = field(default=None)
     """The result when ``ok``, else the exception to raise."""
@@ -62,10 +67,17 @@ class OperationQueue:
         """An operation runs alone (``_run_alone``)."""
 
     async def submit(
-        self, thread: DatabaseThread, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kind: Literal["read", "poll", "write"]
+        self,
+        thread: DatabaseThread,
+        name: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kind: Literal["read", "poll", "write"],
+        batch: Callable[..., Any] | None = None,
+        item: Any = None,
     ) -> Any:
         loop = asyncio.get_running_loop()
-        operation = Operation(name, fn, args, kind, loop.create_future())
+        operation = Operation(name, fn, args, kind, loop.create_future(), batch, item)
         if self._draining is None and not self._busy:
             return await self._run_alone(thread, operation)
         self._pending.append(operation)
@@ -148,9 +160,9 @@ def _run_group_txn(db: Database, conn: sqlite3.Connection, group: list[Operation
         return
     db.in_group = True
     try:
-        for operation in group:
-            if not _run_in_savepoint(db, conn, operation):
-                _fail_all(group, operation.value)  # the error ended the whole transaction
+        for run in _runs(group):
+            if not (_run_batch(db, conn, run) if len(run) > 1 else _run_in_savepoint(db, conn, run[0])):
+                _fail_all(group, run[-1].value)  # the error ended the whole transaction
                 return
         try:
             db.guarded(group[0].name, conn.execute, ("COMMIT",))
@@ -174,6 +186,42 @@ def _run_in_savepoint(db: Database, conn: sqlite3.Connection, operation: Operati
             return False
         conn.execute("ROLLBACK TO operation")
     conn.execute("RELEASE operation")
+    return True
+
+
+def _runs(group: list[Operation]) -> list[list[Operation]]:
+    """The group cut into runs to execute: each operation alone, except that consecutive ones of
+    the same ``batch`` make one run."""
+    runs: list[list[Operation]] = []
+    for operation in group:
+        if runs and operation.batch is not None and runs[-1][-1].batch is operation.batch:
+            runs[-1].append(operation)
+        else:
+            runs.append([operation])
+    return runs
+
+
+def _run_batch(db: Database, conn: sqlite3.Connection, run: list[Operation]) -> bool:
+    """Run operations of one ``batch`` in one call, in a savepoint; if that call fails as a whole,
+    run each alone instead (so one caller's bad value fails only that caller). False as for
+    ``_run_in_savepoint``."""
+    first = run[0]
+    assert first.batch is not None
+    conn.execute("SAVEPOINT batch")
+    try:
+        outcomes = db.guarded(first.name, db.write_batch, (first.batch, [op.item for op in run]))
+    except BaseException as error:  # noqa: BLE001 - retried one by one below
+        if not conn.in_transaction:
+            for operation in run:
+                operation.value = error
+            return False
+        conn.execute("ROLLBACK TO batch")
+        conn.execute("RELEASE batch")
+        return all(_run_in_savepoint(db, conn, operation) for operation in run)
+    conn.execute("RELEASE batch")
+    for operation, outcome in zip(run, outcomes, strict=True):
+        operation.ok = not isinstance(outcome, BaseException)
+        operation.value = outcome
     return True
 
 

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from ...messages import Message
-from .rows import dump_body
+from .rows import dump_body, values_chunks
 from .wakeups import Wake
 
 _log = logging.getLogger("duroxide.provider")
@@ -54,21 +54,27 @@ def send_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, message: Message
 
 
 def send_all_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, messages: Sequence[Message]) -> None:
-    """``send_txn`` for each message, visible at once, in the order given (one statement run many
-    times)."""
+    """``send_txn`` for each message, visible at once, in the order given (a multi-row insert per
+    ``values_chunks`` chunk, not one statement per message)."""
     rows = []
     for message in messages:
         kind, body = dump_body(message.body)
-        rows.append((message.execution_id, kind, body, now_ms, message.instance_id))
-    cursor = conn.executemany(
-        "INSERT INTO orchestrator_queue (instance_id, execution_id, kind, body, visible_at_ms)"
-        " SELECT id, ?, ?, ?, ? FROM instances WHERE id = ?",
-        rows,
-    )
-    if cursor.rowcount > 0:
+        rows.append((message.instance_id, message.execution_id, kind, body, now_ms))
+    sent = 0
+    for values, params in values_chunks(rows):
+        sent += conn.execute(_SEND_ALL.format(values=values), params).rowcount
+    if sent > 0:
         wake.work_at("orchestrator", now_ms, now_ms)
-    if cursor.rowcount < len(rows):
-        _log.debug("dropped %d messages for unknown instances", len(rows) - cursor.rowcount)
+    if sent < len(rows):
+        _log.debug("dropped %d messages for unknown instances", len(rows) - sent)
+
+
+_SEND_ALL = """
+INSERT INTO orchestrator_queue (instance_id, execution_id, kind, body, visible_at_ms)
+SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (VALUES {values}) AS v
+WHERE EXISTS (SELECT 1 FROM instances AS i WHERE i.id = v.column1)
+"""
+"""Queue the rows whose instance exists, in row order."""
 
 
 def release_messages_txn(

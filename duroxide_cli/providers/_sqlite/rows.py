@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ... import payloads
@@ -19,6 +20,47 @@ INSTANCE_COLUMNS = (
 
 HISTORY_COLUMNS = "event_id, kind, timestamp_ms, body"
 MESSAGE_COLUMNS = "id, instance_id, execution_id, kind, body, delivery_count"
+
+
+_encode_rows = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+class NotAsJson(Exception):
+    """A row list ``rows_json`` cannot hand to SQLite: write those rows one statement each."""
+
+
+def rows_json(rows: Any) -> str:
+    """Rows for one statement over ``json_each(:rows)``, as JSON text in UTF-8 as it is (SQLite
+    reads every value back unchanged). SQLite would cut a text at a NUL character, so rows with
+    one (or with the six characters of its escape) raise NotAsJson."""
+    text = _encode_rows(rows)
+    if "\\u0000" in text:
+        raise NotAsJson
+    return text
+
+
+_CHUNKS = (64, 32, 16, 8, 4, 2, 1)
+"""Rows per statement of ``values_chunks``: a few statement texts, each prepared once and cached
+by the sqlite3 module, however many rows a batch holds."""
+
+_PLACES: dict[tuple[int, int], str] = {}
+
+
+def values_chunks(rows: Sequence[Sequence[Any]]) -> Iterator[tuple[str, list[Any]]]:
+    """The rows (all of one width) as multi-row ``VALUES`` lists: per statement to run, the text
+    of its rows' placeholders, ``(?, ?), (?, ?)``, and the parameters, flat. One statement
+    binds many rows with no JSON in between; the row counts are powers of two (``_CHUNKS``)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    start = 0
+    for size in _CHUNKS:
+        while len(rows) - start >= size:
+            places = _PLACES.get((width, size))
+            if places is None:
+                places = _PLACES[width, size] = ", ".join(["(" + ", ".join("?" * width) + ")"] * size)
+            yield places, [value for row in rows[start:start + size] for value in row]
+            start += size
 
 
 def dump_json(value: Any) -> str | None:
