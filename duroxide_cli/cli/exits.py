@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 from typing import Any, TypeVar
 
@@ -93,25 +95,47 @@ def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED
     """Run a command's coroutine; explain a known failure on stderr and exit with its code.
 
     Ctrl-C exits with ``interrupted`` (130, or 0 for commands that run until stopped)."""
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main_thread else None  # asyncio.run's graceful Ctrl-C
-    import asyncio  # not at the top: ``duroxide --help`` runs no coroutine
+    with explained_failures(interrupted):
+        import asyncio  # not at the top: ``duroxide --help`` runs no coroutine
 
-    try:
         return asyncio.run(_call(main))
+
+
+def run_sync_command(main: Callable[[], T], interrupted: int = INTERRUPTED) -> T:
+    """``run_command`` for a command that needs no event loop of its own (``status``, ``list``)."""
+    with explained_failures(interrupted):
+        return main()
+
+
+@contextmanager
+def explained_failures(interrupted: int = INTERRUPTED) -> Iterator[None]:
+    """Around a running command: a known failure is explained on stderr and exits with its code;
+    Ctrl-C raises KeyboardInterrupt (asyncio.run's graceful stop) and exits with ``interrupted``."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main_thread else None
+    try:
+        yield
     except typer.Exit:
         raise
     except (CommandError, DuroxideError) as error:
         raise fail(error) from None
-    except (KeyboardInterrupt, asyncio.CancelledError):
+    except BaseException as error:
         # CancelledError: a Ctrl-C that lands while asyncio.run is installing its handler cancels
         # the command before asyncio has counted the interrupt; nothing else cancels it
+        if not isinstance(error, KeyboardInterrupt) and not _is_cancelled(error):
+            raise
         if interrupted:
             render.note("interrupted")
         raise typer.Exit(interrupted) from None
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)
+
+
+def _is_cancelled(error: BaseException) -> bool:
+    """Whether ``error`` is asyncio's CancelledError (asyncio is not imported to ask)."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(error, asyncio.CancelledError)
 
 
 def fail(error: BaseException) -> typer.Exit:

@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 import typer
 
 from . import filters, options, render
-from .exits import run_command, usage_error
+from .exits import run_sync_command, usage_error
 from .group import CommandGroup
-from .session import open_client, prepare
+from .reading import read_client
+from .session import prepare
 
 app = CommandGroup()
 
@@ -38,20 +39,20 @@ def list_command(
     """List instances, newest first. When more match than --limit, the cursor of the next page is
     printed on stderr (`next cursor: C`; with --output jsonl also as a last `{"next_cursor"}` line)."""
 
-    async def main() -> None:
+    def main() -> None:
         if limit > MAX_LIMIT:
             raise usage_error(f"--limit {limit} is too large; at most {MAX_LIMIT:,} instances are listed at once (use --cursor for more)")
         settings = prepare(store=store, verbose=verbose)
         shape = options.resolve_output(output, json_output)
         where = filters.instance_filter(status, name, id_prefix, since, until, top_level)
-        async with open_client(settings, read_only=True) as client:
+        with read_client(settings) as client:
             if count:
-                render.instance_count(await client.count_instances(where), shape)
+                render.instance_count(client.count_instances(where), shape)
                 return
             try:
-                page = await client.list_instances_page(where, limit=limit, cursor=cursor)
+                page = client.list_instances_page(where, limit=limit, cursor=cursor)
             except ValueError as error:
                 raise usage_error(f"--cursor: {error}") from None
         render.instance_list(page.instances, shape, page.next_cursor)
 
-    run_command(main)
+    run_sync_command(main)
