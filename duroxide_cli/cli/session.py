@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..payloads import MAX_DEPTH, normalize
 from . import render
 from .config import Settings, load_settings
-from .exits import CommandError, ExitCode, usage_error
+from .failures import CommandError, ExitCode, usage_error
 from .logging_setup import configure_logging
 
 if TYPE_CHECKING:

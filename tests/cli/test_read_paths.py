@@ -1,6 +1,8 @@
 """``status`` and ``list`` read a SQLite file synchronously (``cli/reading.py``); every other store
-through the async Client. Both paths print the same thing, exit with the same code and explain
-the same mistakes for the same store: here the SQLite store is read both ways."""
+through the async Client. Their plain command lines are parsed without typer (``fast_reads``),
+the rest by typer. Both paths print the same thing, exit with the same code and explain the same
+mistakes for the same store: here the SQLite store is read through ``fast_reads`` and the
+synchronous reads, and through typer and the async Client."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ FULL_PATH = textwrap.dedent(
 
     reading.read_client = reading._loop_client  # the async Client, as for a PostgreSQL store
     sys.argv = ["duroxide", *sys.argv[1:]]
-    from duroxide_cli.cli.entry import main
+    from duroxide_cli.cli.app import main  # typer's command line, without fast_reads
 
     main()
     """
@@ -43,6 +45,15 @@ ARGUMENTS = [
     ["list", "--id-prefix", "zzz"],
     ["list", "--cursor", "not-a-cursor"],
     ["list", "--since", "1h", "--top-level"],
+    ["status", "done-1", "--store=sqlite:///state.db", "-v"],
+    ["status", "-v", "--output", "json", "done-1"],
+    ["list", "--limit=1", "--count"],
+    ["list", "--limit", "1", "-o", "table"],
+    ["status", "done-1", "--json", "-o", "jsonl"],
+    ["status", "done-1", "-o", "JSON"],
+    ["status", "done-1", "-o", "yaml"],
+    ["list", "--limit", "0"],
+    ["status"],
     ["status", "done-1", "--store", "sqlite:///missing.db"],
     ["list", "--store", "sqlite:///missing.db"],
 ]

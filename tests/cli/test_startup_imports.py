@@ -98,12 +98,13 @@ def test_status_and_list_to_a_pipe_load_no_runtime_replay_engine_pydantic_or_ric
         """
     )
     subprocess.run([sys.executable, "-c", setup], check=True, cwd=tmp_path, timeout=60)
-    for argv in (["status", "one"], ["list"], ["list", "--limit", "5", "-s", "pending", "-o", "json"]):
+    plain = (["status", "one"], ["list"], ["list", "--limit", "5", "-o", "json"])
+    for argv, entry in [*((argv, "app") for argv in (*plain, ["list", "-s", "pending"])), *((argv, "entry") for argv in plain)]:
         code = textwrap.dedent(
             f"""
             import sys
             sys.argv = ['duroxide', *{argv!r}, '--store', {store!r}]
-            from duroxide_cli.cli.app import main
+            from duroxide_cli.cli.{entry} import main
             try:
                 main()
             except SystemExit as stop:
@@ -113,6 +114,8 @@ def test_status_and_list_to_a_pipe_load_no_runtime_replay_engine_pydantic_or_ric
         modules = loaded_after(code, cwd=tmp_path)
         assert "duroxide_cli.providers._sqlite.reads" in modules, "the command did not read the store"
         assert offenders(modules, HEAVY_FOR_READING) == [], argv
+        if entry == "entry":  # the console script answers the plain forms without typer (fast_reads)
+            assert offenders(modules, ("typer", "duroxide_cli.cli.app", "duroxide_cli.cli.instances")) == [], argv
 
 
 def test_lazy_public_names_are_the_real_objects():
