@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from typing import Any
 
 from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutError
@@ -22,22 +21,13 @@ from .providers.base import (
     RuntimeInfo,
     SystemMetrics,
 )
-from .states import InstanceInfo, InstancePage, InstanceTree, OrchestrationState, state_of
-
-NO_RUNTIME_REASON = (
-    f"no runtime is serving this store (none seen in the last {RUNTIME_LIVE_WITHIN_MS // 1000} s); "
-    "start one (`duroxide run`) to run this instance"
-)
-"""A Pending instance's ``error`` while no runtime is live (it takes precedence over the stored reason)."""
+from .states import NO_RUNTIME_REASON as NO_RUNTIME_REASON
+from .states import InstanceInfo, InstancePage, InstanceTree, OrchestrationState, any_pending, state_of, unserved
+from .states import check_limit as _check_limit
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"limit must be a positive integer, got {limit!r}")
 
 
 class Client:
@@ -193,12 +183,11 @@ class Client:
         return await self.provider.list_runtimes(seen_since_ms=_now_ms() - RUNTIME_LIVE_WITHIN_MS)
 
     async def _states(self, records: list[InstanceRecord]) -> list[OrchestrationState]:
-        """The states of ``records``; Pending ones say so when no runtime is live (the store's
-        rows are not rewritten: liveness is a fact about now, read from the runtimes' rows)."""
+        """The states of ``records``; Pending ones say so when no runtime is live (``unserved``)."""
         states = [state_of(r) for r in records]
-        if not any(s.status == "Pending" for s in states) or await self.list_runtimes():
+        if not any_pending(states) or await self.list_runtimes():
             return states
-        return [replace(s, error=NO_RUNTIME_REASON) if s.status == "Pending" else s for s in states]
+        return unserved(states)
 
     async def count_instances(self, filter: InstanceFilter | None = None) -> int:
         """How many instances match ``filter`` (all of them when None)."""

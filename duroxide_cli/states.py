@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from .history import FailureDetails
-from .providers.base import TERMINAL_STATUSES, InstanceRecord
+from .providers.base import RUNTIME_LIVE_WITHIN_MS, TERMINAL_STATUSES, InstanceRecord
 from .records import frozen_dataclass
+
+NO_RUNTIME_REASON = (
+    f"no runtime is serving this store (none seen in the last {RUNTIME_LIVE_WITHIN_MS // 1000} s); "
+    "start one (`duroxide run`) to run this instance"
+)
+"""A Pending instance's ``error`` while no runtime is live (it takes precedence over the stored reason)."""
 
 
 @frozen_dataclass
@@ -92,3 +100,20 @@ def state_of(record: InstanceRecord) -> OrchestrationState:
         updated_at_ms=record.updated_at_ms,
         held=record.held,
     )
+
+
+def check_limit(limit: int) -> None:
+    """Refuse a page size that is not a positive integer (ValueError)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a positive integer, got {limit!r}")
+
+
+def any_pending(states: Sequence[OrchestrationState]) -> bool:
+    """Whether any of ``states`` is Pending: only then does it matter whether a runtime is live."""
+    return any(s.status == "Pending" for s in states)
+
+
+def unserved(states: Sequence[OrchestrationState]) -> list[OrchestrationState]:
+    """``states`` as seen while no runtime is live: each Pending one says so in its ``error``
+    (the store's rows are not rewritten: liveness is a fact about now, read from the runtimes' rows)."""
+    return [replace(s, error=NO_RUNTIME_REASON) if s.status == "Pending" else s for s in states]

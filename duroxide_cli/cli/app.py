@@ -10,7 +10,6 @@ builds no command at all; shell completion builds the commands that match what w
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import import_module
@@ -18,6 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from .arguments import refuse_undecodable
 from .commands import COMMANDS, GROUPS, NAMED_GROUPS
 from .group import Command, Group
 
@@ -138,20 +138,11 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    """The command line (the console script, ``entry.main``, runs it with quiet signal handling).
+    """The command line as typer runs it (the console script, ``entry.main``, answers the plain
+    forms of ``status`` and ``list`` first, without typer: see ``fast_reads``).
 
-    An argument with bytes that are not UTF-8 is refused before any command sees it: such a
-    string could be neither stored nor printed."""
-    for argument in sys.argv[1:]:
-        raw = os.fsencode(argument)
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            from . import render
-            from .exits import ExitCode
-
-            render.error(f"argument {ascii(raw)[1:]} is not UTF-8 text (byte 0x{raw[error.start]:02x}); duroxide reads its arguments as UTF-8")
-            raise SystemExit(ExitCode.USAGE) from None
+    An argument with bytes that are not UTF-8 is refused before any command sees it."""
+    refuse_undecodable(sys.argv[1:])
     root_app()(prog_name="duroxide")
 
 

@@ -61,6 +61,11 @@ def main() -> None:
     """Run ``duroxide``; a signal before or after the command ends it quietly."""
     quiet_signals()
     try:
+        from .arguments import refuse_undecodable
+        from .fast_reads import run as answer_plain_reads
+
+        refuse_undecodable(sys.argv[1:])
+        answer_plain_reads(sys.argv[1:])  # ends the process if it answered
         from .app import main as run
 
         run()

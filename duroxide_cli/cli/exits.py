@@ -1,129 +1,52 @@
-"""Exit codes, and the one place where a command's errors become a line on stderr and a code.
-
-    0  success (the instance Completed, replay consistent)
-    1  the instance Failed, replay diverged, or the operation failed
-    2  usage or configuration error (bad flag, bad JSON, unknown orchestration, app import
-       failure, bad URL)
-    3  unknown instance
-    4  timed out
-    5  the instance was Cancelled
+"""Running a command under typer: its coroutine or function, with its failures explained on
+stderr (``failures``, where the exit codes are) and turned into ``typer.Exit``.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Awaitable, Callable
-from enum import IntEnum
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
 
-from ..errors import (
-    ConfigError,
-    DuroxideError,
-    InstanceAlreadyExistsError,
-    InstanceNotFoundError,
-    InstanceRunningError,
-    ProviderError,
-    StoreNotFoundError,
-    WaitTimeoutError,
-)
-from . import render
+from .failures import INTERRUPTED as INTERRUPTED
+from .failures import CommandError as CommandError
+from .failures import ExitCode as ExitCode
+from .failures import code_for_error as code_for_error
+from .failures import code_for_status as code_for_status
+from .failures import explain, explained
+from .failures import usage_error as usage_error
 
 T = TypeVar("T")
-
-
-class ExitCode(IntEnum):
-    """What ``duroxide`` exits with."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    NOT_FOUND = 3
-    TIMED_OUT = 4
-    CANCELLED = 5
-
-
-class CommandError(Exception):
-    """A failure the command explains in one line and exits with ``code`` for."""
-
-    def __init__(self, message: str, code: ExitCode = ExitCode.FAILED, hint: str | None = None):
-        self.message = message
-        self.code = code
-        self.hint = hint
-        """What to do about it, printed on a second line."""
-        super().__init__(message)
-
-
-def usage_error(message: str) -> CommandError:
-    """A mistake in what the user typed: exit 2."""
-    return CommandError(message, ExitCode.USAGE)
-
-
-def code_for_status(status: str) -> ExitCode:
-    """The exit code that follows an instance's status (``wait``, ``execute``, ``start --wait``)."""
-    if status == "Completed":
-        return ExitCode.OK
-    if status == "Cancelled":
-        return ExitCode.CANCELLED
-    return ExitCode.FAILED
-
-
-def code_for_error(error: BaseException) -> ExitCode:
-    """Classify a library error once, by type."""
-    if isinstance(error, CommandError):
-        return error.code
-    if isinstance(error, (InstanceNotFoundError, StoreNotFoundError)):
-        return ExitCode.NOT_FOUND
-    if isinstance(error, WaitTimeoutError):
-        return ExitCode.TIMED_OUT
-    if isinstance(error, ConfigError):
-        return ExitCode.USAGE
-    if isinstance(error, (InstanceAlreadyExistsError, InstanceRunningError, ProviderError, DuroxideError)):
-        return ExitCode.FAILED
-    return ExitCode.FAILED
-
-
-INTERRUPTED = 130
-"""The shell's code for a command stopped by Ctrl-C."""
 
 
 def run_command(main: Callable[[], Awaitable[T]], interrupted: int = INTERRUPTED) -> T:
     """Run a command's coroutine; explain a known failure on stderr and exit with its code.
 
     Ctrl-C exits with ``interrupted`` (130, or 0 for commands that run until stopped)."""
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main_thread else None  # asyncio.run's graceful Ctrl-C
-    import asyncio  # not at the top: ``duroxide --help`` runs no coroutine
+    with explained_failures(interrupted):
+        import asyncio  # not at the top: ``duroxide --help`` runs no coroutine
 
-    try:
         return asyncio.run(_call(main))
-    except typer.Exit:
-        raise
-    except (CommandError, DuroxideError) as error:
-        raise fail(error) from None
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        # CancelledError: a Ctrl-C that lands while asyncio.run is installing its handler cancels
-        # the command before asyncio has counted the interrupt; nothing else cancels it
-        if interrupted:
-            render.note("interrupted")
-        raise typer.Exit(interrupted) from None
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
+
+
+def run_sync_command(main: Callable[[], T], interrupted: int = INTERRUPTED) -> T:
+    """``run_command`` for a command that needs no event loop of its own (``status``, ``list``)."""
+    with explained_failures(interrupted):
+        return main()
+
+
+@contextmanager
+def explained_failures(interrupted: int = INTERRUPTED) -> Iterator[None]:
+    """``failures.explained``, ending the command with ``typer.Exit``."""
+    with explained(typer.Exit, interrupted):
+        yield
 
 
 def fail(error: BaseException) -> typer.Exit:
     """Print ``error`` as one line (plus the user's traceback for an app import failure)."""
-    from .app_loader import AppImportError  # not at the top: commands that load no app never need it
-
-    if isinstance(error, AppImportError):
-        render.user_traceback(error.user_traceback)
-    render.error(str(error))
-    if isinstance(error, CommandError) and error.hint:
-        render.note(f"hint: {error.hint}")
-    return typer.Exit(int(code_for_error(error)))
+    return typer.Exit(explain(error))
 
 
 async def _call(main: Callable[[], Awaitable[Any]]) -> Any:

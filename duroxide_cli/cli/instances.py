@@ -8,9 +8,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import ConfigError, InstanceNotFoundError
-from . import options, render
+from . import options, read_commands, render
 from .config import Settings
-from .exits import ExitCode, code_for_status, run_command, usage_error
+from .exits import ExitCode, code_for_status, run_command, run_sync_command, usage_error
 from .group import CommandGroup
 from .session import open_client, parse_json_argument, prepare, require_app
 from .waiting import wait_with_hint
@@ -124,16 +124,7 @@ def status(
 ) -> None:
     """Show an instance's status, output or error, and custom status."""
 
-    async def main() -> None:
-        settings = prepare(store=store, verbose=verbose)
-        shape = options.resolve_output(output, json_output)
-        async with open_client(settings, read_only=True) as client:
-            state = await client.get_status(instance_id)
-        if state is None:
-            raise InstanceNotFoundError(instance_id)
-        render.instance_state(state, shape)
-
-    run_command(main)
+    run_sync_command(lambda: read_commands.show_status(instance_id, output, json_output, store, verbose))
 
 
 @app.command("wait")

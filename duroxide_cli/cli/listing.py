@@ -6,15 +6,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import filters, options, render
-from .exits import run_command, usage_error
+from . import filters, options, read_commands
+from .exits import run_sync_command
 from .group import CommandGroup
-from .session import open_client, prepare
 
 app = CommandGroup()
-
-MAX_LIMIT = 1_000_000
-"""The largest page ``list --limit`` asks the store for."""
 
 
 @app.command("list")
@@ -38,20 +34,8 @@ def list_command(
     """List instances, newest first. When more match than --limit, the cursor of the next page is
     printed on stderr (`next cursor: C`; with --output jsonl also as a last `{"next_cursor"}` line)."""
 
-    async def main() -> None:
-        if limit > MAX_LIMIT:
-            raise usage_error(f"--limit {limit} is too large; at most {MAX_LIMIT:,} instances are listed at once (use --cursor for more)")
-        settings = prepare(store=store, verbose=verbose)
-        shape = options.resolve_output(output, json_output)
-        where = filters.instance_filter(status, name, id_prefix, since, until, top_level)
-        async with open_client(settings, read_only=True) as client:
-            if count:
-                render.instance_count(await client.count_instances(where), shape)
-                return
-            try:
-                page = await client.list_instances_page(where, limit=limit, cursor=cursor)
-            except ValueError as error:
-                raise usage_error(f"--cursor: {error}") from None
-        render.instance_list(page.instances, shape, page.next_cursor)
-
-    run_command(main)
+    run_sync_command(
+        lambda: read_commands.list_instances(
+            status, name, id_prefix, since, until, top_level, limit, cursor, count, output, json_output, store, verbose
+        )
+    )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
 from .completion import complete_instance_id, complete_orchestration_name
-from .exits import usage_error
+from .output_format import OutputFormat as OutputFormat
+from .output_format import resolve_output as resolve_output
 
 Store = Annotated[
     Optional[str],
@@ -40,14 +40,6 @@ OrchestrationName = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
 
 
-class OutputFormat(str, Enum):
-    """How a read command prints its result."""
-
-    TABLE = "table"
-    JSON = "json"
-    JSONL = "jsonl"
-
-
 Output = Annotated[
     Optional[OutputFormat],
     typer.Option(
@@ -68,11 +60,3 @@ Execution = Annotated[
 ]
 
 Timeout = Annotated[int, typer.Option("--timeout", metavar="MS", min=1, help="Give up after this many milliseconds (exit 4).")]
-
-
-def resolve_output(output: OutputFormat | None, json_flag: bool) -> OutputFormat:
-    """The format ``--output`` and its synonym ``--json`` ask for (table when neither is given)."""
-    if json_flag and output not in (None, OutputFormat.JSON):
-        assert output is not None
-        raise usage_error(f"--json means --output json; it does not go with --output {output.value}")
-    return OutputFormat.JSON if json_flag else (output or OutputFormat.TABLE)

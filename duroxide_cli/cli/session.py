@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..payloads import MAX_DEPTH, normalize
 from . import render
 from .config import Settings, load_settings
-from .exits import CommandError, ExitCode, usage_error
+from .failures import CommandError, ExitCode, usage_error
 from .logging_setup import configure_logging
 
 if TYPE_CHECKING:
@@ -78,11 +78,16 @@ async def open_store(
             settings.store_url, base_dir=settings.store_base_dir, read_only=read_only, options=options, create=create
         )
     except StoreNotFoundError as error:
-        raise CommandError(str(error), ExitCode.NOT_FOUND, hint=_NO_STORE_HINT) from None
+        raise store_not_found(error) from None
     try:
         yield provider
     finally:
         await provider.close()
+
+
+def store_not_found(error: Exception) -> CommandError:
+    """What a command that needs an existing store says when it is missing (exit 3)."""
+    return CommandError(str(error), ExitCode.NOT_FOUND, hint=_NO_STORE_HINT)
 
 
 _NO_STORE_HINT = (

@@ -234,7 +234,7 @@ class SqliteProvider:
     # -- reads, admin and metrics ---------------------------------------------------------------
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
-        return await self._read("get_instance", admin.get_instance_txn, instance_id)
+        return await self._read("get_instance", listing.get_instance_txn, instance_id)
 
     async def list_instances(
         self, status: str | None = None, name: str | None = None, limit: int = 100, filter: InstanceFilter | None = None

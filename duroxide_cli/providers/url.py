@@ -19,7 +19,7 @@ from ..model.options import RuntimeOptions
 from .base import Provider
 
 if TYPE_CHECKING:  # the SQLite store's module loads asyncio and sqlite3: only when a store opens
-    from ._sqlite.database import Synchronous
+    from ._sqlite.connection import Synchronous
 
 ACCEPTED_FORMS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db (optionally ?synchronous=normal), "
@@ -84,7 +84,7 @@ def parse_sqlite_url(url: str, base_dir: Path | None = None) -> SqliteUrl:
     for key, value in parse_qsl(query, keep_blank_values=True):
         if key != "synchronous":
             raise ConfigError(f"store URL {url!r} has an unknown parameter {key!r}: a SQLite store takes only ?synchronous=; use {ACCEPTED_FORMS}")
-        from ._sqlite.database import SYNCHRONOUS_MODES
+        from ._sqlite.connection import SYNCHRONOUS_MODES
 
         if value.lower() not in SYNCHRONOUS_MODES:
             allowed = " or ".join(SYNCHRONOUS_MODES)

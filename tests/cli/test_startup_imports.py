@@ -32,6 +32,10 @@ HEAVY_FOR_EVERY_COMMAND = (
 
 HEAVY_FOR_READING = (
     "rich",
+    "asyncio",
+    "ssl",
+    "duroxide_cli.client",
+    "duroxide_cli.providers.sqlite",
     "duroxide_cli.runtime",
     "duroxide_cli.replay",
     "duroxide_cli.bench",
@@ -44,9 +48,10 @@ HEAVY_FOR_READING = (
     "zipfile",
     "sysconfig",
 )
-"""Not needed to read one instance or a page of them (the store's schema files are read as
-files, and tracebacks find the standard library without ``sysconfig``); rich neither, when the
-result goes to a pipe or a file: it only draws on a terminal."""
+"""Not needed to read one instance or a page of them from a SQLite file (read synchronously,
+without an event loop or the async store; the store's schema files are read as files, and
+tracebacks find the standard library without ``sysconfig``); rich neither, when the result goes
+to a pipe or a file: it only draws on a terminal."""
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
@@ -93,12 +98,13 @@ def test_status_and_list_to_a_pipe_load_no_runtime_replay_engine_pydantic_or_ric
         """
     )
     subprocess.run([sys.executable, "-c", setup], check=True, cwd=tmp_path, timeout=60)
-    for argv in (["status", "one"], ["list"], ["list", "--limit", "5", "-s", "pending", "-o", "json"]):
+    plain = (["status", "one"], ["list"], ["list", "--limit", "5", "-o", "json"])
+    for argv, entry in [*((argv, "app") for argv in (*plain, ["list", "-s", "pending"])), *((argv, "entry") for argv in plain)]:
         code = textwrap.dedent(
             f"""
             import sys
             sys.argv = ['duroxide', *{argv!r}, '--store', {store!r}]
-            from duroxide_cli.cli.app import main
+            from duroxide_cli.cli.{entry} import main
             try:
                 main()
             except SystemExit as stop:
@@ -106,8 +112,10 @@ def test_status_and_list_to_a_pipe_load_no_runtime_replay_engine_pydantic_or_ric
             """
         )
         modules = loaded_after(code, cwd=tmp_path)
-        assert "duroxide_cli.providers.sqlite" in modules, "the command did not read the store"
+        assert "duroxide_cli.providers._sqlite.reads" in modules, "the command did not read the store"
         assert offenders(modules, HEAVY_FOR_READING) == [], argv
+        if entry == "entry":  # the console script answers the plain forms without typer (fast_reads)
+            assert offenders(modules, ("typer", "duroxide_cli.cli.app", "duroxide_cli.cli.instances")) == [], argv
 
 
 def test_lazy_public_names_are_the_real_objects():

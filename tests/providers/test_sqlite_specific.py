@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from duroxide_cli.errors import ConfigError, ProviderError
-from duroxide_cli.providers._sqlite import database
+from duroxide_cli.providers._sqlite import connection, database
 from duroxide_cli.providers._sqlite.schema import load_migrations
 from duroxide_cli.providers.sqlite import SqliteProvider
 
@@ -109,7 +109,7 @@ async def test_closed_provider_raises_provider_error():
 
 
 async def test_locked_database_is_a_retryable_provider_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT_MS", 100)
     path = tmp_path / "s.db"
     provider = await SqliteProvider.open(path)
     blocker = sqlite3.connect(path, isolation_level=None)

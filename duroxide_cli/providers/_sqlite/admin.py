@@ -1,4 +1,5 @@
-"""Reads, deletes and metrics for people and tools (``duroxide status``, ``list``, ``metrics``)."""
+"""Reads, deletes and metrics for people and tools (``duroxide history``, ``delete``, ``metrics``);
+one instance and lists of them are read in ``listing``."""
 
 from __future__ import annotations
 
@@ -7,20 +8,14 @@ from collections.abc import Sequence
 from typing import get_args
 
 from ...history import HistoryEvent
-from ..base import ExecutionInfo, InstanceRecord, InstanceStatus, QueueDepths, SystemMetrics
+from ..base import ExecutionInfo, InstanceStatus, QueueDepths, SystemMetrics
 from .orchestrations import read_events_txn
-from .rows import INSTANCE_COLUMNS, instance_from_row
 from .wakeups import Wake
 
 _STATUSES: tuple[str, ...] = get_args(InstanceStatus)
 
 _INSTANCE_TABLES = ("history", "executions", "orchestrator_queue", "worker_queue")
 """Tables whose rows belong to an instance through their ``instance_id``."""
-
-
-def get_instance_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str) -> InstanceRecord | None:
-    row = conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)).fetchone()
-    return None if row is None else instance_from_row(row)
 
 
 def list_children_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Listing and counting instances by filter, with keyset pagination (``duroxide list``).
+"""Reading instances: one by id (``duroxide status``), and listing and counting them by filter,
+with keyset pagination (``duroxide list``).
 
 The order is newest first: ``created_at_ms`` descending, then ``rowid`` descending (insertion
 order for equal times). A cursor names the last row of a page by that key, so the next page
@@ -19,6 +20,11 @@ from ..base import InstanceFilter, InstanceRecord, InstanceRecordPage
 from .rows import INSTANCE_COLUMNS, instance_from_row
 
 _ORDER = " ORDER BY created_at_ms DESC, rowid DESC"
+
+
+def get_instance_txn(conn: sqlite3.Connection, now_ms: int, instance_id: str) -> InstanceRecord | None:
+    row = conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)).fetchone()
+    return None if row is None else instance_from_row(row)
 
 
 def list_instances_txn(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..base import RuntimeInfo
-from .wakeups import Wake
+
+if TYPE_CHECKING:  # ``list_runtimes_txn`` also serves ``reads``, which runs without asyncio
+    from .wakeups import Wake
 
 _COLUMNS = "worker_id, host, pid, app, started_at_ms, last_seen_at_ms"
 
