@@ -22,7 +22,7 @@ from .local_activities import LocalActivities, LocalDelivery, LocalResult, TurnA
 from .logs import orchestration_log
 from .scope import InstanceScope
 from .stats import RuntimeStats
-from .turn_commit import TurnCommitter
+from .turn_commit import TurnCommitter, commit_relay_of
 from .turn_threads import TurnThreads
 from .turns import Turns
 
@@ -84,6 +84,8 @@ class OrchestrationDispatcher:
             provider, registry, options, stats, self.cache, self._committer, activities, scope,
             self._loop.slot_freed, self._loop.wake,
         )
+        self._relay = commit_relay_of(provider)
+        """The store's way to take a turn's commit straight from its turn thread (None: it has none)."""
         self._turns = Turns(
             provider, registry, options, clock, self.cache, self._codeless, self._turn_threads, self._commits
         )
@@ -243,11 +245,16 @@ class OrchestrationDispatcher:
         """The generator went to the cache or on to the locked turn; that turn (which then owns
         the local-turn slot) was started."""
         try:
-            result = await ahead.run(self._turn_threads)
-            if result is not None:  # else the code did not yield in time: it is failed under the lock
-                kept = await self._commits.commit_free(instance_id, ahead, result, local)
+            if self._relay is not None and self._alone_with_the_store():
+                kept = await self._commits.run_and_commit_free(instance_id, ahead, local, self._turn_threads, self._relay)
                 if kept:
                     return
+            else:
+                result = await ahead.run(self._turn_threads)
+                if result is not None:  # else the code did not yield in time: it is failed under the lock
+                    kept = await self._commits.commit_free(instance_id, ahead, result, local)
+                    if kept:
+                        return
             locked = await self._lock_after_refusal(instance_id, ahead)
             if locked is not None:
                 work, leased_from_ms = locked
@@ -273,6 +280,13 @@ class OrchestrationDispatcher:
                 self._launch(*fetched)
             elif fetched is not None:  # while stopping: ``stop`` lets go of it
                 self._fetched_meanwhile[instance_id] = fetched
+
+    def _alone_with_the_store(self) -> bool:
+        """Whether this is the only turn in flight and nothing waits for the store: its commit
+        would not be grouped with another, so the turn thread sends it on itself (one thread
+        wake-up and one pass of the event loop fewer per chain step). Under load, commits go
+        through the group committer as before."""
+        return len(self._in_flight) == 1 and self._committer.idle() and self._relay is not None and self._relay.idle()
 
     async def _lock_after_refusal(self, instance_id: str, ahead: TurnAhead) -> tuple[OrchestrationWork, int] | None:
         """The instance locked for a turn whose commit taking the lock was refused (and when that

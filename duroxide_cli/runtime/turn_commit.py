@@ -4,7 +4,9 @@ activities it cancels)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..history import OrchestrationStarted
 from ..model.options import RuntimeOptions
@@ -20,6 +22,7 @@ from ..providers.base import (
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
+from ..thread_hop import FORWARDED
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .local_activities import LocalActivities, LocalResult, TurnAhead
@@ -28,6 +31,37 @@ from .resolution import Resolved
 from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
 from .turn import build_commit
+from .turn_threads import TurnThreads
+
+
+class CommitRelay(Protocol):
+    """A store's way to take a turn's commit straight from the turn thread (the SQLite store's
+    ``turn_commit_relay``; see ``providers/_sqlite/relay.py``)."""
+
+    def idle(self) -> bool: ...
+
+    def send(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], turns: list[TurnCommit]) -> Any: ...
+
+    def finish(self, wake: Any) -> None: ...
+
+
+def commit_relay_of(provider: Provider) -> CommitRelay | None:
+    """The provider's relay, looked up on its class: a wrapper around a store (one that counts
+    or fails its calls) has none, so every commit still goes through it."""
+    make = getattr(type(provider), "turn_commit_relay", None)
+    return None if make is None else make(provider)  # type: ignore[no-any-return]
+
+
+class _Relayed:
+    """What the turn thread of a relayed turn leaves for the event loop."""
+
+    __slots__ = ("result", "commit", "wake", "error")
+
+    def __init__(self) -> None:
+        self.result: TurnResult | None = None
+        self.commit: TurnCommit | None = None
+        self.wake: Any = None
+        self.error: BaseException | None = None
 
 
 class TurnCommitter:
@@ -83,6 +117,58 @@ class TurnCommitter:
         if committed:  # logged only now: a refused turn goes on, or runs again, and is logged then
             log_turn(instance_id, replayer.execution_id, resolved.started.name, resolved.version, result)
         return committed
+
+    async def run_and_commit_free(
+        self, instance_id: str, ahead: TurnAhead, local: LocalResult, turn_threads: TurnThreads, relay: CommitRelay
+    ) -> bool:
+        """Run the turn ``ahead`` and commit it as ``commit_free`` does, the commit built on the
+        turn thread and sent from there to the store (``relay``): nothing of the turn is acted on
+        before the store has answered, here on the event loop. False when the code did not yield
+        in time (``ahead.result`` stays None) or the store refused the commit."""
+        replayer, resolved = ahead.replayer, ahead.resolved
+        relayed = _Relayed()
+
+        def then(result: TurnResult, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> Any:
+            relayed.result = result  # on the turn thread, from here on
+            relayed.commit = self._build(instance_id, "", replayer.execution_id, resolved, result, [], local, ahead)
+            try:
+                relayed.wake = relay.send(loop, future, [relayed.commit])
+            except BaseException as error:  # noqa: BLE001 - the store is closed: raised on the loop
+                relayed.error = error
+                return None
+            return FORWARDED
+
+        self.committing.add(instance_id)
+        self._slot_freed()
+        committed = CommitResult("lock_lost")
+        try:
+            value = await turn_threads.run_then(replayer, [], [ahead.message], then)
+            ahead.result = relayed.result
+            if relayed.error is not None:
+                raise relayed.error
+            if relayed.commit is None:  # timed out
+                return False
+            relay.finish(relayed.wake)
+            (committed,) = value
+        except BaseException:
+            self._cache.forget(instance_id)
+            raise
+        finally:
+            self.committing.discard(instance_id)
+            commit = relayed.commit
+            reserved = 0 if commit is None or commit.lease_activities is None else commit.lease_activities.limit
+            await self._activities.run_leased(reserved, committed.leased)
+        assert relayed.commit is not None
+        if committed.outcome != "committed":
+            self._cache.forget(instance_id)
+            return False
+        assert relayed.result is not None
+        log_turn(instance_id, replayer.execution_id, resolved.started.name, resolved.version, relayed.result)
+        local.settle(True)
+        self._after_commit(instance_id, ahead.incarnation, relayed.commit, replayer)
+        if self._scope is not None and self._scope.add(await children_started(self._provider, instance_id, relayed.commit)):
+            self._wake()
+        return True
 
     def _build(
         self,
