@@ -22,7 +22,7 @@ from .local_activities import LocalActivities, LocalDelivery, LocalResult, TurnA
 from .logs import orchestration_log
 from .scope import InstanceScope
 from .stats import RuntimeStats
-from .turn_commit import TurnCommitter, commit_relay_of
+from .turn_commit import RelayedTurn, TurnCommitter, commit_relay_of
 from .turn_threads import TurnThreads
 from .turns import Turns
 
@@ -232,11 +232,16 @@ class OrchestrationDispatcher:
         self._in_flight[locked.instance.instance_id] = (task, locked)
 
     def _launch_free(self, local: LocalResult, ahead: TurnAhead) -> None:
+        relayed = None
+        if self._relay is not None and not self._in_flight and self._committer.idle() and self._relay.idle():
+            # the only turn here, and nothing waits for the store: there is nothing to group its
+            # commit with, so its turn thread sends the commit on itself, and the turn starts now
+            relayed = self._commits.start_relayed(local.work.instance_id, ahead, local, self._turn_threads, self._relay)
         self._local_turns += 1  # given back when it ends, or by the locked turn it hands on to
-        task = asyncio.create_task(self._commit_free_guarded(local, ahead))
+        task = asyncio.create_task(self._commit_free_guarded(local, ahead, relayed))
         self._in_flight[local.work.instance_id] = (task, None)
 
-    async def _commit_free_guarded(self, local: LocalResult, ahead: TurnAhead) -> None:
+    async def _commit_free_guarded(self, local: LocalResult, ahead: TurnAhead, relayed: RelayedTurn | None) -> None:
         """Commit the turn run ahead on the cached generator, its commit taking the instance's
         lock; when that is refused, lock the instance and go on there (``Turns.process``). Failing
         that, ``local`` settles False and its worker stores the result as usual."""
@@ -245,8 +250,8 @@ class OrchestrationDispatcher:
         """The generator went to the cache or on to the locked turn; that turn (which then owns
         the local-turn slot) was started."""
         try:
-            if self._relay is not None and self._alone_with_the_store():
-                kept = await self._commits.run_and_commit_free(instance_id, ahead, local, self._turn_threads, self._relay)
+            if relayed is not None and self._relay is not None:  # started by ``_launch_free``
+                kept = await self._commits.end_relayed(relayed, self._turn_threads, self._relay)
                 if kept:
                     return
             else:
@@ -280,13 +285,6 @@ class OrchestrationDispatcher:
                 self._launch(*fetched)
             elif fetched is not None:  # while stopping: ``stop`` lets go of it
                 self._fetched_meanwhile[instance_id] = fetched
-
-    def _alone_with_the_store(self) -> bool:
-        """Whether this is the only turn in flight and nothing waits for the store: its commit
-        would not be grouped with another, so the turn thread sends it on itself (one thread
-        wake-up and one pass of the event loop fewer per chain step). Under load, commits go
-        through the group committer as before."""
-        return len(self._in_flight) == 1 and self._committer.idle() and self._relay is not None and self._relay.idle()
 
     async def _lock_after_refusal(self, instance_id: str, ahead: TurnAhead) -> tuple[OrchestrationWork, int] | None:
         """The instance locked for a turn whose commit taking the lock was refused (and when that

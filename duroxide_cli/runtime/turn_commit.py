@@ -52,12 +52,17 @@ def commit_relay_of(provider: Provider) -> CommitRelay | None:
     return None if make is None else make(provider)  # type: ignore[no-any-return]
 
 
-class _Relayed:
-    """What the turn thread of a relayed turn leaves for the event loop."""
+class RelayedTurn:
+    """A turn whose commit its turn thread sends to the store (``TurnCommitter.start_relayed``),
+    and what that thread leaves for the event loop."""
 
-    __slots__ = ("result", "commit", "wake", "error")
+    __slots__ = ("instance_id", "ahead", "local", "future", "result", "commit", "wake", "error")
 
-    def __init__(self) -> None:
+    def __init__(self, instance_id: str, ahead: TurnAhead, local: LocalResult) -> None:
+        self.instance_id = instance_id
+        self.ahead = ahead
+        self.local = local
+        self.future: asyncio.Future[Any] | None = None
         self.result: TurnResult | None = None
         self.commit: TurnCommit | None = None
         self.wake: Any = None
@@ -118,15 +123,12 @@ class TurnCommitter:
             log_turn(instance_id, replayer.execution_id, resolved.started.name, resolved.version, result)
         return committed
 
-    async def run_and_commit_free(
-        self, instance_id: str, ahead: TurnAhead, local: LocalResult, turn_threads: TurnThreads, relay: CommitRelay
-    ) -> bool:
-        """Run the turn ``ahead`` and commit it as ``commit_free`` does, the commit built on the
-        turn thread and sent from there to the store (``relay``): nothing of the turn is acted on
-        before the store has answered, here on the event loop. False when the code did not yield
-        in time (``ahead.result`` stays None) or the store refused the commit."""
+    def start_relayed(self, instance_id: str, ahead: TurnAhead, local: LocalResult, turn_threads: TurnThreads, relay: CommitRelay) -> RelayedTurn | None:
+        """Start the turn ``ahead`` on a free turn thread, whose commit (``commit_free``'s) is
+        built there and sent from there to the store (``relay``); None when no thread is free.
+        Nothing of the turn is acted on before ``end_relayed`` has the store's answer."""
         replayer, resolved = ahead.replayer, ahead.resolved
-        relayed = _Relayed()
+        relayed = RelayedTurn(instance_id, ahead, local)
 
         def then(result: TurnResult, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> Any:
             relayed.result = result  # on the turn thread, from here on
@@ -138,11 +140,24 @@ class TurnCommitter:
                 return None
             return FORWARDED
 
+        future = turn_threads.start_then(replayer, [], [ahead.message], then)
+        if future is None:
+            return None
+        relayed.future = future
         self.committing.add(instance_id)
         self._slot_freed()
+        return relayed
+
+    async def end_relayed(self, relayed: RelayedTurn, turn_threads: TurnThreads, relay: CommitRelay) -> bool:
+        """What ``commit_free`` says of a turn ``start_relayed`` started: True once committed;
+        False when the code did not yield in time (``ahead.result`` stays None) or the store
+        refused the commit."""
+        instance_id, ahead, local = relayed.instance_id, relayed.ahead, relayed.local
+        replayer, resolved = ahead.replayer, ahead.resolved
         committed = CommitResult("lock_lost")
         try:
-            value = await turn_threads.run_then(replayer, [], [ahead.message], then)
+            assert relayed.future is not None
+            value = await turn_threads.end_then(relayed.future)
             ahead.result = relayed.result
             if relayed.error is not None:
                 raise relayed.error
@@ -158,11 +173,10 @@ class TurnCommitter:
             commit = relayed.commit
             reserved = 0 if commit is None or commit.lease_activities is None else commit.lease_activities.limit
             await self._activities.run_leased(reserved, committed.leased)
-        assert relayed.commit is not None
+        assert relayed.commit is not None and relayed.result is not None
         if committed.outcome != "committed":
             self._cache.forget(instance_id)
             return False
-        assert relayed.result is not None
         log_turn(instance_id, replayer.execution_id, resolved.started.name, resolved.version, relayed.result)
         local.settle(True)
         self._after_commit(instance_id, ahead.incarnation, relayed.commit, replayer)
