@@ -100,6 +100,10 @@ class OrchestrationDispatcher:
         self._turns.excluded = held_back
 
     # -- the loop -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Start the turn threads, so that the first turn does not wait for them."""
+        self._turn_threads.start()
+
     async def run(self) -> None:
         """Fetch and dispatch until ``request_stop``; the caller owns this task."""
         await self._loop.run()

@@ -80,6 +80,13 @@ class TurnThreads:
         self._lock = threading.Lock()
         """Orders a ``start_then`` turn's return against the watchdog."""
 
+    def start(self) -> None:
+        """Start the threads now rather than at the first turn: starting them takes a few
+        milliseconds (each thread start waits for the thread), which the first turn after a
+        runtime's start would otherwise wait for."""
+        if self._threads is None:
+            self._threads = DaemonThreads(self._concurrency, "duroxide-turn")
+
     def slot(self) -> asyncio.Semaphore:
         """``async with threads.slot():`` waits for a free thread and keeps it for ``run``."""
         return self._slots
