@@ -1,7 +1,7 @@
-"""CPU per ``hello`` instance, in process: what each thread spent, what the garbage collector
+"""CPU per ``hello`` instance (or per unit of another workload, ``-w``), in process: what each thread spent, what the garbage
 took, and how many asyncio tasks, futures and thread wake-ups each instance cost.
 
-    python benchmarks/hello_cpu.py [-n 2000] [--count]
+    python benchmarks/hello_cpu.py [-n 2000] [--count] [-w WORKLOAD] [--store URL]
 
 Prints one JSON line. Run from a directory without a duroxide.toml; put an old tree first on
 PYTHONPATH to measure it (alternate old and new: the machine is shared). A 50-instance run goes
@@ -80,9 +80,9 @@ class CollectorTime:
             self.count[generation] += 1
 
 
-async def main(n: int, count: bool) -> dict:
-    store = BenchStore(None)
-    await run_workload(WORKLOADS["hello"], 50, store)
+async def main(n: int, count: bool, workload: str = "hello", url: str | None = None) -> dict:
+    store = BenchStore.from_url(url)
+    await run_workload(WORKLOADS[workload], 50, store)
     counts: Counter[str] = Counter()
     if count:
         loop = asyncio.get_running_loop()
@@ -98,12 +98,12 @@ async def main(n: int, count: bool) -> dict:
     threads = ThreadCpu()
     collector = CollectorTime()
     cpu, wall = time.process_time(), time.perf_counter()
-    result = await run_workload(WORKLOADS["hello"], n, store)
+    result = await run_workload(WORKLOADS[workload], n, store)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     per_thread = threads.stop()
     gc.callbacks.remove(collector._callback)
     line = {
-        "workload": "hello-in-process",
+        "workload": f"{workload}-in-process",
         "n": n,
         "rate": result.rate,
         "cpu_us_per_instance": round(cpu / n * 1e6),
@@ -124,5 +124,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--count", action="store_true", help="count tasks, futures and thread wake-ups")
+    parser.add_argument("-w", "--workload", default="hello", choices=sorted(WORKLOADS), help="a workload of duroxide bench (per unit: its unit)")
+    parser.add_argument("--store", default=None, help="a store URL as duroxide bench takes it (default: a temporary SQLite file)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.n, args.count))))
+    print(json.dumps(asyncio.run(main(args.n, args.count, args.workload, args.store))))

@@ -10,6 +10,9 @@ from typing import Any
 _ID_MAX = 256
 MAX_DEPTH = 256
 """How deeply lists and dicts may nest in a payload (deeper is a ``TypeError``, not a ``RecursionError``)."""
+_INT_FAST = 2**63
+"""Integers within this bound go through ``normalize`` untouched (JSON turns past a few thousand
+digits into an error, which the slow path reports)."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -20,6 +23,12 @@ def normalize(value: Any, what: str) -> Any:
     string UTF-8 cannot encode (a lone surrogate: undecodable bytes passed through
     ``os.fsdecode`` or ``errors="surrogateescape"``).
     """
+    kind = type(value)
+    if value is None or kind is bool or (kind is int and -_INT_FAST < value < _INT_FAST):  # JSON gives these back as they are
+        return value
+    if kind is str:
+        _check_text(value, what)
+        return value
     _check(value, what, set(), 0)
     return json.loads(json.dumps(value))
 

@@ -20,6 +20,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+FORWARDED: Any = object()
+"""What a function run by ``DaemonThreads`` returns when it has handed its future on to another
+thread (``forward``), which settles it instead."""
+
 _Item = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
 _Settlement = tuple["asyncio.Future[Any]", Any, "BaseException | None"]
 
@@ -46,6 +50,12 @@ class DaemonThreads:
         self._queue.put((loop, future, fn, args))
         return future
 
+    def forward(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], fn: Callable[..., Any], *args: Any) -> None:
+        """From any thread: run ``fn(*args)`` here and settle ``future`` (of ``loop``, which only
+        that loop touches otherwise) with what it returns -- the hop from one thread to the next
+        without the event loop in between."""
+        self._queue.put((loop, future, fn, args))
+
     def close(self) -> None:
         """The threads end once they have taken everything submitted before."""
         if not self._closed:
@@ -63,7 +73,8 @@ class DaemonThreads:
                 value, error = fn(*args), None
             except BaseException as raised:  # noqa: BLE001 - handed to the awaiting caller
                 value, error = None, raised
-            self._hand_back(loop, (future, value, error))
+            if value is not FORWARDED:
+                self._hand_back(loop, (future, value, error))
             del future, value, error, fn, args, item  # hold on to nothing while waiting for the next
 
     def _hand_back(self, loop: asyncio.AbstractEventLoop, settlement: _Settlement) -> None:

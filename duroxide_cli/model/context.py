@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -177,14 +176,16 @@ class ActivityContext:
         self.attempt = attempt
         """The retry-policy attempt, from 1."""
         self.worker_id = worker_id
-        self._cancelled = threading.Event()
+        self._cancelled = False
+        """Set once by the runtime, read by the activity's code from any thread: a plain flag is
+        enough (nothing waits on it), where an Event cost a lock and a condition per activity."""
 
     def is_cancelled(self) -> bool:
         """True once the orchestration no longer needs the result (lost race, cancel, finished)."""
-        return self._cancelled.is_set()
+        return self._cancelled
 
     def _cancel(self) -> None:
-        self._cancelled.set()
+        self._cancelled = True
 
     def _fields(self) -> dict[str, Any]:
         return {

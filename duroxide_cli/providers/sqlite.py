@@ -28,6 +28,7 @@ from ..messages import Message
 from ._sqlite import activities, admin, commits, listing, orchestrations, restarts, starts
 from ._sqlite import runtimes as _runtimes
 from ._sqlite.database import Database, Synchronous
+from ._sqlite.relay import TurnCommitRelay
 from ._sqlite.wakeups import QUEUES, QueueSignal, Wake, apply
 from .base import (
     ActivityCompletion,
@@ -101,6 +102,12 @@ class SqliteProvider:
     def synchronous(self) -> Synchronous | None:
         """The ``PRAGMA synchronous`` in force on the connection: ``"full"`` or ``"normal"``."""
         return self._db.synchronous
+
+    def turn_commit_relay(self) -> TurnCommitRelay:
+        """Commits of turns sent from the thread that ran them (``runtime/turn_commit.py``): not
+        part of the Provider protocol, and looked up on this class only, so a wrapper around the
+        store (which sees every call) is never bypassed."""
+        return TurnCommitRelay(self._db, self._signals)
 
     async def _write(self, operation: str, fn: Callable, *args):
         """Run a write transaction, then wake whoever its writes concern."""

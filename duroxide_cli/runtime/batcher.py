@@ -25,6 +25,10 @@ class Batcher(Generic[Item, Result]):
         self._alone = False
         """A lone item is being sent by its caller (``_flush_alone``)."""
 
+    def idle(self) -> bool:
+        """No batch is in flight or waiting."""
+        return self._running is None and not self._alone and not self._queue
+
     async def submit(self, item: Item) -> Result:
         if self._running is None and not self._alone:
             return await self._flush_alone(item)

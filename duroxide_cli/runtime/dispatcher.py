@@ -22,7 +22,7 @@ from .local_activities import LocalActivities, LocalDelivery, LocalResult, TurnA
 from .logs import orchestration_log
 from .scope import InstanceScope
 from .stats import RuntimeStats
-from .turn_commit import TurnCommitter
+from .turn_commit import RelayedTurn, TurnCommitter, commit_relay_of
 from .turn_threads import TurnThreads
 from .turns import Turns
 
@@ -84,6 +84,8 @@ class OrchestrationDispatcher:
             provider, registry, options, stats, self.cache, self._committer, activities, scope,
             self._loop.slot_freed, self._loop.wake,
         )
+        self._relay = commit_relay_of(provider)
+        """The store's way to take a turn's commit straight from its turn thread (None: it has none)."""
         self._turns = Turns(
             provider, registry, options, clock, self.cache, self._codeless, self._turn_threads, self._commits
         )
@@ -98,6 +100,10 @@ class OrchestrationDispatcher:
         self._turns.excluded = held_back
 
     # -- the loop -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Start the turn threads, so that the first turn does not wait for them."""
+        self._turn_threads.start()
+
     async def run(self) -> None:
         """Fetch and dispatch until ``request_stop``; the caller owns this task."""
         await self._loop.run()
@@ -230,11 +236,16 @@ class OrchestrationDispatcher:
         self._in_flight[locked.instance.instance_id] = (task, locked)
 
     def _launch_free(self, local: LocalResult, ahead: TurnAhead) -> None:
+        relayed = None
+        if self._relay is not None and not self._in_flight and self._committer.idle() and self._relay.idle():
+            # the only turn here, and nothing waits for the store: there is nothing to group its
+            # commit with, so its turn thread sends the commit on itself, and the turn starts now
+            relayed = self._commits.start_relayed(local.work.instance_id, ahead, local, self._turn_threads, self._relay)
         self._local_turns += 1  # given back when it ends, or by the locked turn it hands on to
-        task = asyncio.create_task(self._commit_free_guarded(local, ahead))
+        task = asyncio.create_task(self._commit_free_guarded(local, ahead, relayed))
         self._in_flight[local.work.instance_id] = (task, None)
 
-    async def _commit_free_guarded(self, local: LocalResult, ahead: TurnAhead) -> None:
+    async def _commit_free_guarded(self, local: LocalResult, ahead: TurnAhead, relayed: RelayedTurn | None) -> None:
         """Commit the turn run ahead on the cached generator, its commit taking the instance's
         lock; when that is refused, lock the instance and go on there (``Turns.process``). Failing
         that, ``local`` settles False and its worker stores the result as usual."""
@@ -243,11 +254,16 @@ class OrchestrationDispatcher:
         """The generator went to the cache or on to the locked turn; that turn (which then owns
         the local-turn slot) was started."""
         try:
-            result = await ahead.run(self._turn_threads)
-            if result is not None:  # else the code did not yield in time: it is failed under the lock
-                kept = await self._commits.commit_free(instance_id, ahead, result, local)
+            if relayed is not None and self._relay is not None:  # started by ``_launch_free``
+                kept = await self._commits.end_relayed(relayed, self._turn_threads, self._relay)
                 if kept:
                     return
+            else:
+                result = await ahead.run(self._turn_threads)
+                if result is not None:  # else the code did not yield in time: it is failed under the lock
+                    kept = await self._commits.commit_free(instance_id, ahead, result, local)
+                    if kept:
+                        return
             locked = await self._lock_after_refusal(instance_id, ahead)
             if locked is not None:
                 work, leased_from_ms = locked

@@ -131,6 +131,7 @@ class Runtime:
         self._worker.deliver_locally = self._dispatcher.local_results.deliver
         self._dispatcher.excluded = dict(self._held_back)
         await self._heartbeat.register()
+        self._dispatcher.prepare()
         self._tasks = [
             asyncio.create_task(self._supervise("orchestration dispatcher", self._dispatcher.run)),
             asyncio.create_task(self._supervise("activity worker", self._worker.run)),

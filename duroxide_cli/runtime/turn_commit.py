@@ -4,7 +4,9 @@ activities it cancels)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..history import OrchestrationStarted
 from ..model.options import RuntimeOptions
@@ -20,6 +22,7 @@ from ..providers.base import (
     TurnCommit,
 )
 from ..replay import Replayer, TurnResult
+from ..thread_hop import FORWARDED
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .local_activities import LocalActivities, LocalResult, TurnAhead
@@ -28,6 +31,42 @@ from .resolution import Resolved
 from .scope import InstanceScope, children_started
 from .stats import RuntimeStats
 from .turn import build_commit
+from .turn_threads import TurnThreads
+
+
+class CommitRelay(Protocol):
+    """A store's way to take a turn's commit straight from the turn thread (the SQLite store's
+    ``turn_commit_relay``; see ``providers/_sqlite/relay.py``)."""
+
+    def idle(self) -> bool: ...
+
+    def send(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], turns: list[TurnCommit]) -> Any: ...
+
+    def finish(self, wake: Any) -> None: ...
+
+
+def commit_relay_of(provider: Provider) -> CommitRelay | None:
+    """The provider's relay, looked up on its class: a wrapper around a store (one that counts
+    or fails its calls) has none, so every commit still goes through it."""
+    make = getattr(type(provider), "turn_commit_relay", None)
+    return None if make is None else make(provider)  # type: ignore[no-any-return]
+
+
+class RelayedTurn:
+    """A turn whose commit its turn thread sends to the store (``TurnCommitter.start_relayed``),
+    and what that thread leaves for the event loop."""
+
+    __slots__ = ("instance_id", "ahead", "local", "future", "result", "commit", "wake", "error")
+
+    def __init__(self, instance_id: str, ahead: TurnAhead, local: LocalResult) -> None:
+        self.instance_id = instance_id
+        self.ahead = ahead
+        self.local = local
+        self.future: asyncio.Future[Any] | None = None
+        self.result: TurnResult | None = None
+        self.commit: TurnCommit | None = None
+        self.wake: Any = None
+        self.error: BaseException | None = None
 
 
 class TurnCommitter:
@@ -83,6 +122,67 @@ class TurnCommitter:
         if committed:  # logged only now: a refused turn goes on, or runs again, and is logged then
             log_turn(instance_id, replayer.execution_id, resolved.started.name, resolved.version, result)
         return committed
+
+    def start_relayed(self, instance_id: str, ahead: TurnAhead, local: LocalResult, turn_threads: TurnThreads, relay: CommitRelay) -> RelayedTurn | None:
+        """Start the turn ``ahead`` on a free turn thread, whose commit (``commit_free``'s) is
+        built there and sent from there to the store (``relay``); None when no thread is free.
+        Nothing of the turn is acted on before ``end_relayed`` has the store's answer."""
+        replayer, resolved = ahead.replayer, ahead.resolved
+        relayed = RelayedTurn(instance_id, ahead, local)
+
+        def then(result: TurnResult, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> Any:
+            relayed.result = result  # on the turn thread, from here on
+            relayed.commit = self._build(instance_id, "", replayer.execution_id, resolved, result, [], local, ahead)
+            try:
+                relayed.wake = relay.send(loop, future, [relayed.commit])
+            except BaseException as error:  # noqa: BLE001 - the store is closed: raised on the loop
+                relayed.error = error
+                return None
+            return FORWARDED
+
+        future = turn_threads.start_then(replayer, [], [ahead.message], then)
+        if future is None:
+            return None
+        relayed.future = future
+        self.committing.add(instance_id)
+        self._slot_freed()
+        return relayed
+
+    async def end_relayed(self, relayed: RelayedTurn, turn_threads: TurnThreads, relay: CommitRelay) -> bool:
+        """What ``commit_free`` says of a turn ``start_relayed`` started: True once committed;
+        False when the code did not yield in time (``ahead.result`` stays None) or the store
+        refused the commit."""
+        instance_id, ahead, local = relayed.instance_id, relayed.ahead, relayed.local
+        replayer, resolved = ahead.replayer, ahead.resolved
+        committed = CommitResult("lock_lost")
+        try:
+            assert relayed.future is not None
+            value = await turn_threads.end_then(relayed.future)
+            ahead.result = relayed.result
+            if relayed.error is not None:
+                raise relayed.error
+            if relayed.commit is None:  # timed out
+                return False
+            relay.finish(relayed.wake)
+            (committed,) = value
+        except BaseException:
+            self._cache.forget(instance_id)
+            raise
+        finally:
+            self.committing.discard(instance_id)
+            commit = relayed.commit
+            reserved = 0 if commit is None or commit.lease_activities is None else commit.lease_activities.limit
+            await self._activities.run_leased(reserved, committed.leased)
+        assert relayed.commit is not None and relayed.result is not None
+        if committed.outcome != "committed":
+            self._cache.forget(instance_id)
+            return False
+        log_turn(instance_id, replayer.execution_id, resolved.started.name, resolved.version, relayed.result)
+        local.settle(True)
+        self._after_commit(instance_id, ahead.incarnation, relayed.commit, replayer)
+        if self._scope is not None and self._scope.add(await children_started(self._provider, instance_id, relayed.commit)):
+            self._wake()
+        return True
 
     def _build(
         self,

@@ -4,8 +4,10 @@ does not yield."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from ..clock import Clock
@@ -19,6 +21,32 @@ from ..thread_hop import DaemonThreads, settle
 
 _TIMED_OUT = object()
 """What the watchdog settles a turn's future with."""
+
+Then = Callable[[TurnResult, asyncio.AbstractEventLoop, "asyncio.Future[Any]"], Any]
+"""What ``start_then`` calls on the turn thread with the turn's result: it returns the future's
+value, or ``FORWARDED`` once it has handed the future on to another thread."""
+
+
+class _Slots(asyncio.Semaphore):
+    """The turn threads' slots; one may also be taken without waiting (``start_then``)."""
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free now and no turn waits for one."""
+        if self.locked():
+            return False
+        self._value -= 1
+        return True
+
+
+class _Watched:
+    """Where a turn of ``start_then`` is, as its thread and the watchdog see it (under ``_lock``):
+    a turn that has returned is no longer timed, and one timed out goes no further."""
+
+    __slots__ = ("returned", "timed_out")
+
+    def __init__(self) -> None:
+        self.returned = False
+        self.timed_out = False
 
 
 class TurnThreads:
@@ -42,13 +70,22 @@ class TurnThreads:
         self._clock = clock
         self._concurrency = options.orchestration_concurrency
         self._timeout_s = options.turn_timeout_ms / 1000
-        self._slots = asyncio.Semaphore(self._concurrency)
+        self._slots = _Slots(self._concurrency)
         self._threads: DaemonThreads | None = None
-        self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        self._deadlines: deque[tuple[float, asyncio.Future[Any], _Watched | None]] = deque()
         """Turns running on a thread, by when they time out (loop time), earliest first; a settled
         one leaves when it reaches the front."""
         self._watchdog: asyncio.TimerHandle | None = None
         """Set for the front of ``_deadlines`` (or earlier) while that is not empty."""
+        self._lock = threading.Lock()
+        """Orders a ``start_then`` turn's return against the watchdog."""
+
+    def start(self) -> None:
+        """Start the threads now rather than at the first turn: starting them takes a few
+        milliseconds (each thread start waits for the thread), which the first turn after a
+        runtime's start would otherwise wait for."""
+        if self._threads is None:
+            self._threads = DaemonThreads(self._concurrency, "duroxide-turn")
 
     def slot(self) -> asyncio.Semaphore:
         """``async with threads.slot():`` waits for a free thread and keeps it for ``run``."""
@@ -64,19 +101,74 @@ class TurnThreads:
             replayer.run_turn, recorded, messages, self._clock.now_ms(), _new_guid
         )
         self._watch(future)
-        result = await future
+        return await self._outcome(future)  # type: ignore[no-any-return]
+
+    def start_then(self, replayer: Replayer, recorded: list[HistoryEvent], messages: list[Message], then: Then) -> asyncio.Future[Any] | None:
+        """Start the turn on a thread now, if one is free (None when none is): ``run``, with
+        ``then`` called on the turn thread right after the turn, with its result. The future's
+        value is what ``then`` returns, or, when it hands the future on (``thread_hop.forward``),
+        what settles it there -- the commit of the turn, with no pass through the event loop in
+        between. The watchdog times the turn only: once it has returned, what ``then`` started
+        is not timed out. Hand the future to ``end_then``, which gives the thread's slot back.
+
+        Starting it here rather than in a task of its own, the turn is on its thread before the
+        event loop's next pass: one pass fewer on a chain step's path."""
+        if not self._slots.try_acquire():
+            return None
+        if self._threads is None:
+            self._threads = DaemonThreads(self._concurrency, "duroxide-turn")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        watched = _Watched()
+        self._threads.forward(
+            loop, future, self._turn_then, watched, loop, future, replayer, recorded, messages, self._clock.now_ms(), then
+        )
+        self._watch(future, watched)
+        return future
+
+    async def end_then(self, future: asyncio.Future[Any]) -> Any:
+        """The value of a turn ``start_then`` started (None: the code did not yield in time)."""
+        try:
+            return await self._outcome(future)
+        finally:
+            self._slots.release()
+
+    def _turn_then(
+        self,
+        watched: _Watched,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Any],
+        replayer: Replayer,
+        recorded: list[HistoryEvent],
+        messages: list[Message],
+        now_ms: int,
+        then: Then,
+    ) -> Any:
+        """On a turn thread: the turn, then ``then`` unless the watchdog gave up on it first."""
+        result = replayer.run_turn(recorded, messages, now_ms, _new_guid)
+        with self._lock:
+            if watched.timed_out:
+                return _TIMED_OUT  # its future is settled already
+            watched.returned = True
+        return then(result, loop, future)
+
+    async def _outcome(self, future: asyncio.Future[Any]) -> Any:
+        """The value of a turn's future; None when it timed out (its threads are then given up)."""
+        value = await future
         self._forget_settled()
-        if result is _TIMED_OUT:
-            self._threads.close()
+        if value is _TIMED_OUT:
+            if self._threads is not None:
+                self._threads.close()
             self._threads = DaemonThreads(self._concurrency, "duroxide-turn")
             return None
-        return result  # type: ignore[no-any-return]
+        return value
 
-    def _watch(self, future: asyncio.Future[Any]) -> None:
-        """Settle ``future`` with ``_TIMED_OUT`` unless it is settled within the turn timeout."""
+    def _watch(self, future: asyncio.Future[Any], watched: _Watched | None = None) -> None:
+        """Settle ``future`` with ``_TIMED_OUT`` unless it is settled within the turn timeout (or,
+        with ``watched``, its turn has returned by then)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout_s
-        self._deadlines.append((deadline, future))
+        self._deadlines.append((deadline, future, watched))
         if self._watchdog is None:
             self._watchdog = loop.call_at(deadline, self._time_out)
 
@@ -93,7 +185,13 @@ class TurnThreads:
         loop = asyncio.get_running_loop()
         now = loop.time()
         while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
-            settle(deadlines.popleft()[1], _TIMED_OUT, None)
+            _, future, watched = deadlines.popleft()
+            if watched is not None and not future.done():
+                with self._lock:
+                    if watched.returned:
+                        continue  # what follows the turn (its commit) settles it
+                    watched.timed_out = True
+            settle(future, _TIMED_OUT, None)
         if deadlines:
             self._watchdog = loop.call_at(deadlines[0][0], self._time_out)
 

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -76,6 +77,8 @@ class ActivityWorker:
         """Starts the lease renewals of running activities (made on the first activity: it needs the loop)."""
         self._reserved = 0
         """Slots held for activities a turn's commit is leasing to this process (``reserve``)."""
+        self._reserving = threading.Lock()
+        """Guards ``_reserved``: a turn's commit may be built, and its slots reserved, on a turn thread."""
         self.deliver_locally: ResultDelivery | None = None
         """Where the results of activities leased by this process's commits go first (the
         dispatcher's ``LocalDelivery.deliver``); None: every result is stored on its own."""
@@ -120,17 +123,21 @@ class ActivityWorker:
 
     def reserve(self, wanted: int) -> int:
         """Hold up to ``wanted`` free slots for activities a turn's commit will lease here (see
-        ``runtime/local_activities.py``); how many it holds. ``run_leased`` ends the reservation."""
+        ``runtime/local_activities.py``); how many it holds. ``run_leased`` ends the reservation.
+        Called on the event loop or on a turn thread (a commit built there, ``TurnCommitter``):
+        the count is read as the loop last left it, a bound that may be a moment stale."""
         if wanted <= 0 or self._loop.stopping:
             return 0
-        granted = max(0, min(wanted, self._capacity() - self._busy()))
-        self._reserved += granted
+        with self._reserving:
+            granted = max(0, min(wanted, self._capacity() - self._busy()))
+            self._reserved += granted
         return granted
 
     async def run_leased(self, reserved: int, leased: Sequence[ActivityWork]) -> None:
         """Run what a commit leased here, as if fetched, and free the rest of the reservation;
         while stopping, give it back to the store (uncounted) for another process."""
-        self._reserved -= reserved
+        with self._reserving:
+            self._reserved -= reserved
         for work in leased:
             if not self._loop.stopping:
                 self._launch(work, leased_here=True)

@@ -8,6 +8,7 @@ DESIGN section 4); operations that arrive while a transaction runs share the nex
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Callable
@@ -92,6 +93,24 @@ class Database:
         item = (wake, *args)
         batch = None if self.read_only else many
         return await self._queue.submit(self._thread, operation, self.write, (_one, wake, many, item), "write", batch, item)
+
+    def idle(self) -> bool:
+        """Nothing submitted through ``call`` is running or waiting (event loop)."""
+        return not self._closed and self._queue.idle()
+
+    def forward(
+        self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], operation: str, fn: Callable[..., Any], *args: Any
+    ) -> None:
+        """From any thread: run ``fn(*args)`` (``write``) on the database thread as a transaction
+        of its own, and settle ``future`` (of ``loop``) with its result, or its error as
+        ``call`` raises it -- a hop straight from the thread that built the operation (a turn
+        thread), without the event loop in between. Raises ProviderError once the store is closed."""
+        if self._closed:
+            raise ProviderError(operation, f"the store {self.where} is closed")
+        try:
+            self._thread.forward(loop, future, self.guarded, operation, fn, args)
+        except RuntimeError:
+            raise ProviderError(operation, f"the store {self.where} is closed") from None
 
     async def close(self) -> None:
         """Close the connection and stop the thread; later calls raise ProviderError."""

@@ -33,6 +33,13 @@ class DatabaseThread:
             raise RuntimeError("the database thread has stopped")
         return self._thread.submit(fn, *args)
 
+    def forward(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], fn: Callable[..., Any], *args: Any) -> None:
+        """``run`` from another thread (see ``DaemonThreads.forward``): ``future``, of ``loop``,
+        is settled with ``fn(*args)``. Raises RuntimeError once the thread has stopped."""
+        if self._stopped:
+            raise RuntimeError("the database thread has stopped")
+        self._thread.forward(loop, future, fn, *args)
+
     async def stop(self) -> None:
         """Run what was handed over before, then end the thread (waits for it without blocking
         the event loop)."""

@@ -66,6 +66,10 @@ class OperationQueue:
         self._busy = False
         """An operation runs alone (``_run_alone``)."""
 
+    def idle(self) -> bool:
+        """Nothing submitted here is running or waiting."""
+        return self._draining is None and not self._busy and not self._pending
+
     async def submit(
         self,
         thread: DatabaseThread,
