@@ -26,7 +26,9 @@ import json
 import logging
 import sqlite3
 
-from ..base import TERMINAL_STATUSES, CommitResult, TurnCommit
+from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, TurnCommit
+from ..stored import activity_body
+from .activities import lease_new_activity_txn
 from .orchestrator_queue import send_txn
 from .rows import dump_body, values_chunks
 from .turn_writes import (
@@ -91,6 +93,8 @@ _REMOVE_WORK = "DELETE FROM worker_queue WHERE id IN (SELECT value FROM json_eac
 
 _CONSUME = "DELETE FROM orchestrator_queue WHERE instance_id = ? AND id IN (SELECT value FROM json_each(?))"
 
+_QUEUE_ACTIVITIES = "INSERT INTO worker_queue (instance_id, execution_id, event_id, body, visible_at_ms) VALUES "
+
 _UNTAG = "UPDATE orchestrator_queue SET lock_token = NULL WHERE instance_id = ? AND lock_token = ?"
 
 
@@ -123,7 +127,7 @@ def commit_lone_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn
     if ends or not (was == turn.instance.status == "Running"):
         record_executions_txn(conn, now_ms, turn)  # else the execution row says Running already
     update_instance_txn(conn, now_ms, turn)
-    leased = enqueue_activities_txn(conn, now_ms, turn_wake, turn)
+    leased = _enqueue_activities_txn(conn, now_ms, turn_wake, turn, ends)
     for outgoing in turn.messages:  # each wakes a dispatcher for itself
         send_txn(conn, now_ms, turn_wake, outgoing.message, outgoing.visible_at_ms)
     remove_unwanted_work_txn(conn, turn)
@@ -185,3 +189,26 @@ def _append_history_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
         rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
     for values, params in values_chunks(rows):
         conn.execute(_APPEND_HISTORY + values, params)
+
+
+def _enqueue_activities_txn(
+    conn: sqlite3.Connection, now_ms: int, wake: Wake, turn: TurnCommit, ends: bool
+) -> list[ActivityWork]:
+    """``turn_writes.enqueue_activities_txn``, with the activities not leased (a fan-out's
+    thousand) queued by multi-row inserts instead of one statement each."""
+    if len(turn.activities) <= 1:
+        return enqueue_activities_txn(conn, now_ms, wake, turn)
+    lease = turn.lease_activities
+    limit = 0 if lease is None or ends else lease.limit
+    leased = []
+    if lease is not None:
+        leased = [lease_new_activity_txn(conn, now_ms, turn.instance_id, activity, lease) for activity in turn.activities[:limit]]
+    rows = [
+        (turn.instance_id, activity.execution_id, activity.event_id, activity_body(activity), now_ms)
+        for activity in turn.activities[limit:]
+    ]
+    for values, params in values_chunks(rows):
+        conn.execute(_QUEUE_ACTIVITIES + values, params)
+    if rows:
+        wake.work_now("worker")
+    return leased
