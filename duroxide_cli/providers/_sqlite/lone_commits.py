@@ -149,7 +149,8 @@ def commit_lone_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn
 def _check(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> tuple | None:
     """The row of ``_CHECK`` for the turn (None: no such instance)."""
     assumed = turn.take_lock
-    shape = (assumed is not None, len(turn.completed_work), len(turn.consumed_message_ids), len(turn.new_events))
+    consumed = turn.consumed_message_ids if assumed is None else ()  # a turn taking the lock fetched none
+    shape = (assumed is not None, len(turn.completed_work), len(consumed), len(turn.new_events))
     sql = _checks.get(shape)
     if sql is None:
         sql = _checks[shape] = _check_text(*shape)
@@ -161,7 +162,7 @@ def _check(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> tuple | N
         params["count"] = assumed.history_len
     for n, held in enumerate(turn.completed_work):
         params[f"w{n}"], params[f"t{n}"] = held.work_id, held.lock_token
-    for n, message_id in enumerate(turn.consumed_message_ids):
+    for n, message_id in enumerate(consumed):
         params[f"c{n}"] = message_id
     for n, event in enumerate(turn.new_events):
         params[f"e{n}"] = event.event_id
