@@ -26,6 +26,7 @@ from duroxide_cli.history import (
     OrchestrationStarted,
 )
 from duroxide_cli.messages import Message
+from duroxide_cli.providers._sqlite.database_thread import DatabaseThread
 from duroxide_cli.providers.base import (
     ActivityLease,
     HeldWork,
@@ -34,7 +35,6 @@ from duroxide_cli.providers.base import (
     TakeLock,
     TurnCommit,
 )
-from duroxide_cli.providers._sqlite.database_thread import DatabaseThread
 from duroxide_cli.providers.sqlite import SqliteProvider
 
 _cpu = [0.0]
