@@ -2,7 +2,7 @@
 
     python benchmarks/statements_per_unit.py hello 2000 [--store URL] [--top 30]
 
-Prints one JSON line (rate, CPU per unit, statements per unit), then the most frequent
+Prints one JSON line (rate, process CPU and the database threads' CPU per unit, statements per unit), then the most frequent
 statements per unit, their literals folded to S and N. Statements are counted on every SQLite
 connection the run opens (``set_trace_callback``, which costs CPU of its own: compare CPU
 without ``--count``). A 50-unit run goes first and is not counted. Run from a directory without
@@ -22,10 +22,28 @@ from collections import Counter
 
 from duroxide_cli.bench.stores import BenchStore
 from duroxide_cli.bench.workloads import WORKLOADS, run_workload
+from duroxide_cli.providers._sqlite.database_thread import DatabaseThread
 
 _counts: Counter[str] = Counter()
 _counting = False
 _connect = sqlite3.connect
+_db_cpu = [0.0]
+"""CPU time the database threads spent running what was handed to them."""
+_run = DatabaseThread.run
+
+
+def _timed_run(self, fn, *args):  # noqa: ANN001, ANN002, ANN202 - DatabaseThread.run's own signature
+    def timed(*inner):  # noqa: ANN002, ANN202
+        start = time.thread_time()
+        try:
+            return fn(*inner)
+        finally:
+            _db_cpu[0] += time.thread_time() - start
+
+    return _run(self, timed, *args)
+
+
+DatabaseThread.run = _timed_run  # type: ignore[method-assign]
 
 
 def _fold(sql: str) -> str:
@@ -47,11 +65,13 @@ async def main(workload: str, n: int, store: str | None, count: bool, top: int) 
     bench_store = BenchStore(store)
     await run_workload(WORKLOADS[workload], 5 if workload == "backlog" else 50, bench_store)
     _counting = True
+    _db_cpu[0] = 0.0
     cpu = time.process_time()
     result = await run_workload(WORKLOADS[workload], n, bench_store)
     cpu = time.process_time() - cpu
     _counting = False
-    line = {"workload": workload, "n": result.n, "rate": result.rate, "cpu_us_per_unit": round(cpu / result.n * 1e6)}
+    line = {"workload": workload, "n": result.n, "rate": result.rate, "cpu_us_per_unit": round(cpu / result.n * 1e6),
+            "db_thread_cpu_us_per_unit": round(_db_cpu[0] / result.n * 1e6)}
     if count:
         line["statements_per_unit"] = round(sum(_counts.values()) / result.n, 2)
     print(json.dumps(line))

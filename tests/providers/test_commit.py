@@ -400,3 +400,20 @@ async def test_message_to_a_deleted_instance_is_dropped_and_the_turn_commits(pro
     assert outcome == ["committed"]
     depths = await provider.queue_depths()
     assert (depths.orchestrator, depths.timer) == (0, 0)
+
+
+async def test_a_turn_whose_events_are_stored_already_is_refused_and_writes_nothing(provider):
+    await _running(provider)
+    await provider.enqueue_message(event_message("a", "go"))
+    work = await fetch_one(provider, "a")
+    written = turn(work, EventRaised("go", None), ActivityScheduled("A", None), activities=[activity(3, "A")],
+                   update=InstanceUpdate("Completed", "1.0.0", output="x"))
+    reused = [dataclasses.replace(written.new_events[0], event_id=1), *written.new_events[1:]]  # id 1 is stored
+    stale = dataclasses.replace(written, new_events=reused)
+    assert await provider.commit_turns([stale]) == ["lock_lost"]
+    assert [e.kind for e in await provider.read_history("a")] == ["OrchestrationStarted"]
+    record = await provider.get_instance("a")
+    assert record is not None and record.status == "Running" and record.output is None
+    depths = await provider.queue_depths()
+    assert (depths.orchestrator, depths.worker) == (1, 0), "its message stays queued, no activity was queued"
+    assert await provider.commit_turns([turn(work, EventRaised("go", None))]) == ["committed"], "its lock is still held"

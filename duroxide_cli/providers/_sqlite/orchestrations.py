@@ -170,32 +170,41 @@ def _known_events(instance: InstanceRecord, known: KnownHistory | None) -> int:
     return 0
 
 
-_LOCK = f"""
+_LOCK = """
 UPDATE instances SET lock_token = :token || '.' || j.key, lock_owner = :owner, locked_until_ms = :until
-FROM json_each(:ids) AS j
-WHERE instances.id = j.value
+FROM json_each(:want) AS j
+WHERE instances.id = json_extract(j.value, '$[0]')
   AND COALESCE(instances.locked_until_ms, 0) <= :now AND COALESCE(instances.backoff_until_ms, 0) <= :now
-RETURNING lock_token, {INSTANCE_COLUMNS}
 """
-"""Lock the free instances of the JSON list ``:ids``, each with a token of its own (the fetch's
-fresh ``:token`` and the instance's place in the list), handing back the rows it locked."""
+"""Lock the free instances of the JSON list ``:want`` (``[id, incarnation, execution_id, count]``
+each), each with a token of its own: the fetch's fresh ``:token`` and the instance's place in the list."""
 
-_TAKE_MESSAGES = f"""
-UPDATE orchestrator_queue
-SET delivery_count = delivery_count + 1,
-    lock_token = (SELECT i.lock_token FROM instances AS i WHERE i.id = orchestrator_queue.instance_id)
-WHERE instance_id IN (SELECT value FROM json_each(:ids)) AND visible_at_ms <= :now
-RETURNING {MESSAGE_COLUMNS}
+_TAKE_MESSAGES = """
+UPDATE orchestrator_queue SET delivery_count = delivery_count + 1, lock_token = i.lock_token
+FROM json_each(:want) AS j CROSS JOIN instances AS i ON i.id = json_extract(j.value, '$[0]')
+WHERE orchestrator_queue.instance_id = i.id AND i.lock_token = :token || '.' || j.key
+  AND orchestrator_queue.visible_at_ms <= :now
 """
-"""Count and tag the visible messages of the just-locked instances ``:ids`` with their instance's token."""
+"""Count and tag the visible messages of each instance ``_LOCK`` just locked with its token."""
 
-_HISTORY_AFTER = """
-SELECT h.event_id, h.kind, h.timestamp_ms, h.body, h.instance_id
-FROM json_each(:want) AS w CROSS JOIN history AS h
-  ON h.instance_id = json_extract(w.value, '$[0]') AND h.execution_id = json_extract(w.value, '$[1]')
-  AND h.event_id > json_extract(w.value, '$[2]')
+_LOCKED_WORK = f"""
+SELECT json_group_array(json_array(
+  i.lock_token, {", ".join("i." + column.strip() for column in INSTANCE_COLUMNS.split(","))},
+  (SELECT json_group_array(json_array({", ".join("q." + column.strip() for column in MESSAGE_COLUMNS.split(","))}))
+   FROM orchestrator_queue AS q WHERE q.instance_id = i.id AND q.lock_token = i.lock_token),
+  (SELECT json_group_array(json_array({", ".join("h." + column.strip() for column in HISTORY_COLUMNS.split(","))}))
+   FROM history AS h WHERE h.instance_id = i.id AND h.execution_id = i.execution_id
+     AND h.event_id > CASE WHEN i.incarnation = json_extract(j.value, '$[1]')
+                            AND i.execution_id = json_extract(j.value, '$[2]')
+                           THEN json_extract(j.value, '$[3]') ELSE 0 END)))
+FROM json_each(:want) AS j CROSS JOIN instances AS i ON i.id = json_extract(j.value, '$[0]')
+WHERE i.lock_token = :token || '.' || j.key
 """
-"""The events of each ``[instance_id, execution_id, after]`` of the JSON list ``:want`` past ``after``."""
+"""Each instance ``_LOCK`` just locked, with the messages ``_TAKE_MESSAGES`` tagged for it and the
+events past those the caller knows (``_known_events``), as one JSON array: one row, where
+``RETURNING`` and a history query hand back a row per instance, message and event (the sqlite3
+module lets go of the GIL at each, and must win it back from the event loop). Text comes back
+as it is stored, a NUL character included (``json_array`` escapes it)."""
 
 
 def lock_instances_txn(
@@ -209,33 +218,27 @@ def lock_instances_txn(
     """Lock those of ``ids`` that are free (not locked, not backed off), in the order given, with
     their visible messages and the history the caller does not know (``known``). Three statements
     however many instances: a fetch pays per transaction, not per instance."""
-    instance_rows = conn.execute(  # fetchall: a statement left unfinished would hold up the COMMIT
-        _LOCK,
-        {"token": uuid.uuid4().hex, "owner": owner, "until": now_ms + lock_timeout_ms, "now": now_ms, "ids": json.dumps(ids)},
-    ).fetchall()
-    if not instance_rows:
+    token = uuid.uuid4().hex
+    want = json.dumps([[instance_id, *known.get(instance_id, (None, None, 0))] for instance_id in ids])
+    locked = conn.execute(
+        _LOCK, {"token": token, "owner": owner, "until": now_ms + lock_timeout_ms, "now": now_ms, "want": want}
+    ).rowcount
+    if locked <= 0:
         return []
-    by_id = {row[1]: row for row in instance_rows}
-    locked = [instance_id for instance_id in ids if instance_id in by_id]
-    message_rows = conn.execute(_TAKE_MESSAGES, {"ids": json.dumps(locked), "now": now_ms}).fetchall()
-    message_rows.sort()  # RETURNING promises no order; messages are delivered by id
-    messages: dict[str, list[tuple]] = {}
-    for row in message_rows:
-        messages.setdefault(row[1], []).append(row)
-    instances = {}
-    want = []
-    for instance_id in locked:
-        instance, bad_row = instance_from_row_leniently(by_id[instance_id][1:])
+    conn.execute(_TAKE_MESSAGES, {"want": want, "token": token, "now": now_ms})
+    (found,) = conn.execute(_LOCKED_WORK, {"want": want, "token": token}).fetchone()
+    by_id = {row[1]: row for row in json.loads(found)}
+    work = []
+    for instance_id in ids:
+        row = by_id.get(instance_id)
+        if row is None:
+            continue
+        instance, bad_row = instance_from_row_leniently(row[1:15])
         after = _known_events(instance, known.get(instance_id))
-        instances[instance_id] = (instance, bad_row, after)
-        want.append((instance_id, instance.execution_id, after))
-    events: dict[str, list[tuple]] = {}
-    for row in conn.execute(_HISTORY_AFTER, {"want": json.dumps(want)}).fetchall():
-        events.setdefault(row[4], []).append(row)
-    return [
-        _work(instance_id, by_id[instance_id][0], *instances[instance_id], messages.get(instance_id, ()), events.get(instance_id, []))
-        for instance_id in locked
-    ]
+        messages = row[15]
+        messages.sort()  # messages are delivered by id
+        work.append(_work(instance_id, row[0], instance, bad_row, after, messages, row[16]))
+    return work
 
 
 def _work(

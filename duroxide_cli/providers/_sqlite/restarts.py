@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from ...errors import InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError
 from ...history import HistoryEvent, OrchestrationStarted
 from ...messages import Message
-from .commits import append_history_txn
 from .orchestrator_queue import enqueue_txn, instance_exists_txn
+from .turn_writes import append_history_txn
 from .wakeups import Wake
 
 _REDONE_KINDS = ("TimerFired", "ActivityCompleted", "ActivityFailed")
