@@ -86,10 +86,9 @@ def unencodable(text: str) -> str | None:
     """Why ``text`` cannot be stored, or None: it holds a NUL character (PostgreSQL text and
     jsonb refuse one, and one in a batched statement would fail every call in the batch), or a
     lone surrogate (UTF-8 cannot encode one)."""
-    nul = text.find("\x00")
-    if nul >= 0:
+    if "\x00" in text:
         return (
-            f"holds a NUL character (\\x00 at index {nul}), which cannot be stored; "
+            f"holds a NUL character (\\x00 at index {text.index(chr(0))}), which cannot be stored; "
             "remove it, or encode binary data first (e.g. as base64)"
         )
     if text.isascii():
