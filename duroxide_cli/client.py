@@ -9,7 +9,7 @@ from typing import Any
 from .errors import InstanceNotFoundError, InstanceRunningError, WaitTimeoutError
 from .history import CancelRequested, EventRaised, HistoryEvent, OrchestrationStarted
 from .messages import Message
-from .payloads import check_instance_id, check_text, normalize
+from .payloads import check_instance_id, check_text, normalize, unencodable
 from .providers.base import (
     RUNTIME_LIVE_WITHIN_MS,
     TERMINAL_STATUSES,
@@ -48,6 +48,7 @@ class Client:
         """Like ``start_orchestration``, pinned to ``version``."""
         if not isinstance(version, str) or not version:
             raise ValueError(f"version must be a non-empty string, got {version!r}")
+        check_text(version, "version")
         await self._start(instance_id, name, input, version)
 
     async def _start(self, instance_id: str, name: str, input: Any, version: str | None) -> None:
@@ -60,6 +61,7 @@ class Client:
     async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         """Deliver an event (buffered until the orchestration waits for it). Unknown id:
         InstanceNotFoundError; a finished instance drops it with a warning."""
+        _check_lookup(instance_id)
         check_text(name, "event name")
         value = normalize(data, "event data")
         await self.provider.enqueue_message(Message(instance_id, EventRaised(name, value)))
@@ -138,6 +140,7 @@ class Client:
 
         A Pending instance's ``error`` is ``NO_RUNTIME_REASON`` while no runtime is live (see
         ``list_runtimes``), whatever the store recorded."""
+        _check_lookup(instance_id)
         record = await self.provider.get_instance(instance_id)
         return None if record is None else (await self._states([record]))[0]
 
@@ -146,6 +149,7 @@ class Client:
 
         Raises WaitTimeoutError (also a TimeoutError) after ``timeout_ms``, InstanceNotFoundError
         for an unknown id."""
+        _check_lookup(instance_id)
         deadline = time.monotonic() + timeout_ms / 1000
         delay = 0.005
         while True:
@@ -267,10 +271,21 @@ class Client:
         return await self.provider.queue_depths()
 
     async def _record(self, instance_id: str) -> InstanceRecord:
+        _check_lookup(instance_id)
         record = await self.provider.get_instance(instance_id)
         if record is None:
             raise InstanceNotFoundError(instance_id)
         return record
+
+
+def _check_lookup(instance_id: str) -> None:
+    """Refuse an id no instance can have because it cannot be stored (a NUL character, a lone
+    surrogate): ValueError, as at start, instead of a store error that, on PostgreSQL, would also
+    fail the other calls batched into the same statement."""
+    if isinstance(instance_id, str):
+        problem = unencodable(instance_id)
+        if problem:
+            raise ValueError(f"instance id {ascii(instance_id)} {problem}")
 
 
 def _reason(reason: str | None) -> str | None:

@@ -43,7 +43,7 @@ class FailureDetails:
         """Describe ``error``; the traceback starts at the first frame of user code, leaving
         out the duroxide (and standard library) frames that called it. Undecodable bytes in the
         text (lone surrogates, e.g. a file name from ``os.fsdecode``) are kept as ``\\udcff``
-        escapes, so the failure can always be stored and printed."""
+        escapes and NUL characters as ``\\x00``, so the failure can always be stored and printed."""
         tb = error.__traceback__
         while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(_CALLER_DIRS):
             tb = tb.tb_next
@@ -55,8 +55,9 @@ class FailureDetails:
 
 
 def _storable(text: str) -> str:
-    """``text`` with any lone surrogate written as its backslash escape (UTF-8 cannot encode one)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """``text`` with any lone surrogate written as its backslash escape (UTF-8 cannot encode one)
+    and any NUL character as ``\\x00`` (PostgreSQL cannot store one)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 @frozen_dataclass

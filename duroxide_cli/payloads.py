@@ -83,7 +83,14 @@ def _check_text(text: str, path: str) -> None:
 
 
 def unencodable(text: str) -> str | None:
-    """Why ``text`` cannot be stored (it holds a lone surrogate, which UTF-8 cannot encode), or None."""
+    """Why ``text`` cannot be stored, or None: it holds a NUL character (PostgreSQL text and
+    jsonb refuse one, and one in a batched statement would fail every call in the batch), or a
+    lone surrogate (UTF-8 cannot encode one)."""
+    if "\x00" in text:
+        return (
+            f"holds a NUL character (\\x00 at index {text.index(chr(0))}), which cannot be stored; "
+            "remove it, or encode binary data first (e.g. as base64)"
+        )
     if text.isascii():
         return None
     found = _SURROGATE.search(text)
@@ -103,7 +110,7 @@ def a_type_name(value: Any) -> str:
 
 
 def check_instance_id(instance_id: Any, what: str = "instance id") -> str:
-    """Ids are non-empty strings of at most 256 characters."""
+    """Ids are non-empty strings of at most 256 characters that can be stored (no NUL, no lone surrogate)."""
     if not isinstance(instance_id, str) or not instance_id:
         raise ValueError(f"{what} must be a non-empty string, got {instance_id!r}")
     if len(instance_id) > _ID_MAX:

@@ -5,7 +5,7 @@ its modules. Until a command runs, either one ends the process quietly with the 
 (130 for SIGINT, 143 for SIGTERM) instead of a ``KeyboardInterrupt`` traceback; while a command
 runs, ``exits.run_command`` hands Ctrl-C back to asyncio for a graceful stop. Importing this
 module installs the handlers, and it imports nothing but the standard library's ``os``, ``signal``
-and ``sys`` first.
+and ``sys`` first. Output that cannot be written ends the command with one line (``output_guard``).
 """
 
 from __future__ import annotations
@@ -60,15 +60,23 @@ quiet_signals()
 def main() -> None:
     """Run ``duroxide``; a signal before or after the command ends it quietly."""
     quiet_signals()
+    from .output_guard import UnwritableOutput, flush_stdout, guard_stdout, report_unwritable
+
+    guard_stdout()
     try:
-        from .arguments import refuse_undecodable
-        from .fast_reads import run as answer_plain_reads
+        try:
+            from .arguments import refuse_undecodable
+            from .fast_reads import run as answer_plain_reads
 
-        refuse_undecodable(sys.argv[1:])
-        answer_plain_reads(sys.argv[1:])  # ends the process if it answered
-        from .app import main as run
+            refuse_undecodable(sys.argv[1:])
+            answer_plain_reads(sys.argv[1:])  # ends the process if it answered
+            from .app import main as run
 
-        run()
+            run()
+        finally:
+            flush_stdout()  # a failure here is reported below, not printed by the interpreter at exit
+    except UnwritableOutput as error:
+        raise SystemExit(report_unwritable(error)) from None
     except KeyboardInterrupt:  # a Ctrl-C that got past a command's own handling
         raise SystemExit(130) from None
     finally:

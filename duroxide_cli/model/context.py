@@ -76,19 +76,19 @@ class OrchestrationContext:
 
     def schedule_sub_orchestration(self, name: str, input: Any = None, version: str | None = None) -> SubOrchestrationTask:
         """Run a child orchestration with an id derived from this one; the yield gives its output."""
-        return SubOrchestrationTask(_name(name, "orchestration"), None, normalize(input, f"input of sub-orchestration '{name}'"), version)
+        return SubOrchestrationTask(_name(name, "orchestration"), None, normalize(input, f"input of sub-orchestration '{name}'"), _version(version))
 
     def schedule_sub_orchestration_with_id(
         self, name: str, instance_id: str, input: Any = None, version: str | None = None
     ) -> SubOrchestrationTask:
         """Run a child orchestration under an explicit instance id."""
         check_instance_id(instance_id, "sub-orchestration instance id")
-        return SubOrchestrationTask(_name(name, "orchestration"), instance_id, normalize(input, f"input of sub-orchestration '{name}'"), version)
+        return SubOrchestrationTask(_name(name, "orchestration"), instance_id, normalize(input, f"input of sub-orchestration '{name}'"), _version(version))
 
     def start_orchestration(self, name: str, instance_id: str, input: Any = None, version: str | None = None) -> StartOrchestrationTask:
         """Start an independent instance (fire-and-forget); the yield gives None at once."""
         check_instance_id(instance_id)
-        return StartOrchestrationTask(_name(name, "orchestration"), instance_id, normalize(input, f"input of orchestration '{name}'"), version)
+        return StartOrchestrationTask(_name(name, "orchestration"), instance_id, normalize(input, f"input of orchestration '{name}'"), _version(version))
 
     def utc_now(self) -> SystemCallTask:
         """The current time in epoch ms, recorded so that replay sees the same value."""
@@ -100,7 +100,7 @@ class OrchestrationContext:
 
     def continue_as_new(self, input: Any = None, version: str | None = None) -> ContinueAsNewTask:
         """End this execution and start a fresh one with ``input`` (and an empty history)."""
-        return ContinueAsNewTask(normalize(input, "input of continue_as_new"), version)
+        return ContinueAsNewTask(normalize(input, "input of continue_as_new"), _version(version))
 
     def all(self, tasks: Iterable[Task], return_exceptions: bool = False) -> AllTask:
         """Wait for every task; results in order. The first failure (in list order) is raised."""
@@ -209,3 +209,8 @@ class ActivityContext:
 
     def trace_debug(self, message: str) -> None:
         _ACTIVITY_LOG.debug(str(message), extra=self._fields())
+
+
+def _version(version: Any) -> Any:
+    """A version that will be stored on a start message: None, or text that can be stored."""
+    return version if version is None else check_text(version, "version")

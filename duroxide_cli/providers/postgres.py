@@ -37,7 +37,7 @@ from ._postgres import statements as sql
 from ._postgres.database import Database, check_schema_name, describe, drop_schema
 from ._postgres.grouping import GroupedWrites
 from ._postgres.lone_turns import commit_lone_turn, is_lone_turn
-from ._postgres.migrations import migrate
+from ._postgres.migrations import check_version, migrate
 from ._postgres.notifications import Listener
 from .base import (
     ActivityCompletion,
@@ -93,21 +93,28 @@ class PostgresProvider:
         pool_size: int | None = None,
         clock: Clock | None = None,
         create: bool = True,
+        read_only: bool = False,
     ) -> PostgresProvider:
         """Connect to the database ``url`` names and use ``schema`` in it, creating the schema and
         its tables on first use (and migrating an older one). ``pool_size``: connections at most
         (default ``DEFAULT_POOL_SIZE``; ``pool_size_for(options)`` fits a runtime). ``clock``
         replaces the server's clock as the store clock (tests). ``create=False`` opens only a store
         that exists: a missing schema raises StoreNotFoundError instead of being created.
+        ``read_only=True`` (reading commands) also never migrates: the schema must exist and be at
+        this code's version, as for ``SqliteProvider.open(read_only=True)``, so a reader never
+        upgrades a store that older processes still use.
 
-        Raises ConfigError for a schema name that is not a plain identifier or a schema written
-        by a newer duroxide, ProviderError when the server cannot be reached.
+        Raises ConfigError for a schema name that is not a plain identifier, a schema written by a
+        newer duroxide or (``read_only``) by an older one, ProviderError when the server cannot be reached.
         """
         check_schema_name(schema)
         where = describe(url, schema)
         database = await Database.connect(url, schema, pool_size or DEFAULT_POOL_SIZE, clock, where)
         try:
-            await database.run("open", lambda conn: migrate(conn, schema, where, create))
+            if read_only:
+                await database.run("open", lambda conn: check_version(conn, schema, where))
+            else:
+                await database.run("open", lambda conn: migrate(conn, schema, where, create))
             listener = Listener(url, schema)
             await listener.start()
         except ProviderError as error:

@@ -24,6 +24,22 @@ class Migration:
     sql: str
 
 
+def older_schema_message(where: str, current: int, latest: int) -> str:
+    """Why a reading command does not read the store ``where``: its schema is older than the code."""
+    return (
+        f"the store {where} has schema version {current}, older than this duroxide's {latest}; reading commands do"
+        " not upgrade it: run a command that writes to it (`duroxide run`, `duroxide start`) once, then read it"
+    )
+
+
+def newer_schema_message(where: str, current: int, latest: int) -> str:
+    """Why no command uses the store ``where``: its schema was written by a newer duroxide."""
+    return (
+        f"the store {where} has schema version {current}, but this duroxide knows versions up to"
+        f" {latest}; it was written by a newer duroxide, so upgrade duroxide to use it"
+    )
+
+
 def load_migrations(folder: Path) -> list[Migration]:
     """The ``NNN_name.sql`` files in ``folder`` (shipped as package data), in version order (1, 2,
     ... without gaps)."""

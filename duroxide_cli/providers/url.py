@@ -48,8 +48,8 @@ async def open_provider(
     """Open the store ``url`` names. Raises ConfigError for a URL of no accepted form.
 
     ``read_only``: the caller only reads, so the store is opened without writing to it (no
-    migration, no write lock; see ``SqliteProvider.open``); a store without such a mode opens as
-    usual. ``options``: those of the runtime that will use the store (a PostgreSQL pool is sized
+    migration, no write lock; see ``SqliteProvider.open`` and ``PostgresProvider.connect``): its
+    schema must be at this code's version. ``options``: those of the runtime that will use the store (a PostgreSQL pool is sized
     from them; None: a client's default). ``create=False``: only a store that exists is opened; a
     missing SQLite file or PostgreSQL schema raises StoreNotFoundError instead of being created."""
     if url == "sqlite://:memory:":
@@ -64,7 +64,7 @@ async def open_provider(
             raise StoreNotFoundError(str(target.path.resolve()))
         return await SqliteProvider.open(target.path, synchronous=target.synchronous, read_only=read_only)
     if url.startswith(("postgresql://", "postgres://")):
-        return await _open_postgres(url, options, create)
+        return await _open_postgres(url, options, create, read_only)
     raise ConfigError(f"unsupported store URL {url!r}; use {ACCEPTED_FORMS}")
 
 
@@ -114,11 +114,11 @@ def split_schema(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), (schemas[-1] if schemas else None)
 
 
-async def _open_postgres(url: str, options: RuntimeOptions | None, create: bool) -> Provider:
+async def _open_postgres(url: str, options: RuntimeOptions | None, create: bool, read_only: bool) -> Provider:
     from .postgres import PostgresProvider, pool_size_for
 
     connect_url, schema = split_schema(url)
     pool_size = None if options is None else pool_size_for(options)
     if schema is None:
-        return await PostgresProvider.connect(connect_url, pool_size=pool_size, create=create)
-    return await PostgresProvider.connect(connect_url, schema=schema, pool_size=pool_size, create=create)
+        return await PostgresProvider.connect(connect_url, pool_size=pool_size, create=create, read_only=read_only)
+    return await PostgresProvider.connect(connect_url, schema=schema, pool_size=pool_size, create=create, read_only=read_only)

@@ -47,6 +47,13 @@ def test_a_lone_surrogate_in_json_input_is_refused_naming_its_path(project: Proj
     _one_line_usage_error(result, "--input['name'][1]", "lone surrogate")
 
 
+def test_a_nul_character_in_json_input_or_event_data_is_refused_naming_its_path(project: Project):
+    result = duroxide("start", "Doubler", "--id", "nul", "--input", '{"name": ["ok", "a\\u0000b"]}', cwd=project.root)
+    _one_line_usage_error(result, "--input['name'][1]", "NUL character")
+    assert duroxide("start", "Doubler", "--id", "known", cwd=project.root).returncode == 0
+    _one_line_usage_error(duroxide("raise", "known", "Go", "--data", '"\\u0000"', cwd=project.root), "--data", "NUL character")
+
+
 @pytest.mark.parametrize("depth", [300, 1000, 100_000])
 def test_json_nested_too_deep_is_a_usage_error(project: Project, depth: int):
     (project.root / "deep.json").write_text("[" * depth + "]" * depth)

@@ -64,3 +64,75 @@ async def test_a_url_parameter_the_server_does_not_know_is_a_usage_error(project
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert 'unrecognized configuration parameter "foo"' in line and "?schema=NAME" in line
+
+
+async def _schema_at(url: str, version: int) -> None:
+    """Build the store's schema as a duroxide at ``version`` left it, with one instance ``old-1``."""
+    import asyncpg
+    from postgres_support import PG_CONNECT_URL
+
+    from duroxide_cli.providers._postgres.migrations import load_migrations
+
+    schema = url.rpartition("schema=")[2]
+    conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": schema})
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
+                           " applied_at timestamptz NOT NULL DEFAULT now())")
+        for migration in load_migrations()[:version]:
+            await conn.execute(migration.sql)
+            await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name)
+        started = json.dumps({"name": "Countdown", "version": "1.0.0"})
+        assert await conn.fetchval("SELECT insert_instance(clock_ms(NULL), 'old-1', 'Countdown', '1.0.0', NULL, $1)", started)
+    finally:
+        await conn.close()
+
+
+async def _schema_version(url: str) -> int:
+    import asyncpg
+    from postgres_support import PG_CONNECT_URL
+
+    conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": url.rpartition("schema=")[2]})
+    try:
+        return await conn.fetchval("SELECT max(version) FROM schema_version")
+    finally:
+        await conn.close()
+
+
+READERS = (["status", "old-1"], ["list"], ["history", "show", "old-1"], ["metrics"], ["workers"], ["tree", "old-1"], ["wait", "old-1"])
+
+
+async def test_reading_commands_refuse_an_older_schema_and_leave_it_unmigrated(project, pg_url):
+    from duroxide_cli.providers._postgres.migrations import load_migrations
+
+    latest = len(load_migrations())
+    await _schema_at(pg_url, latest - 1)
+    for args in READERS:
+        result = duroxide(*args, "--store", pg_url, cwd=project.root)
+        assert result.returncode == 2, (args, result.returncode, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: the store postgresql://"), (args, lines)
+        assert f"has schema version {latest - 1}, older than this duroxide's {latest}" in lines[0], (args, lines)
+        assert "duroxide start" in lines[0]
+    assert await _schema_version(pg_url) == latest - 1  # no reader migrated it
+    assert duroxide("start", "Countdown", "--input", "0", "--id", "new-1", "--store", pg_url, cwd=project.root).returncode == 0
+    assert await _schema_version(pg_url) == latest  # a writer did
+    status = duroxide("status", "old-1", "--store", pg_url, "-o", "json", cwd=project.root)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["instance_id"] == "old-1"
+
+
+async def test_reading_commands_refuse_a_newer_schema(project, pg_url):
+    import asyncpg
+    from postgres_support import PG_CONNECT_URL
+
+    assert duroxide("start", "Countdown", "--input", "0", "--id", "s-1", "--store", pg_url, cwd=project.root).returncode == 0
+    conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": pg_url.rpartition("schema=")[2]})
+    try:
+        await conn.execute("INSERT INTO schema_version (version, name) VALUES (99, '099_future.sql')")
+    finally:
+        await conn.close()
+    for args in (["status", "s-1"], ["list"]):
+        result = duroxide(*args, "--store", pg_url, cwd=project.root)
+        assert result.returncode == 2, (args, result.returncode, result.stderr)
+        assert "has schema version 99" in result.stderr and "newer duroxide" in result.stderr, (args, result.stderr)

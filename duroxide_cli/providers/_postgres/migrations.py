@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 
 from ...errors import ConfigError, StoreNotFoundError
-from ..stored import Migration
+from ..stored import Migration, newer_schema_message, older_schema_message
 from ..stored import load_migrations as _load
 
 _VERSION_TABLE = """
@@ -45,13 +45,27 @@ async def migrate(conn: asyncpg.Connection, schema: str, where: str, create: boo
         await conn.execute(_VERSION_TABLE)
         current = await conn.fetchval("SELECT COALESCE(max(version), 0) FROM schema_version")
         if current > latest:
-            raise ConfigError(
-                f"the store {where} has schema version {current}, but this duroxide knows versions up to"
-                f" {latest}; it was written by a newer duroxide, so upgrade duroxide to use it"
-            )
+            raise ConfigError(newer_schema_message(where, current, latest))
         for migration in migrations[current:]:
             await conn.execute(migration.sql)  # no arguments: one round trip for the whole script
             await conn.execute(
                 "INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name
             )
     return max(current, latest)
+
+
+async def check_version(conn: asyncpg.Connection, schema: str, where: str) -> int:
+    """The schema version of a store opened to read only, which must be this code's: nothing is
+    written (no schema, no migration, no lock), so an older store is not migrated here. Raises
+    StoreNotFoundError for a missing schema, ConfigError for one made by a newer duroxide and for
+    an older one (a command that writes upgrades it first), as the SQLite store does."""
+    migrations = load_migrations()
+    latest = migrations[-1].version if migrations else 0
+    if await conn.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_version') is None:
+        raise StoreNotFoundError(where)
+    current = await conn.fetchval("SELECT COALESCE(max(version), 0) FROM schema_version")
+    if current > latest:
+        raise ConfigError(newer_schema_message(where, current, latest))
+    if current < latest:
+        raise ConfigError(older_schema_message(where, current, latest))
+    return int(current)

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from ...errors import ConfigError
-from ..stored import Migration
+from ..stored import Migration, newer_schema_message, older_schema_message
 from ..stored import load_migrations as _load
 
 _FOLDER = Path(__file__).resolve().parent.parent / "schema"
@@ -36,7 +36,7 @@ def migrate(conn: sqlite3.Connection, now_ms: int, where: str) -> int:
         current = _current_version_txn(conn)
         latest = migrations[-1].version if migrations else 0
         if current > latest:
-            raise ConfigError(_newer_message(where, current, latest))
+            raise ConfigError(newer_schema_message(where, current, latest))
         for migration in migrations[current:]:
             for statement in split_statements(migration.sql):
                 conn.execute(statement)
@@ -64,20 +64,10 @@ def check_version(conn: sqlite3.Connection, where: str) -> int:
         )
     (current,) = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
     if current > latest:
-        raise ConfigError(_newer_message(where, current, latest))
+        raise ConfigError(newer_schema_message(where, current, latest))
     if current < latest:
-        raise ConfigError(
-            f"the store {where} has schema version {current}, older than this duroxide's {latest}; reading commands do"
-            " not upgrade it: run a command that writes to it (`duroxide run`, `duroxide start`) once, then read it"
-        )
+        raise ConfigError(older_schema_message(where, current, latest))
     return current
-
-
-def _newer_message(where: str, current: int, latest: int) -> str:
-    return (
-        f"the store {where} has schema version {current}, but this duroxide knows versions up to"
-        f" {latest}; it was written by a newer duroxide, so upgrade duroxide to use it"
-    )
 
 
 def _current_version_txn(conn: sqlite3.Connection) -> int:
