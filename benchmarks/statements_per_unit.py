@@ -20,30 +20,14 @@ import sqlite3
 import time
 from collections import Counter
 
+from database_cpu import SPENT
+
 from duroxide_cli.bench.stores import BenchStore
 from duroxide_cli.bench.workloads import WORKLOADS, run_workload
-from duroxide_cli.providers._sqlite.database_thread import DatabaseThread
 
 _counts: Counter[str] = Counter()
 _counting = False
 _connect = sqlite3.connect
-_db_cpu = [0.0]
-"""CPU time the database threads spent running what was handed to them."""
-_run = DatabaseThread.run
-
-
-def _timed_run(self, fn, *args):  # noqa: ANN001, ANN002, ANN202 - DatabaseThread.run's own signature
-    def timed(*inner):  # noqa: ANN002, ANN202
-        start = time.thread_time()
-        try:
-            return fn(*inner)
-        finally:
-            _db_cpu[0] += time.thread_time() - start
-
-    return _run(self, timed, *args)
-
-
-DatabaseThread.run = _timed_run  # type: ignore[method-assign]
 
 
 def _fold(sql: str) -> str:
@@ -65,13 +49,13 @@ async def main(workload: str, n: int, store: str | None, count: bool, top: int) 
     bench_store = BenchStore(store)
     await run_workload(WORKLOADS[workload], 5 if workload == "backlog" else 50, bench_store)
     _counting = True
-    _db_cpu[0] = 0.0
+    SPENT[0] = 0.0
     cpu = time.process_time()
     result = await run_workload(WORKLOADS[workload], n, bench_store)
     cpu = time.process_time() - cpu
     _counting = False
     line = {"workload": workload, "n": result.n, "rate": result.rate, "cpu_us_per_unit": round(cpu / result.n * 1e6),
-            "db_thread_cpu_us_per_unit": round(_db_cpu[0] / result.n * 1e6)}
+            "db_thread_cpu_us_per_unit": round(SPENT[0] / result.n * 1e6)}
     if count:
         line["statements_per_unit"] = round(sum(_counts.values()) / result.n, 2)
     print(json.dumps(line))

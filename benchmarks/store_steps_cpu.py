@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from database_cpu import SPENT
+
 from duroxide_cli.history import (
     ActivityCompleted,
     ActivityScheduled,
@@ -26,7 +28,6 @@ from duroxide_cli.history import (
     OrchestrationStarted,
 )
 from duroxide_cli.messages import Message
-from duroxide_cli.providers._sqlite.database_thread import DatabaseThread
 from duroxide_cli.providers.base import (
     ActivityLease,
     HeldWork,
@@ -36,23 +37,6 @@ from duroxide_cli.providers.base import (
     TurnCommit,
 )
 from duroxide_cli.providers.sqlite import SqliteProvider
-
-_cpu = [0.0]
-_run = DatabaseThread.run
-
-
-def _timed_run(self, fn, *args):  # noqa: ANN001, ANN002, ANN202 - DatabaseThread.run's own signature
-    def timed(*inner):  # noqa: ANN002, ANN202
-        start = time.thread_time()
-        try:
-            return fn(*inner)
-        finally:
-            _cpu[0] += time.thread_time() - start
-
-    return _run(self, timed, *args)
-
-
-DatabaseThread.run = _timed_run  # type: ignore[method-assign]
 
 STARTED = OrchestrationStarted("Flow", "1.0.0")
 LEASE = ActivityLease("me", 60_000, 1)
@@ -78,7 +62,7 @@ async def _chain(provider: SqliteProvider, steps: int) -> float:
     [leased] = result.leased
     record = await provider.get_instance("c")
     assert record is not None
-    _cpu[0] = 0.0
+    SPENT[0] = 0.0
     for step in range(steps):
         done = 2 + 2 * step
         [result] = await provider.commit_turns_leasing([TurnCommit(
@@ -91,7 +75,7 @@ async def _chain(provider: SqliteProvider, steps: int) -> float:
         )])
         assert result.outcome == "committed", result
         [leased] = result.leased
-    return _cpu[0] / steps
+    return SPENT[0] / steps
 
 
 async def _fetches(provider: SqliteProvider, instances: int) -> float:
@@ -112,7 +96,7 @@ async def _fetches(provider: SqliteProvider, instances: int) -> float:
         for w in works
     ])
     await asyncio.gather(*(provider.enqueue_message(Message(i, ActivityCompleted(2, 1), 1)) for i in ids))
-    _cpu[0] = 0.0
+    SPENT[0] = 0.0
     fetched = 0
     while True:
         found = await provider.fetch_orchestration_work(32, 60_000, "me", {})
@@ -121,7 +105,7 @@ async def _fetches(provider: SqliteProvider, instances: int) -> float:
         assert all(len(w.history) == 2 and len(w.messages) == 1 for w in found)
         fetched += len(found)
     assert fetched == instances
-    return _cpu[0] / instances
+    return SPENT[0] / instances
 
 
 async def main(steps: int, instances: int, synchronous: str) -> None:

@@ -81,3 +81,16 @@ async def schema_exists(schema: str) -> bool:
         return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema))
     finally:
         await conn.close()
+
+
+async def build_schema_at(conn, schema: str, version: int) -> None:  # noqa: ANN001 - an asyncpg connection
+    """Create ``schema`` as a duroxide knowing versions up to ``version`` left it: its first
+    ``version`` migrations, applied and recorded (``conn``'s search_path names ``schema``)."""
+    from duroxide_cli.providers._postgres.migrations import load_migrations
+
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
+                       " applied_at timestamptz NOT NULL DEFAULT now())")
+    for migration in load_migrations()[:version]:
+        await conn.execute(migration.sql)
+        await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name)

@@ -69,19 +69,12 @@ async def test_a_url_parameter_the_server_does_not_know_is_a_usage_error(project
 async def _schema_at(url: str, version: int) -> None:
     """Build the store's schema as a duroxide at ``version`` left it, with one instance ``old-1``."""
     import asyncpg
-    from postgres_support import PG_CONNECT_URL
-
-    from duroxide_cli.providers._postgres.migrations import load_migrations
+    from postgres_support import PG_CONNECT_URL, build_schema_at
 
     schema = url.rpartition("schema=")[2]
     conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": schema})
     try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
-                           " applied_at timestamptz NOT NULL DEFAULT now())")
-        for migration in load_migrations()[:version]:
-            await conn.execute(migration.sql)
-            await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name)
+        await build_schema_at(conn, schema, version)
         started = json.dumps({"name": "Countdown", "version": "1.0.0"})
         assert await conn.fetchval("SELECT insert_instance(clock_ms(NULL), 'old-1', 'Countdown', '1.0.0', NULL, $1)", started)
     finally:

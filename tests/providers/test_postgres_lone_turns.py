@@ -7,10 +7,9 @@ import json
 
 import asyncpg
 import pytest_asyncio
-from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres
+from postgres_support import PG_CONNECT_URL, build_schema_at, drop_schema, new_schema_name, require_postgres
 
 from duroxide_cli.history import ActivityCompleted, ActivityScheduled
-from duroxide_cli.providers._postgres.migrations import load_migrations
 from duroxide_cli.providers.base import ActivityLease, HeldWork, InstanceUpdate, TakeLock, TurnCommit
 from duroxide_cli.providers.postgres import PostgresProvider
 
@@ -45,12 +44,7 @@ def _step(leased: list, history_len: int, incarnation: str, owner: str) -> dict:
 async def test_a_chain_under_way_across_the_upgrade_to_version_8_goes_on_in_old_and_new_processes(schema):
     conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": schema})
     try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
-                           " applied_at timestamptz NOT NULL DEFAULT now())")
-        for migration in load_migrations()[:7]:
-            await conn.execute(migration.sql)
-            await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name)
+        await build_schema_at(conn, schema, 7)
         started = json.dumps({"name": "Flow", "version": "1.0.0"})
         assert await conn.fetchval("SELECT insert_instance(clock_ms(NULL), 'a', 'Flow', '1.0.0', NULL, $1)", started)
         [work] = json.loads(await conn.fetchval(

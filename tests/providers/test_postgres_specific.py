@@ -11,7 +11,7 @@ import time
 import asyncpg
 import pytest
 import pytest_asyncio
-from postgres_support import PG_CONNECT_URL, drop_schema, new_schema_name, require_postgres
+from postgres_support import PG_CONNECT_URL, build_schema_at, drop_schema, new_schema_name, require_postgres
 
 from duroxide_cli.errors import ConfigError, ProviderError
 from duroxide_cli.history import OrchestrationStarted
@@ -227,12 +227,7 @@ async def test_a_process_of_the_previous_version_keeps_working_after_the_upgrade
     the older one's fetch and commit statements keep working."""
     conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": schema})
     try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
-                           " applied_at timestamptz NOT NULL DEFAULT now())")
-        for migration in load_migrations()[:3]:
-            await conn.execute(migration.sql)
-            await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name)
+        await build_schema_at(conn, schema, 3)
         provider = await PostgresProvider.connect(PG_CONNECT_URL, schema=schema)
         try:
             await create(provider, "a")
@@ -262,12 +257,7 @@ async def test_a_schema_at_version_5_with_work_under_way_is_upgraded_and_its_pro
     they were) keeps fetching, locking and committing."""
     conn = await asyncpg.connect(PG_CONNECT_URL, server_settings={"search_path": schema})
     try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
-                           " applied_at timestamptz NOT NULL DEFAULT now())")
-        for migration in load_migrations()[:5]:
-            await conn.execute(migration.sql)
-            await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name)
+        await build_schema_at(conn, schema, 5)
         for instance_id in ("a", "b"):
             assert await conn.fetchval("SELECT insert_instance(clock_ms(NULL), $1, 'Flow', '1.0.0', NULL, $2)", instance_id,
                                        json.dumps({"name": "Flow", "version": "1.0.0"}))

@@ -11,7 +11,7 @@ import pytest
 from duroxide_cli import ProviderError
 from duroxide_cli.history import OrchestrationStarted
 from duroxide_cli.messages import Message
-from duroxide_cli.providers._sqlite.database import is_retryable
+from duroxide_cli.providers._sqlite.connection import is_retryable
 from duroxide_cli.providers.base import InstanceUpdate, NewActivity, TurnCommit
 from duroxide_cli.providers.sqlite import SqliteProvider
 

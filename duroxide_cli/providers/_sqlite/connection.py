@@ -198,6 +198,13 @@ def _is_busy(error: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
+def store_error(operation: str, error: Exception, where: str) -> ProviderError:
+    """``error`` (a sqlite3.Error, or a row the store cannot read) met by ``operation`` on the
+    store at ``where``, as callers see it: retryable only where SQLite says a later try may work."""
+    retryable = isinstance(error, sqlite3.Error) and is_retryable(error)
+    return ProviderError(operation, f"{error} ({where})", retryable=retryable)
+
+
 def is_retryable(error: sqlite3.Error) -> bool:
     """Whether trying the same call again later may succeed (see ``_RETRYABLE_CODES``)."""
     code = _code(error)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ...errors import ProviderError
-from .connection import SYNCHRONOUS_MODES, Synchronous, is_retryable, open_connection
+from .connection import SYNCHRONOUS_MODES, Synchronous, open_connection, store_error
 from .database_thread import DatabaseThread
 from .group_commit import OperationQueue, run_group_txn
 from .rows import UnreadableRow
@@ -189,12 +189,9 @@ class Database:
         transaction the error left open is rolled back."""
         try:
             return fn(*args)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnreadableRow) as error:
             self._roll_back()
-            raise ProviderError(operation, f"{error} ({self.where})", retryable=is_retryable(error)) from error
-        except UnreadableRow as error:
-            self._roll_back()
-            raise ProviderError(operation, f"{error} ({self.where})", retryable=False) from error
+            raise store_error(operation, error, self.where) from error
         except _ReadOnly:
             raise ProviderError(
                 operation, f"the store {self.where} was opened to read only; this operation writes", retryable=False

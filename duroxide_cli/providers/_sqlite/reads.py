@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ...clock import Clock
-from ...errors import ProviderError
 from ..base import InstanceFilter, InstanceRecord, InstanceRecordPage, RuntimeInfo
 from . import listing, runtimes
-from .connection import is_retryable, open_connection
+from .connection import open_connection, store_error
 from .rows import UnreadableRow
 
 T = TypeVar("T")
@@ -83,12 +82,9 @@ class SqliteReads:
                 raise
             self._conn.execute("COMMIT")
             return result
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnreadableRow) as error:
             self._roll_back()
-            raise ProviderError(operation, f"{error} ({self.where})", retryable=is_retryable(error)) from error
-        except UnreadableRow as error:
-            self._roll_back()
-            raise ProviderError(operation, f"{error} ({self.where})", retryable=False) from error
+            raise store_error(operation, error, self.where) from error
 
     def _roll_back(self) -> None:
         if self._conn.in_transaction:
