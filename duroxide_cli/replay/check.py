@@ -85,6 +85,8 @@ def check_history(
     replayed_outcome = outcome_name(replayer.outcome)
     divergence = _divergence(replayer, events, steps, recorded_outcome)
     rows = _rows(events, steps, divergence)
+    if divergence is None:
+        replayer.close()  # now, against a context that does nothing, not when it is collected
     return ReplayReport(
         instance_id=instance_id,
         execution_id=execution_id,

@@ -155,3 +155,25 @@ def test_the_orchestration_is_found_by_the_recorded_name_and_version():
         orchestration_for(v2, COMPLETED)
     with pytest.raises(ValueError, match="does not start with an OrchestrationStarted"):
         check_history(flow, COMPLETED[1:])
+
+
+def cleans_up(ctx, x):
+    try:
+        yield ctx.schedule_activity("Charge", x)
+        yield ctx.wait_for_event("Approval")
+    finally:
+        yield ctx.schedule_activity("Refund", x)  # a compensation that yields: wrong, but user code
+
+
+def test_a_consistent_replay_closes_the_code_at_once_so_its_finally_block_prints_nothing(monkeypatch):
+    """A running instance whose ``finally`` yields, replayed by ``run``'s start-up check or
+    ``replay --running``, is closed against a context that does nothing; left to the collector,
+    Python would print 'Exception ignored ... generator ignored GeneratorExit' on stderr."""
+    import gc
+
+    unraisable = []
+    monkeypatch.setattr("sys.unraisablehook", unraisable.append)
+    report = check_history(cleans_up, WAITING)
+    del report
+    gc.collect()
+    assert unraisable == []
