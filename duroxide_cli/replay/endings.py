@@ -23,6 +23,16 @@ from ..history import (
 from ..messages import Message
 from .actions import Cancelled, Failed, TurnResult
 
+TURN_TIMEOUT_ERROR = "TurnTimeoutError"
+"""The failure of an execution whose code did not yield within the turn timeout."""
+
+POISON_MESSAGE_ERROR = "PoisonMessageError"
+"""The failure of an execution whose message kept failing to be processed."""
+
+IMPOSED_FAILURES = frozenset({TURN_TIMEOUT_ERROR, POISON_MESSAGE_ERROR})
+"""Failures the runtime records without the code reaching them: a replay of such a history finds
+the code still waiting where the runtime ended it, which is consistent."""
+
 
 def cancelled_by(request: CancelRequested) -> Cancelled:
     """The outcome a cancel request ends an execution with when no user code runs: a terminate's

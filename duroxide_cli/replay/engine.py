@@ -45,6 +45,7 @@ from .actions import (
     outcome_name,
 )
 from .driver import CodeDriver
+from .endings import IMPOSED_FAILURES
 from .intake import accept, first_turn_order
 
 
@@ -182,6 +183,10 @@ class Replayer(CodeDriver):
         reached = outcome_name(self.outcome)
         if reached == ENDINGS[event.kind] or (isinstance(self.outcome, Failed) and reached != "Running"):
             return  # the same ending, or a failure found during replay, which the outcome reports itself
+        body = event.body
+        if reached == "Running" and isinstance(body, OrchestrationFailed) and body.failure.error_type in IMPOSED_FAILURES:
+            self._finish(Failed(body.failure), body)  # the runtime ended the execution where the code waited
+            return
         state = f"is still waiting ({self._awaiting_text()})" if reached == "Running" else f"ended with {reached}"
         raise divergence.ending_mismatch(event, state, self.location())
 

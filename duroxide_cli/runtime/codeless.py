@@ -11,7 +11,7 @@ from ..model.options import RuntimeOptions
 from ..model.registry import Registry
 from ..providers.base import TERMINAL_STATUSES, CommitResult, OrchestrationWork, Provider, TurnCommit
 from ..replay.actions import Cancelled, Failed, TurnResult
-from ..replay.endings import end_without_code
+from ..replay.endings import POISON_MESSAGE_ERROR, end_without_code
 from .batcher import Batcher
 from .cache import GeneratorCache
 from .fetch_loop import redelivery_delay_ms
@@ -92,7 +92,7 @@ class CodelessTurns:
         """Fail the instance without running its code; a parent waiting for it is told, as for any failure."""
         instance = work.instance
         failure = FailureDetails(
-            "PoisonMessageError",
+            POISON_MESSAGE_ERROR,
             f"a message of instance '{instance.instance_id}' was delivered {deliveries} times without being processed "
             f"(max_delivery_attempts is {self._options.max_delivery_attempts}); it was set aside",
         )

@@ -16,7 +16,7 @@ from ..messages import Message
 from ..model.options import RuntimeOptions
 from ..replay import Replayer, TurnResult
 from ..replay.actions import Failed
-from ..replay.endings import end_without_code
+from ..replay.endings import TURN_TIMEOUT_ERROR, end_without_code
 from ..thread_hop import DaemonThreads, settle
 
 _TIMED_OUT = object()
@@ -207,7 +207,7 @@ class TurnThreads:
         ``recorded_count`` events stored before the turn (the stuck thread still appends to the
         replayer, so nothing it recorded is used)."""
         failure = FailureDetails(
-            "TurnTimeoutError",
+            TURN_TIMEOUT_ERROR,
             f"the orchestration did not yield for {self._options.turn_timeout_ms} ms (at {replayer.location()}); "
             "move blocking work into an activity",
         )

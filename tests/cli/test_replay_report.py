@@ -11,8 +11,10 @@ from duroxide_cli.history import (
     ActivityScheduled,
     EventRaised,
     EventSubscribed,
+    FailureDetails,
     HistoryEvent,
     OrchestrationCompleted,
+    OrchestrationFailed,
     OrchestrationStarted,
     TimerCreated,
     TimerFired,
@@ -177,3 +179,22 @@ def test_a_consistent_replay_closes_the_code_at_once_so_its_finally_block_prints
     del report
     gc.collect()
     assert unraisable == []
+
+
+def test_a_failure_the_runtime_imposed_where_the_code_waited_is_consistent():
+    """A turn that did not yield in time fails the execution right after the events stored before
+    it: the code, replayed, is still waiting there, as it was when the runtime ended it."""
+    timed_out = history(
+        OrchestrationStarted("Flow", "1.0.0", 7),
+        ActivityScheduled("Charge", 7),
+        OrchestrationFailed(FailureDetails("TurnTimeoutError", "the orchestration did not yield for 2000 ms")),
+    )
+    report = check_history(flow, timed_out)
+    assert report.consistent and report.replayed_outcome == "Failed"
+
+    raised = history(
+        OrchestrationStarted("Flow", "1.0.0", 7),
+        ActivityScheduled("Charge", 7),
+        OrchestrationFailed(FailureDetails("ValueError", "the code raised this, so it must raise it again")),
+    )
+    assert not check_history(flow, raised).consistent
