@@ -35,6 +35,13 @@ one. Each fetch and each commit is a store transaction, and a commit pays one sy
 turns it carries, so taking instances a few threads' worth at a time is what raises the rate
 under load (a turn itself takes well under a millisecond)."""
 
+_LOCAL_TURNS_PER_FETCH_SLOT = 2
+"""Turns for results held here may run (most of them waiting for their group commit) up to this
+many times the fetch's slots. With a budget only as large as the fetch's, a quarter of ``hello``'s
+results found it full and were stored alone and fetched again, which costs the store thread and
+the event loop a transaction's work more per instance than committing them with their turn. The
+worker's own bound on the activities it holds bounds these turns anyway."""
+
 
 class OrchestrationDispatcher:
     """Runs turns for up to ``orchestration_concurrency`` instances at once."""
@@ -216,15 +223,15 @@ class OrchestrationDispatcher:
     # -- an activity result that stays in this process --------------------------------------------
     def _can_take_result(self, instance_id: str) -> bool:
         """Whether a turn of ``instance_id`` for a result held here may start now: while fewer such
-        turns run than the fetch has slots, however many the fetched work takes. They have slots
+        turns run than twice the fetch's slots, however many the fetched work takes. They have slots
         of their own, so under load results stay out of the store's queue (stored alone, then
         fetched again, each costs two more transactions' work) and neither kind of work holds
-        off the other."""
+        off the other (``_LOCAL_TURNS_PER_FETCH_SLOT``)."""
         return not (
             self._loop.stopping
             or instance_id in self._in_flight
             or instance_id in self.excluded
-            or self._local_turns >= self._fetch_capacity()
+            or self._local_turns >= _LOCAL_TURNS_PER_FETCH_SLOT * self._fetch_capacity()
         )
 
     def _fetch_capacity(self) -> int:
