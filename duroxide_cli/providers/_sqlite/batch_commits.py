@@ -25,7 +25,8 @@ from collections.abc import Sequence
 
 from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, NewActivity, TurnCommit
 from ..stored import activity_body
-from .rows import NotAsJson, dump_body, dump_failure, dump_json, rows_json, values_chunks
+from .rows import NotAsJson, dump_failure, dump_json, rows_json, values_chunks
+from .turn_writes import append_turns_history_txn
 from .wakeups import Wake
 
 _LOCK_LOST = CommitResult("lock_lost")
@@ -60,8 +61,6 @@ WHERE w.lock_token = json_extract(j.value, '$[1]')
 """Those of the work items ``[id, lock_token]`` of ``:held`` that their token still holds."""
 
 _REMOVE_WORK = "DELETE FROM worker_queue WHERE id IN (SELECT value FROM json_each(:ids))"
-
-_APPEND_HISTORY = "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES "
 
 _UPSERT_EXECUTIONS = """
 INSERT INTO executions (instance_id, execution_id, status, started_at_ms, ended_at_ms) VALUES {values}
@@ -178,7 +177,7 @@ def _commit_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turns: Sequen
     done = [held.work_id for turn in accepted for held in turn.completed_work]
     if done:
         conn.execute(_REMOVE_WORK, {"ids": rows_json(done)})
-    _append_history_txn(conn, accepted)
+    append_turns_history_txn(conn, accepted)
     _record_executions_txn(conn, now_ms, accepted, was)
     _update_instances_txn(conn, now_ms, accepted)
     leased = _enqueue_activities_txn(conn, now_ms, wake, accepted)
@@ -223,16 +222,6 @@ def _holding_their_work(conn: sqlite3.Connection, turns: list[TurnCommit]) -> li
     (found,) = conn.execute(_HELD_WORK, {"held": rows_json(held)}).fetchone()
     still = set(json.loads(found))
     return [turn for turn in turns if all(w.work_id in still for w in turn.completed_work)]
-
-
-def _append_history_txn(conn: sqlite3.Connection, turns: Sequence[TurnCommit]) -> None:
-    rows = []
-    for turn in turns:
-        for event in turn.new_events:
-            kind, body = dump_body(event.body)
-            rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
-    for values, params in values_chunks(rows):
-        conn.execute(_APPEND_HISTORY + values, params)
 
 
 def _record_executions_txn(conn: sqlite3.Connection, now_ms: int, turns: Sequence[TurnCommit], was: dict[str, str]) -> None:

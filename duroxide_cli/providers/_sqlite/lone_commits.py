@@ -30,8 +30,9 @@ from ..base import TERMINAL_STATUSES, ActivityWork, CommitResult, TurnCommit
 from ..stored import activity_body
 from .activities import lease_new_activity_txn
 from .orchestrator_queue import send_txn
-from .rows import dump_body, values_chunks
+from .rows import values_chunks
 from .turn_writes import (
+    append_turns_history_txn,
     enqueue_activities_txn,
     record_executions_txn,
     remove_unwanted_work_txn,
@@ -92,8 +93,6 @@ _checks: dict[tuple[bool, int, int, int, bool], str] = {}
 event ids to look for; those ids a range), built once: the sqlite3 module prepares each text
 once and caches it."""
 
-_APPEND_HISTORY = "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES "
-
 _REMOVE_WORK = "DELETE FROM worker_queue WHERE id IN (SELECT value FROM json_each(?))"
 
 _CONSUME = "DELETE FROM orchestrator_queue WHERE instance_id = ? AND id IN (SELECT value FROM json_each(?))"
@@ -123,7 +122,7 @@ def commit_lone_turn_txn(conn: sqlite3.Connection, now_ms: int, wake: Wake, turn
         _log.warning("refused the turn of %r: a history row of its events exists already", turn.instance_id)
         return _LOCK_LOST
     turn_wake = Wake()
-    _append_history_txn(conn, turn)
+    append_turns_history_txn(conn, [turn])
     if len(turn.completed_work) == 1:
         conn.execute("DELETE FROM worker_queue WHERE id = ?", (turn.completed_work[0].work_id,))
     elif turn.completed_work:
@@ -192,15 +191,6 @@ def _check_text(takes_lock: bool, works: int, consumed: int, events: int, ranged
         consumed=consumed_ids,
         tagged_left="0" if takes_lock else _TAGGED_LEFT.format(consumed=consumed_ids),
     )
-
-
-def _append_history_txn(conn: sqlite3.Connection, turn: TurnCommit) -> None:
-    rows = []
-    for event in turn.new_events:
-        kind, body = dump_body(event.body)
-        rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
-    for values, params in values_chunks(rows):
-        conn.execute(_APPEND_HISTORY + values, params)
 
 
 def _enqueue_activities_txn(

@@ -13,7 +13,7 @@ from ..base import TERMINAL_STATUSES, ActivityWork, InstanceStart, TurnCommit
 from .activities import insert_activity_txn, lease_new_activity_txn
 from .orchestrations import insert_instance_txn
 from .orchestrator_queue import send_txn
-from .rows import dump_body, dump_failure, dump_json
+from .rows import dump_body, dump_failure, dump_json, values_chunks
 from .wakeups import Wake
 
 _log = logging.getLogger("duroxide.provider")
@@ -52,6 +52,20 @@ def append_history_txn(conn: sqlite3.Connection, instance_id: str, execution_id:
         "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
         rows,
     )
+
+
+_APPEND_HISTORIES = "INSERT INTO history (instance_id, execution_id, event_id, kind, timestamp_ms, body) VALUES "
+
+
+def append_turns_history_txn(conn: sqlite3.Connection, turns: Sequence[TurnCommit]) -> None:
+    """Store the new events of ``turns`` by multi-row inserts (a few statements for many rows)."""
+    rows = []
+    for turn in turns:
+        for event in turn.new_events:
+            kind, body = dump_body(event.body)
+            rows.append((turn.instance_id, turn.execution_id, event.event_id, kind, event.timestamp_ms, body))
+    for values, params in values_chunks(rows):
+        conn.execute(_APPEND_HISTORIES + values, params)
 
 
 def record_executions_txn(conn: sqlite3.Connection, now_ms: int, turn: TurnCommit) -> None:
